@@ -1,0 +1,84 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell tools/find-python 3.13)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+SAM_VENV := .venv-sam
+CHECKOV_VENV := .venv-checkov
+PIP_FLAGS := --quiet --disable-pip-version-check --progress-bar off
+# `sam build` looks for python3.13 on PATH; put the interpreter we found there.
+SAM_PATH := $(dir $(PYTHON)):$(PATH)
+
+.PHONY: help install run test lint build unit integration bench clean
+
+help:
+	@echo "make run    deploy the stack into the local cloud and run one sweep"
+	@echo "make test   install, lint, build and run all tests"
+	@echo "make bench  benchmarks (speed, cost, cold start)"
+	@echo "make lint | build | unit | integration | clean"
+
+$(VENV)/.installed: requirements-dev.txt
+	@test -n "$(PYTHON)" || { echo "error: Python 3.13 is required (see tools/find-python)"; exit 1; }
+	@echo "==> installing dev dependencies into $(VENV) (Python: $(PYTHON))"
+	@$(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install $(PIP_FLAGS) -r requirements-dev.txt 2> >(grep -v "is ignored: it is neither" >&2)
+	@touch $@
+
+$(SAM_VENV)/.installed: requirements-sam.txt
+	@echo "==> installing AWS SAM CLI into $(SAM_VENV)"
+	@$(PYTHON) -m venv $(SAM_VENV)
+	@$(SAM_VENV)/bin/pip install $(PIP_FLAGS) -r requirements-sam.txt 2> >(grep -v "is ignored: it is neither" >&2)
+	@touch $@
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	@echo "==> installing checkov into $(CHECKOV_VENV)"
+	@$(PYTHON) -m venv $(CHECKOV_VENV)
+	@$(CHECKOV_VENV)/bin/pip install $(PIP_FLAGS) -r requirements-checkov.txt 2> >(grep -v "is ignored: it is neither" >&2)
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	@echo "==> installing asl-validator (npm ci)"
+	@npm ci --silent --no-audit --no-fund >/dev/null
+	@touch $@
+
+install: $(VENV)/.installed
+
+run: $(VENV)/.installed
+	@$(PY) -m localcloud run $(ARGS)
+
+lint: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed node_modules/.installed
+	@echo "==> ruff"
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+	@echo "==> sam validate --lint"
+	@$(SAM_VENV)/bin/sam validate --lint --region us-east-1 --template template.yaml
+	@echo "==> cfn-lint (+ cfn-lint-serverless rules)"
+	@$(VENV)/bin/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
+	@echo "==> asl-validator"
+	@npx --no-install asl-validator --silent --json-path statemachine/sweep.asl.json
+	@echo "==> checkov"
+	@$(CHECKOV_VENV)/bin/checkov --quiet --compact --framework cloudformation -f template.yaml
+
+build: $(SAM_VENV)/.installed
+	@echo "==> sam build (python3.13 from $(PYTHON))"
+	@PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build --cached --parallel >/dev/null \
+	  || { echo "error: sam build failed (it needs python3.13 on PATH; found: $(PYTHON))"; \
+	       PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build; exit 1; }
+	@echo "    built into .aws-sam/build"
+
+unit: $(VENV)/.installed
+	@$(VENV)/bin/pytest tests/unit
+
+integration: $(VENV)/.installed
+	@$(VENV)/bin/pytest tests/integration
+
+test: lint build
+	@$(VENV)/bin/pytest
+
+bench: $(VENV)/.installed
+	@$(PY) -m localcloud bench $(ARGS)
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) node_modules .aws-sam .pytest_cache .ruff_cache
