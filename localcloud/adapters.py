@@ -1,0 +1,296 @@
+"""The small adapters that turn embedded moto into a cloud the real stack can run in.
+
+moto 5.2.5 gets us most of the way: CloudFormation, ECS/EC2/S3/SNS/SSM/DynamoDB and a real
+Step Functions interpreter. Each gap it leaves is bridged here by one documented patch, and
+each patch has a canary test (tests/integration/test_adapters_canary.py) so that a moto
+upgrade which changes the patched internals fails loudly instead of silently.
+
+- ``in-process Lambda``: moto's docker-free Lambda backend returns a canned payload. We call
+  the real handler instead, in this process, and turn an unhandled exception into a Lambda
+  *function error* (``X-Amz-Function-Error: Unhandled`` and ``errorType``) so that the ASL's
+  Retry/Catch match on the exception's class name, exactly as on AWS.
+- ``aws-sdk PascalCase``: Step Functions' ``aws-sdk:*`` integrations take PascalCase parameters
+  (``Cluster``, ``Task``) and answer PascalCase (``Task.TaskArn``); moto's interpreter left
+  the normalisation hooks empty. We fill them with the botocore shape-driven converters the
+  interpreter already ships.
+- ``time scale``: Retry and Wait intervals really sleep in moto. The ASL keeps intervals that
+  are right for AWS; the local cloud multiplies every sleep by a factor (and says so).
+- ``ECS task state``: moto's default "immediate" state progression turns a RUNNING task into
+  STOPPED the first time anything looks at it. We pin tasks: they stay as set.
+- ``ECS ListTasks(serviceName)``: moto ignores the filter; we filter on the task group
+  ``service:<name>``, which is how ECS labels a service's tasks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import moto
+
+EXPECTED_MOTO_VERSION = "5.2.5"
+
+log = logging.getLogger("localcloud")
+
+
+class MotoVersionMismatch(RuntimeError):
+    pass
+
+
+def check_moto_version() -> None:
+    if moto.__version__ != EXPECTED_MOTO_VERSION:
+        raise MotoVersionMismatch(
+            f"the local cloud patches moto {EXPECTED_MOTO_VERSION} internals but moto {moto.__version__} "
+            "is installed; run the adapter canary tests and update localcloud/adapters.py before pinning it."
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# In-process Lambda
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class LocalLambdaContext:
+    """What a handler sees as ``context`` (the attributes Powertools reads)."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    timeout_seconds: int
+    invoked_function_arn: str
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = "localcloud"
+    _deadline: float = field(default=0.0, repr=False)
+
+    def __post_init__(self) -> None:
+        self._deadline = time.monotonic() + self.timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass
+class Invocation:
+    function_name: str
+    event: Any
+    started: float
+    duration: float
+    error_type: str | None
+
+
+Handler = Callable[[Any, Any], Any]
+
+
+class InProcessLambda:
+    """Maps deployed function names to real handlers and records every invocation."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, Handler] = {}
+        self.invocations: list[Invocation] = []
+        self._lock = threading.Lock()
+
+    def register(self, function_name: str, handler: Handler) -> None:
+        self._handlers[function_name] = handler
+
+    def invoke(self, fn: Any, body: bytes | str | None) -> tuple[bytes, str | None]:
+        """Run the handler of moto's function ``fn``; return (payload, function error or None)."""
+        handler = self._handlers.get(fn.function_name)
+        if handler is None:
+            raise KeyError(f"no in-process handler registered for Lambda function {fn.function_name}")
+        raw = body.decode() if isinstance(body, bytes) else (body or "{}")
+        event = json.loads(raw) if raw.strip() else {}
+        context = LocalLambdaContext(
+            function_name=fn.function_name,
+            memory_limit_in_mb=int(fn.memory_size or 128),
+            timeout_seconds=int(fn.timeout or 3),
+            invoked_function_arn=fn.function_arn,
+        )
+        started = time.monotonic()
+        error_type = None
+        try:
+            result = handler(event, context)
+            payload = json.dumps(result).encode()
+        except Exception as exc:
+            # What the Lambda runtime answers for an unhandled exception.
+            error_type = type(exc).__name__
+            payload = json.dumps(
+                {
+                    "errorMessage": str(exc),
+                    "errorType": error_type,
+                    "requestId": context.aws_request_id,
+                    "stackTrace": traceback.format_tb(exc.__traceback__),
+                }
+            ).encode()
+        with self._lock:
+            self.invocations.append(
+                Invocation(fn.function_name, event, started, time.monotonic() - started, error_type)
+            )
+        return payload, ("Unhandled" if error_type else None)
+
+
+def _patch_lambda_invoke(runtime: InProcessLambda) -> contextlib.AbstractContextManager[Any]:
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    def invoke(
+        self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
+    ) -> bytes:
+        fn = self.get_function(function_name, qualifier)
+        payload, function_error = runtime.invoke(fn, body)
+        if function_error:
+            response_headers["x-amz-function-error"] = function_error
+        return payload
+
+    return _patch_attr(LambdaSimpleBackend, "invoke", invoke)
+
+
+# ---------------------------------------------------------------------------------------------
+# aws-sdk integrations: PascalCase in, PascalCase out
+# ---------------------------------------------------------------------------------------------
+_operation_models: dict[tuple[str, str], Any] = {}
+
+
+def _operation_model(service_name: str, snake_action: str) -> Any:
+    key = (service_name, snake_action)
+    if key not in _operation_models:
+        import botocore.session
+        from botocore import xform_name
+
+        model = botocore.session.get_session().get_service_model(service_name)
+        for op_name in model.operation_names:
+            if xform_name(op_name) == snake_action:
+                _operation_models[key] = model.operation_model(op_name)
+                break
+        else:
+            raise ValueError(f"{service_name} has no API action {snake_action}")
+    return _operation_models[key]
+
+
+def _patch_aws_sdk_normalisation() -> contextlib.AbstractContextManager[Any]:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (  # noqa: E501
+        StateTaskServiceAwsSdk,
+    )
+
+    def normalise_parameters(
+        self: Any,
+        parameters: dict,
+        boto_service_name: str | None = None,
+        service_action_name: str | None = None,
+    ) -> None:
+        op = _operation_model(
+            self._get_boto_service_name(boto_service_name), self._get_boto_service_action(service_action_name)
+        )
+        if op.input_shape is not None:
+            self._to_boto_request(parameters, op.input_shape)
+
+    def normalise_response(
+        self: Any, response: Any, boto_service_name: str | None = None, service_action_name: str | None = None
+    ) -> None:
+        op = _operation_model(
+            self._get_boto_service_name(boto_service_name), self._get_boto_service_action(service_action_name)
+        )
+        if op.output_shape is not None:
+            self._from_boto_response(response, op.output_shape)
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(_patch_attr(StateTaskServiceAwsSdk, "_normalise_parameters", normalise_parameters))
+    stack.enter_context(_patch_attr(StateTaskServiceAwsSdk, "_normalise_response", normalise_response))
+    return stack
+
+
+# ---------------------------------------------------------------------------------------------
+# Time scale for Retry and Wait
+# ---------------------------------------------------------------------------------------------
+class _ScaledTime:
+    """Stands in for the ``time`` module inside moto's retrier: only ``sleep`` is scaled."""
+
+    def __init__(self, scale: float) -> None:
+        self.scale = scale
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds * self.scale)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+def _patch_time_scale(scale: float) -> contextlib.AbstractContextManager[Any]:
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+
+    def wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
+        # The original re-waits the remainder after an interrupt, measured in whole seconds;
+        # a scaled wait is short, so one interruptible wait is enough.
+        if wait_seconds > 0:
+            env.program_state_event.wait(wait_seconds * scale)
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(_patch_attr(retrier_decl, "time", _ScaledTime(scale)))
+    stack.enter_context(_patch_attr(WaitFunction, "_wait_interval", wait_interval))
+    return stack
+
+
+# ---------------------------------------------------------------------------------------------
+# ECS
+# ---------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _pin_ecs_task_state() -> Iterator[None]:
+    from moto.moto_api import state_manager
+
+    # "manual" with an unreachable tick count: a task's status changes only when set.
+    state_manager.set_transition("ecs::task", {"progression": "manual", "times": 2**31})
+    try:
+        yield
+    finally:
+        state_manager.unset_transition("ecs::task")
+
+
+def _patch_ecs_list_tasks_by_service() -> contextlib.AbstractContextManager[Any]:
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    original = EC2ContainerServiceBackend.list_tasks
+
+    def list_tasks(
+        self: Any,
+        cluster_str: str | None = None,
+        container_instance: str | None = None,
+        family: str | None = None,
+        started_by: str | None = None,
+        service_name: str | None = None,
+        desiredStatus: str | None = None,
+    ) -> list[Any]:
+        tasks = original(self, cluster_str, container_instance, family, started_by, None, desiredStatus)
+        if service_name:
+            tasks = [t for t in tasks if t.group == f"service:{service_name}"]
+        return tasks
+
+    return _patch_attr(EC2ContainerServiceBackend, "list_tasks", list_tasks)
+
+
+# ---------------------------------------------------------------------------------------------
+def _patch_attr(owner: Any, name: str, value: Any) -> contextlib.AbstractContextManager[Any]:
+    from unittest import mock
+
+    if not hasattr(owner, name):
+        raise MotoVersionMismatch(f"moto internals changed: {owner!r} has no attribute {name!r}")
+    return mock.patch.object(owner, name, value)
+
+
+@contextlib.contextmanager
+def installed(runtime: InProcessLambda, time_scale: float = 1.0) -> Iterator[None]:
+    """Install every adapter for the duration of the block."""
+    check_moto_version()
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_patch_lambda_invoke(runtime))
+        stack.enter_context(_patch_aws_sdk_normalisation())
+        stack.enter_context(_patch_time_scale(time_scale))
+        stack.enter_context(_pin_ecs_task_state())
+        stack.enter_context(_patch_ecs_list_tasks_by_service())
+        yield

@@ -1,0 +1,293 @@
+"""The offline local cloud: the real stack, the real ASL, the real handlers, a local Shodan.
+
+``LocalCloud`` starts embedded moto with Step Functions execution on, installs the adapters
+(localcloud/adapters.py), serves a Shodan-compatible API on 127.0.0.1 driven by a scenario,
+deploys template.yaml through CloudFormation, and keeps the honeynet service's tasks running
+with public IPs. ``run_sweep`` starts the state machine as the EventBridge schedule would and
+waits for it, returning everything a user would look at afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from localcloud import adapters
+from localcloud.ecs_scheduler import HoneynetScheduler, HoneypotTask
+from localcloud.scenario import Scenario, load_scenario, render_host
+from localcloud.shodan_api import ShodanApiServer
+from localcloud.stack import DeployedStack, Progress, deploy
+
+DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "default.yaml"
+REGION = "us-east-1"
+# Retry/Wait intervals in the ASL are right for AWS (seconds to minutes); locally every
+# sleep is multiplied by this factor so a sweep with retries takes seconds.
+DEFAULT_TIME_SCALE = 0.01
+SHODAN_KEY_PARAMETER = "/ics-honeynet/shodan-api-key"
+
+
+class SweepTimeout(RuntimeError):
+    pass
+
+
+@dataclass
+class SweepRun:
+    """One execution of the sweep, as the Step Functions console would show it."""
+
+    name: str
+    execution_arn: str
+    status: str
+    input: dict[str, Any]
+    output: Any
+    error: str | None
+    cause: str | None
+    started: datetime
+    stopped: datetime | None
+    history: list[dict[str, Any]]
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "SUCCEEDED"
+
+
+@dataclass
+class Email:
+    subject: str
+    body: str
+
+
+@dataclass
+class LocalCloud:
+    scenario_path: Path = DEFAULT_SCENARIO
+    tasks: int | None = None
+    rotate_on: str = "never"
+    parameters: dict[str, str] = field(default_factory=dict)
+    time_scale: float = DEFAULT_TIME_SCALE
+    stack_name: str = "ics-honeynet-local"
+    progress: Progress = lambda _msg: None
+
+    scenario: Scenario = field(init=False)
+    stack: DeployedStack = field(init=False)
+    shodan: ShodanApiServer = field(init=False)
+    scheduler: HoneynetScheduler = field(init=False)
+    runtime: adapters.InProcessLambda = field(init=False)
+    _stack: contextlib.ExitStack = field(init=False)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def __enter__(self) -> LocalCloud:
+        self._stack = contextlib.ExitStack()
+        try:
+            self._start()
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def _start(self) -> None:
+        from moto import mock_aws
+
+        self.scenario = load_scenario(self.scenario_path)
+        self.runtime = adapters.InProcessLambda()
+        es = self._stack
+        es.enter_context(
+            _environment(
+                {
+                    "AWS_ACCESS_KEY_ID": "localcloud",
+                    "AWS_SECRET_ACCESS_KEY": "localcloud",
+                    "AWS_DEFAULT_REGION": REGION,
+                    "AWS_REGION": REGION,
+                },
+                drop=("AWS_PROFILE", "AWS_SESSION_TOKEN"),
+            )
+        )
+        es.enter_context(
+            mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
+        )
+        es.enter_context(adapters.installed(self.runtime, time_scale=self.time_scale))
+        _clear_function_caches()
+
+        self.shodan = ShodanApiServer(
+            api_key=self.scenario.shodan.api_key, rate_limit_per_s=self.scenario.shodan.rate_limit_per_s
+        )
+        es.enter_context(self.shodan)
+        self.progress(f"local Shodan API on {self.shodan.url} (scenario {self.scenario_path.name})")
+
+        key_parameter = self.parameters.get("ShodanApiKeyParameter", SHODAN_KEY_PARAMETER)
+        boto3.client("ssm", region_name=REGION).put_parameter(
+            Name=key_parameter,
+            Type="SecureString",
+            Value=self.scenario.shodan.stored_key or self.scenario.shodan.api_key,
+        )
+        count = self.tasks if self.tasks is not None else len(self.scenario.honeypots)
+        parameters = {
+            "AlertEmail": "researcher@example.org",
+            "ShodanApiKeyParameter": key_parameter,
+            "HoneypotCount": str(count),
+            "RotateOn": self.rotate_on,
+            **self.parameters,
+        }
+        self.stack = deploy(
+            stack_name=self.stack_name,
+            parameters=parameters,
+            region=REGION,
+            progress=self.progress,
+            register_handler=self.runtime.register,
+        )
+        es.enter_context(_environment(self._function_environment()))
+        es.enter_context(_environment({"SHODAN_API_URL": self.shodan.url}))
+
+        self.scheduler = HoneynetScheduler(
+            cluster=self.stack.output("HoneypotClusterName"),
+            service=self.stack.output("HoneypotServiceName"),
+            region=REGION,
+            on_task_started=self._bind_shodan_profile,
+        )
+        self.progress(f"starting {count} honeypot task(s) (local ECS scheduler)")
+        self.scheduler.start()
+        es.callback(self.scheduler.stop)
+        for extra in self.scenario.extra_ips:
+            self.shodan.set_host(extra.ip, render_host(extra.ip, extra.profile, _epoch(), datetime.now(UTC)))
+
+    def _function_environment(self) -> dict[str, str]:
+        """The union of the deployed functions' environments; handlers run in this process."""
+        client = boto3.client("lambda", region_name=REGION)
+        merged: dict[str, str] = {}
+        for name in self.stack.functions.values():
+            variables = client.get_function_configuration(FunctionName=name).get("Environment", {})
+            for key, value in variables.get("Variables", {}).items():
+                if merged.get(key, value) != value:
+                    raise RuntimeError(
+                        f"functions disagree on environment variable {key}; the local cloud runs them in one process"
+                    )
+                merged[key] = value
+        return merged
+
+    def _bind_shodan_profile(self, task: HoneypotTask) -> None:
+        """Tell the local Shodan what it 'knows' about the IP this task just got."""
+        if task.ip is None:
+            return
+        profile = self.scenario.profile_for_slot(task.slot)
+        self.shodan.set_host(task.ip, render_host(task.ip, profile, task.started_at, datetime.now(UTC)))
+        self.shodan.set_honeyscore(task.ip, profile.honeyscore)
+
+    # -- running sweeps ------------------------------------------------------------------------
+    def run_sweep(self, name: str | None = None, timeout: float = 300.0) -> SweepRun:
+        """Start the sweep as its EventBridge schedule does, and wait for it to finish."""
+        name = name or f"sweep-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        event = _scheduled_event(self.stack)
+        arn = sfn.start_execution(stateMachineArn=self.stack.state_machine_arn, name=name, input=json.dumps(event))[
+            "executionArn"
+        ]
+        deadline = time.monotonic() + timeout
+        while True:
+            described = sfn.describe_execution(executionArn=arn)
+            if described["status"] != "RUNNING":
+                break
+            if time.monotonic() > deadline:
+                raise SweepTimeout(f"execution {name} still RUNNING after {timeout:.0f} s")
+            time.sleep(0.02)
+        history: list[dict[str, Any]] = []
+        for page in sfn.get_paginator("get_execution_history").paginate(executionArn=arn):
+            history.extend(page["events"])
+        output = described.get("output")
+        return SweepRun(
+            name=name,
+            execution_arn=arn,
+            status=described["status"],
+            input=event,
+            output=json.loads(output) if output else None,
+            error=described.get("error"),
+            cause=described.get("cause"),
+            started=described["startDate"],
+            stopped=described.get("stopDate"),
+            history=history,
+        )
+
+    # -- what the user looks at afterwards -----------------------------------------------------
+    def emails(self) -> list[Email]:
+        from moto.sns.models import sns_backends
+
+        topic = sns_backends[adapters_account()][REGION].topics[self.stack.output("AlertTopicArn")]
+        return [Email(subject=subject or "", body=message) for _id, message, subject, *_ in topic.sent_notifications]
+
+    def evidence_keys(self) -> list[str]:
+        s3 = boto3.client("s3", region_name=REGION)
+        bucket = self.stack.output("EvidenceBucketName")
+        keys: list[str] = []
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            keys.extend(obj["Key"] for obj in page.get("Contents", []))
+        return sorted(keys)
+
+    def evidence(self, key: str) -> Any:
+        s3 = boto3.client("s3", region_name=REGION)
+        body = s3.get_object(Bucket=self.stack.output("EvidenceBucketName"), Key=key)["Body"].read()
+        return json.loads(body)
+
+    def wait_for_running(self, count: int, timeout: float = 10.0) -> list[HoneypotTask]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            running = [t for t in self.scheduler.running_tasks() if t.ip]
+            if len(running) >= count:
+                return running
+            time.sleep(0.02)
+        raise TimeoutError(f"fewer than {count} honeypot tasks RUNNING with a public IP after {timeout} s")
+
+
+def adapters_account() -> str:
+    return "123456789012"
+
+
+def _epoch() -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _scheduled_event(stack: DeployedStack) -> dict[str, Any]:
+    """The event EventBridge sends for a ``Schedule`` rule."""
+    rule = next((v for k, v in stack.physical_ids.items() if k.endswith("Sweep")), "sweep-schedule")
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": adapters_account(),
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": stack.region,
+        "resources": [f"arn:aws:events:{stack.region}:{adapters_account()}:rule/{rule}"],
+        "detail": {},
+    }
+
+
+def _clear_function_caches() -> None:
+    """Powertools caches SSM parameters per process; a new local cloud must not see the last one's."""
+    from aws_lambda_powertools.utilities import parameters
+
+    parameters.clear_caches()
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str], drop: tuple[str, ...] = ()) -> Any:
+    saved = {k: os.environ.get(k) for k in (*values, *drop)}
+    try:
+        for key in drop:
+            os.environ.pop(key, None)
+        os.environ.update(values)
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -1,0 +1,196 @@
+"""Plays ECS's service scheduler for the honeynet service inside moto.
+
+moto creates ECS services but never starts their tasks, and the tasks ``run_task`` creates
+have no public IP. On AWS the service scheduler keeps ``desiredCount`` tasks RUNNING and
+Fargate gives each a public IP that is released when the task stops. This class does the
+same, in a background thread:
+
+- starts a task (Fargate, the service's network configuration, group ``service:<name>``)
+  whenever fewer than ``desiredCount`` are RUNNING, and gives its ENI a public IP (an EIP);
+- stamps ``startedAt`` on the task (moto leaves it empty);
+- releases the public IP of a stopped task, so a replacement always lands on a new IP.
+
+Every task it starts is reported to ``on_task_started`` (the Shodan scenario binds what Shodan
+"knows" about the new IP there) and kept in ``history``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+
+ACCOUNT_ID = "123456789012"
+
+
+@dataclass
+class HoneypotTask:
+    task_arn: str
+    ip: str | None
+    eni: str
+    started_at: datetime
+    slot: int  # 0-based order in which the scheduler started tasks
+    allocation_id: str | None = None
+    association_id: str | None = None
+    stopped_at: datetime | None = None
+    stopped_reason: str | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.stopped_at is None
+
+
+class HoneynetScheduler:
+    def __init__(
+        self,
+        *,
+        cluster: str,
+        service: str,
+        region: str = "us-east-1",
+        on_task_started: Callable[[HoneypotTask], None] = lambda _task: None,
+        interval: float = 0.05,
+    ) -> None:
+        self.cluster = cluster
+        self.service = service
+        self.region = region
+        self.on_task_started = on_task_started
+        self.interval = interval
+        self.history: list[HoneypotTask] = []
+        self.assign_public_ips = True  # tests switch this off to model a task still attaching
+        self._ecs = boto3.client("ecs", region_name=region)
+        self._ec2 = boto3.client("ec2", region_name=region)
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.errors: list[str] = []
+
+    # -- the moto side -----------------------------------------------------------------------
+    def _backend_tasks(self) -> list[Any]:
+        from moto.ecs.models import ecs_backends
+
+        backend = ecs_backends[ACCOUNT_ID][self.region]
+        cluster_name = self.cluster.rsplit("/", 1)[-1]
+        return [t for t in backend.tasks.get(cluster_name, {}).values() if t.group == f"service:{self.service}"]
+
+    def _describe_service(self) -> dict[str, Any]:
+        services = self._ecs.describe_services(cluster=self.cluster, services=[self.service])["services"]
+        if not services:
+            raise RuntimeError(f"ECS service {self.service} not found in {self.cluster}")
+        return services[0]
+
+    # -- scheduling --------------------------------------------------------------------------
+    def reconcile(self) -> None:
+        """One pass of the scheduler: release stopped tasks' IPs, start missing tasks."""
+        with self._lock:
+            by_arn = {t.task_arn: t for t in self.history}
+            running = 0
+            for task in self._backend_tasks():
+                known = by_arn.get(task.task_arn)
+                if task.desired_status == "STOPPED" or task.last_status == "STOPPED":
+                    if known is not None and known.running:
+                        self._release(known, task.stopped_reason)
+                else:
+                    running += 1
+            service = self._describe_service()
+            for _ in range(max(0, int(service["desiredCount"]) - running)):
+                self._start_task(service)
+
+    def start_task(self) -> HoneypotTask:
+        """Start one task for the service now (as the scheduler would)."""
+        with self._lock:
+            return self._start_task(self._describe_service())
+
+    def _start_task(self, service: dict[str, Any]) -> HoneypotTask:
+        network = service["networkConfiguration"]["awsvpcConfiguration"]
+        response = self._ecs.run_task(
+            cluster=self.cluster,
+            taskDefinition=service["taskDefinition"],
+            launchType="FARGATE",
+            count=1,
+            group=f"service:{self.service}",
+            startedBy=f"ecs-svc/{service['serviceArn'].rsplit('/', 1)[-1][:19]}",
+            networkConfiguration={
+                "awsvpcConfiguration": {
+                    "subnets": network["subnets"],
+                    "securityGroups": network.get("securityGroups", []),
+                    "assignPublicIp": network.get("assignPublicIp", "ENABLED"),
+                }
+            },
+        )
+        described = response["tasks"][0]
+        eni = next(
+            d["value"]
+            for a in described["attachments"]
+            if a["type"] == "ElasticNetworkInterface"
+            for d in a["details"]
+            if d["name"] == "networkInterfaceId"
+        )
+        started_at = datetime.now(UTC)
+        for task in self._backend_tasks():
+            if task.task_arn == described["taskArn"]:
+                task.started_at = started_at  # moto leaves startedAt empty
+        honeypot = HoneypotTask(
+            task_arn=described["taskArn"], ip=None, eni=eni, started_at=started_at, slot=len(self.history)
+        )
+        if self.assign_public_ips:
+            self._assign_public_ip(honeypot)
+        self.history.append(honeypot)
+        self.on_task_started(honeypot)
+        return honeypot
+
+    def _assign_public_ip(self, honeypot: HoneypotTask) -> None:
+        used = {t.ip for t in self.history}
+        for _ in range(5):
+            allocation = self._ec2.allocate_address(Domain="vpc")
+            if allocation["PublicIp"] not in used:
+                break
+            self._ec2.release_address(AllocationId=allocation["AllocationId"])
+        honeypot.allocation_id = allocation["AllocationId"]
+        honeypot.ip = allocation["PublicIp"]
+        honeypot.association_id = self._ec2.associate_address(
+            AllocationId=allocation["AllocationId"], NetworkInterfaceId=honeypot.eni
+        )["AssociationId"]
+
+    def _release(self, honeypot: HoneypotTask, reason: str | None) -> None:
+        # Fargate releases a task's public IP when it stops.
+        if honeypot.association_id:
+            self._ec2.disassociate_address(AssociationId=honeypot.association_id)
+        if honeypot.allocation_id:
+            self._ec2.release_address(AllocationId=honeypot.allocation_id)
+        honeypot.stopped_at = datetime.now(UTC)
+        honeypot.stopped_reason = reason
+
+    # -- background loop ---------------------------------------------------------------------
+    def start(self) -> HoneynetScheduler:
+        self.reconcile()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="localcloud-ecs-scheduler", daemon=True)
+        self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.reconcile()
+            except Exception as exc:  # keep scheduling; surface the error to the caller
+                self.errors.append(f"{type(exc).__name__}: {exc}")
+                time.sleep(self.interval)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    # -- views -------------------------------------------------------------------------------
+    def running_tasks(self) -> list[HoneypotTask]:
+        with self._lock:
+            return [t for t in self.history if t.running]
+
+    def stop_task(self, task_arn: str, reason: str = "stopped by localcloud") -> None:
+        self._ecs.stop_task(cluster=self.cluster, task=task_arn, reason=reason)

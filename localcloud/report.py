@@ -1,0 +1,212 @@
+"""What a sweep did, as the Step Functions console and the researcher's inbox would show it.
+
+``timeline`` reads an execution history (the same events ``GetExecutionHistory`` returns on
+AWS) into one row per state, with Map iterations summarised per inner state. ``SweepReport``
+adds what happened outside the state machine: verdicts, S3 objects, emails, rotations.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+_FAILED_EVENTS = ("TaskFailed", "TaskTimedOut", "LambdaFunctionFailed", "LambdaFunctionTimedOut")
+
+
+@dataclass
+class _Entry:
+    """One entry into a state (a StateEntered event) and what happened until it exited."""
+
+    name: str
+    type: str
+    started: datetime
+    exited: datetime | None = None
+    schedules: int = 0
+    failures: int = 0
+    iterations: int = 0
+
+    @property
+    def retries(self) -> int:
+        return max(0, self.schedules - 1)
+
+    @property
+    def outcome(self) -> str:
+        if self.type == "Fail":
+            return "FAILED"
+        if self.exited is None:
+            return "FAILED"
+        # Every attempt failed but the state exited: a Catch took over.
+        return "CAUGHT" if self.failures and self.failures >= self.schedules else "SUCCEEDED"
+
+
+@dataclass
+class InnerSummary:
+    type: str
+    entered: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    retries: int = 0
+
+
+@dataclass
+class StateRow:
+    name: str
+    type: str
+    status: str
+    duration: float | None
+    retries: int = 0
+    iterations: int = 0
+    inner: dict[str, InnerSummary] = field(default_factory=dict)
+
+
+def state_types(definition: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """Every state's type, and for states inside a Map, the Map that holds them."""
+    types: dict[str, str] = {}
+    parent: dict[str, str] = {}
+
+    def walk(states: dict[str, Any], owner: str | None) -> None:
+        for name, state in states.items():
+            types[name] = state["Type"]
+            if owner:
+                parent[name] = owner
+            processor = state.get("ItemProcessor") or state.get("Iterator")
+            if processor:
+                walk(processor["States"], name)
+
+    walk(definition["States"], None)
+    return types, parent
+
+
+def timeline(history: list[dict[str, Any]], definition: dict[str, Any], status: str) -> list[StateRow]:
+    """One row per top-level state entry; states inside a Map are summarised under it."""
+    types, parent = state_types(definition)
+    by_id = {e["id"]: e for e in history}
+    entries: dict[int, _Entry] = {}
+
+    def owning_entry(event: dict[str, Any]) -> _Entry | None:
+        # Events chain to the one before them in the same flow (previousEventId), so walking
+        # back finds the state they belong to even when Map iterations interleave.
+        current: dict[str, Any] | None = event
+        while current is not None:
+            if current["type"].endswith("StateEntered"):
+                return entries.get(current["id"])
+            current = by_id.get(current.get("previousEventId", 0))
+        return None
+
+    for event in history:
+        kind = event["type"]
+        if kind.endswith("StateEntered"):
+            name = event["stateEnteredEventDetails"]["name"]
+            entries[event["id"]] = _Entry(name=name, type=types.get(name, "?"), started=event["timestamp"])
+            continue
+        entry = owning_entry(event)
+        if entry is None:
+            continue
+        if kind == "TaskScheduled":
+            entry.schedules += 1
+        elif kind in _FAILED_EVENTS:
+            entry.failures += 1
+        elif kind == "MapIterationStarted":
+            entry.iterations += 1
+        elif kind.endswith("StateExited"):
+            entry.exited = event["timestamp"]
+
+    rows: list[StateRow] = []
+    current_map: dict[str, StateRow] = {}
+    for entry in entries.values():
+        if entry.name in parent:
+            owner = current_map.get(parent[entry.name])
+            if owner is None:
+                continue
+            inner = owner.inner.setdefault(entry.name, InnerSummary(type=entry.type))
+            inner.entered += 1
+            inner.retries += entry.retries
+            inner.outcomes[entry.outcome] = inner.outcomes.get(entry.outcome, 0) + 1
+            continue
+        outcome = entry.outcome
+        if entry.exited is None and status == "RUNNING":
+            outcome = "RUNNING"
+        row = StateRow(
+            name=entry.name,
+            type=entry.type,
+            status=outcome,
+            duration=(entry.exited - entry.started).total_seconds() if entry.exited else None,
+            retries=entry.retries,
+            iterations=entry.iterations,
+        )
+        rows.append(row)
+        if entry.type == "Map":
+            current_map[entry.name] = row
+    return rows
+
+
+def render_timeline(rows: list[StateRow]) -> Iterator[str]:
+    yield f"  {'state':<28} {'type':<8} {'status':<10} {'duration':>9}  notes"
+    for row in rows:
+        duration = f"{row.duration:8.2f}s" if row.duration is not None else "        -"
+        notes = []
+        if row.type == "Map":
+            notes.append(f"{row.iterations} iteration(s)")
+        if row.retries:
+            notes.append(f"{row.retries} retr{'y' if row.retries == 1 else 'ies'}")
+        yield f"  {row.name:<28} {row.type:<8} {row.status:<10} {duration}  {', '.join(notes)}".rstrip()
+        for name, inner in row.inner.items():
+            parts = [f"entered {inner.entered}"]
+            parts += [f"{outcome.lower()} {n}" for outcome, n in sorted(inner.outcomes.items())]
+            if inner.retries:
+                parts.append(f"retries {inner.retries}")
+            yield f"    └ {name:<24} {inner.type:<8} {'; '.join(parts)}"
+
+
+def map_results(history: list[dict[str, Any]], map_state: str = "CheckEachIp") -> list[dict[str, Any]]:
+    """The per-IP results the Map produced (its exit output's ``results``)."""
+    for event in history:
+        if event["type"] == "MapStateExited" and event["stateExitedEventDetails"]["name"] == map_state:
+            output = json.loads(event["stateExitedEventDetails"].get("output") or "{}")
+            return list(output.get("results") or [])
+    return []
+
+
+@dataclass
+class SweepReport:
+    status: str
+    execution_arn: str
+    checked: list[dict[str, Any]]
+    s3_keys: list[str]
+    emails: list[dict[str, str]]
+    rotated: list[dict[str, str | None]]
+    error: str | None = None
+    cause: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        document: dict[str, Any] = {
+            "status": self.status,
+            "executionArn": self.execution_arn,
+            "checked": self.checked,
+            "s3Keys": self.s3_keys,
+            "emails": self.emails,
+            "rotated": self.rotated,
+        }
+        if self.error:
+            document["error"] = self.error
+            document["cause"] = self.cause
+        return document
+
+    def render(self) -> Iterator[str]:
+        yield "IPs checked:"
+        if not self.checked:
+            yield "  (none: no RUNNING honeypot with a public IP)"
+        for item in self.checked:
+            extra = f"  {item['error']}" if item.get("error") else ""
+            yield f"  {item['ip']:<16} {item['verdict']}{extra}"
+        yield f"S3 objects written ({len(self.s3_keys)}):"
+        yield from (f"  {key}" for key in self.s3_keys)
+        yield f"Emails sent ({len(self.emails)}):"
+        for mail in self.emails:
+            yield f"  Subject: {mail['subject']}"
+            yield from (f"  | {line}" for line in mail["body"].splitlines())
+        yield f"Tasks rotated ({len(self.rotated)}):"
+        for rotation in self.rotated:
+            yield f"  {rotation['from']} -> {rotation['to'] or '(replacement has no public IP yet)'}"
