@@ -174,7 +174,7 @@ def _operation_model(service_name: str, snake_action: str) -> Any:
 
 
 def _patch_aws_sdk_normalisation() -> contextlib.AbstractContextManager[Any]:
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (  # noqa: E501
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
         StateTaskServiceAwsSdk,
     )
 

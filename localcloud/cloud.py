@@ -23,6 +23,7 @@ import boto3
 
 from localcloud import adapters
 from localcloud.ecs_scheduler import HoneynetScheduler, HoneypotTask
+from localcloud.report import SweepReport, map_results
 from localcloud.scenario import Scenario, load_scenario, render_host
 from localcloud.shodan_api import ShodanApiServer
 from localcloud.stack import DeployedStack, Progress, deploy
@@ -235,6 +236,45 @@ class LocalCloud:
         s3 = boto3.client("s3", region_name=REGION)
         body = s3.get_object(Bucket=self.stack.output("EvidenceBucketName"), Key=key)["Body"].read()
         return json.loads(body)
+
+    def sweep(self, name: str | None = None, timeout: float = 300.0) -> tuple[SweepRun, SweepReport]:
+        """Run one sweep and gather what it did: verdicts, S3 objects, emails, rotations."""
+        emails_before = len(self.emails())
+        keys_before = set(self.evidence_keys())
+        slots_before = len(self.scheduler.history)
+        run = self.run_sweep(name=name, timeout=timeout)
+        # ECS notices a stopped task within seconds; make the scheduler look now.
+        self.scheduler.reconcile()
+        if self.desired_count():
+            self.wait_for_running(self.desired_count(), timeout=10.0)
+        history = self.scheduler.history
+        stopped = [t for t in history[:slots_before] if t.stopped_at and t.stopped_at >= run.started]
+        replacements: list[HoneypotTask | None] = list(history[slots_before:])
+        rotated = [
+            {"from": old.ip, "to": new.ip if new else None}
+            for old, new in zip(stopped, replacements + [None] * len(stopped), strict=False)
+        ]
+        checked = [
+            {k: v for k, v in (("ip", r.get("ip")), ("verdict", r.get("verdict")), ("error", r.get("error"))) if v}
+            for r in map_results(run.history)
+        ]
+        report = SweepReport(
+            status=run.status,
+            execution_arn=run.execution_arn,
+            checked=checked,
+            s3_keys=[k for k in self.evidence_keys() if k not in keys_before],
+            emails=[{"subject": e.subject, "body": e.body} for e in self.emails()[emails_before:]],
+            rotated=rotated,
+            error=run.error,
+            cause=run.cause,
+        )
+        return run, report
+
+    def desired_count(self) -> int:
+        service = boto3.client("ecs", region_name=REGION).describe_services(
+            cluster=self.stack.output("HoneypotClusterName"), services=[self.stack.output("HoneypotServiceName")]
+        )["services"][0]
+        return int(service["desiredCount"])
 
     def wait_for_running(self, count: int, timeout: float = 10.0) -> list[HoneypotTask]:
         deadline = time.monotonic() + timeout
