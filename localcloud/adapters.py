@@ -15,6 +15,9 @@ upgrade which changes the patched internals fails loudly instead of silently.
   interpreter already ships.
 - ``time scale``: Retry and Wait intervals really sleep in moto. The ASL keeps intervals that
   are right for AWS; the local cloud multiplies every sleep by a factor (and says so).
+- ``CloudFormation state machines``: moto's CloudFormation creates state machines in the plain
+  Step Functions backend, while the API (with execution on) serves the interpreter's backend,
+  so a stack's state machine would be invisible. We point CloudFormation at the interpreter's.
 - ``ECS task state``: moto's default "immediate" state progression turns a RUNNING task into
   STOPPED the first time anything looks at it. We pin tasks: they stay as set.
 - ``ECS ListTasks(serviceName)``: moto ignores the filter; we filter on the task group
@@ -238,6 +241,16 @@ def _patch_time_scale(scale: float) -> contextlib.AbstractContextManager[Any]:
 
 
 # ---------------------------------------------------------------------------------------------
+# CloudFormation -> the Step Functions backend that executes
+# ---------------------------------------------------------------------------------------------
+def _route_cfn_state_machines_to_interpreter() -> contextlib.AbstractContextManager[Any]:
+    from moto.stepfunctions import models
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    return _patch_attr(models, "stepfunctions_backends", stepfunctions_parser_backends)
+
+
+# ---------------------------------------------------------------------------------------------
 # ECS
 # ---------------------------------------------------------------------------------------------
 @contextlib.contextmanager
@@ -291,6 +304,7 @@ def installed(runtime: InProcessLambda, time_scale: float = 1.0) -> Iterator[Non
         stack.enter_context(_patch_lambda_invoke(runtime))
         stack.enter_context(_patch_aws_sdk_normalisation())
         stack.enter_context(_patch_time_scale(time_scale))
+        stack.enter_context(_route_cfn_state_machines_to_interpreter())
         stack.enter_context(_pin_ecs_task_state())
         stack.enter_context(_patch_ecs_list_tasks_by_service())
         yield

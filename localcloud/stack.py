@@ -8,6 +8,11 @@ so and acts explicitly, never silently:
 - ``DefinitionSubstitutions`` are ignored by moto (the stored ASL would keep ``${...}``). We
   resolve every substitution against the created stack with moto's own intrinsic-function
   resolver and update the state machine with the rendered ASL.
+- ``Fn::If`` that yields ``AWS::NoValue`` inside a list leaves a ``None`` in moto (real
+  CloudFormation drops the element). Conditions are evaluated here and every ``Fn::If`` is
+  resolved before creation, dropping ``AWS::NoValue`` as CloudFormation does.
+- ``Fn::Cidr`` is not implemented by moto; it is computed here (Python's ``ipaddress``) from
+  literal or parameter arguments before the stack is created.
 - Resource types moto's CloudFormation cannot create are taken out of the template before
   creation and, where an API equivalent exists, applied through that API after it
   (``EMULATED_TYPES``); anything else is reported in ``DeployedStack.not_emulated``.
@@ -16,6 +21,7 @@ so and acts explicitly, never silently:
 from __future__ import annotations
 
 import io
+import ipaddress
 import json
 import re
 import zipfile
@@ -95,9 +101,9 @@ EMULATED_TYPES: dict[str, Callable[[dict[str, Any], str], str]] = {
 
 
 def _moto_supported_types() -> set[str]:
-    from moto.cloudformation.parsing import MODEL_MAP
+    from moto.cloudformation.parsing import get_model_map
 
-    return set(MODEL_MAP)
+    return set(get_model_map())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -161,6 +167,64 @@ def _prepare(
     return code_dirs, asl, machine_id, removed
 
 
+_NO_VALUE = object()
+
+
+def _evaluate_condition(expr: Any, conditions: dict[str, Any], parameters: dict[str, str]) -> bool:
+    if isinstance(expr, dict):
+        if "Condition" in expr:
+            return _evaluate_condition(conditions[expr["Condition"]], conditions, parameters)
+        if "Fn::Equals" in expr:
+            left, right = (_resolve_ref(arg, parameters) for arg in expr["Fn::Equals"])
+            return str(left) == str(right)
+        if "Fn::Not" in expr:
+            return not _evaluate_condition(expr["Fn::Not"][0], conditions, parameters)
+        if "Fn::And" in expr:
+            return all(_evaluate_condition(e, conditions, parameters) for e in expr["Fn::And"])
+        if "Fn::Or" in expr:
+            return any(_evaluate_condition(e, conditions, parameters) for e in expr["Fn::Or"])
+    raise DeployError(f"the local cloud cannot evaluate condition {expr!r}")
+
+
+def _resolve_ref(arg: Any, parameters: dict[str, str]) -> Any:
+    if isinstance(arg, dict) and set(arg) == {"Ref"} and arg["Ref"] in parameters:
+        return parameters[arg["Ref"]]
+    return arg
+
+
+def _resolve_if(node: Any, truth: dict[str, bool]) -> Any:
+    """Resolve every ``Fn::If`` and drop ``AWS::NoValue`` the way CloudFormation does."""
+    if isinstance(node, list):
+        items = [_resolve_if(item, truth) for item in node]
+        return [item for item in items if item is not _NO_VALUE]
+    if not isinstance(node, dict):
+        return node
+    if node == {"Ref": "AWS::NoValue"}:
+        return _NO_VALUE
+    if set(node) == {"Fn::If"}:
+        name, when_true, when_false = node["Fn::If"]
+        return _resolve_if(when_true if truth[name] else when_false, truth)
+    resolved = {key: _resolve_if(value, truth) for key, value in node.items()}
+    return {key: value for key, value in resolved.items() if value is not _NO_VALUE}
+
+
+def _resolve_cidr(node: Any, parameters: dict[str, str]) -> Any:
+    """Replace every ``Fn::Cidr`` (moto lacks it) by the list of CIDR blocks it denotes."""
+    if isinstance(node, list):
+        return [_resolve_cidr(item, parameters) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if set(node) == {"Fn::Cidr"}:
+        block, count, bits = (_resolve_cidr(arg, parameters) for arg in node["Fn::Cidr"])
+        if isinstance(block, dict) and set(block) == {"Ref"}:
+            block = parameters[block["Ref"]]
+        network = ipaddress.ip_network(str(block))
+        prefix = network.max_prefixlen - int(bits)
+        subnets = network.subnets(new_prefix=prefix)
+        return [str(next(subnets)) for _ in range(int(count))]
+    return {key: _resolve_cidr(value, parameters) for key, value in node.items()}
+
+
 _TOKEN = re.compile(r"\$\{([A-Za-z0-9_.]+)\}")
 
 
@@ -195,6 +259,17 @@ def deploy(
     sam = _read_sam_template(template_path)
     code_dirs, asl, machine_id, removed = _prepare(cfn, sam, template_path.parent, region)
     substitutions = cfn["Resources"][machine_id]["Properties"].pop("DefinitionSubstitutions", {})
+
+    defaults = {k: str(v["Default"]) for k, v in cfn.get("Parameters", {}).items() if "Default" in v}
+    values = {**defaults, **parameters}
+    conditions = cfn.get("Conditions", {})
+    truth = {name: _evaluate_condition(expr, conditions, values) for name, expr in conditions.items()}
+    cfn["Resources"] = {
+        lid: _resolve_cidr(_resolve_if(resource, truth), values)
+        for lid, resource in cfn["Resources"].items()
+        if truth.get(resource.get("Condition", ""), True)
+    }
+    cfn["Outputs"] = _resolve_if(cfn.get("Outputs", {}), truth)
 
     progress(f"creating stack {stack_name} ({len(cfn['Resources'])} resources) in moto CloudFormation")
     cloudformation = boto3.client("cloudformation", region_name=region)
