@@ -1,0 +1,225 @@
+"""Canaries for every moto adapter in localcloud/adapters.py and localcloud/stack.py.
+
+Each test fails loudly if a moto upgrade changes the internals an adapter relies on, or if
+moto starts doing the thing itself (then the adapter should go).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from localcloud import adapters
+from localcloud.stack import DeployError, _evaluate_condition, _resolve_cidr, _resolve_if, render_definition
+
+REGION = "us-east-1"
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+ROLE = "arn:aws:iam::123456789012:role/sfn"
+
+
+@pytest.fixture
+def runtime():
+    rt = adapters.InProcessLambda()
+    with mock_aws(config=MOTO_CONFIG), adapters.installed(rt, time_scale=0.001):
+        yield rt
+
+
+def _run(definition: dict, name: str, payload: dict | None = None, timeout: float = 20.0) -> dict:
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    arn = sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE)["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn, name=f"{name}-1", input=json.dumps(payload or {}))
+    deadline = time.monotonic() + timeout
+    while (described := sfn.describe_execution(executionArn=execution["executionArn"]))["status"] == "RUNNING":
+        assert time.monotonic() < deadline, "execution did not finish"
+        time.sleep(0.02)
+    return described
+
+
+def _function(name: str) -> str:
+    iam_role = boto3.client("iam", region_name=REGION).create_role(
+        RoleName=f"{name}-role", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
+    )["Role"]["Arn"]
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="code")
+    s3.put_object(Bucket="code", Key="f.zip", Body=b"PK\x05\x06" + b"\0" * 18)
+    return boto3.client("lambda", region_name=REGION).create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Role=iam_role,
+        Handler="app.lambda_handler",
+        Code={"S3Bucket": "code", "S3Key": "f.zip"},
+    )["FunctionArn"]
+
+
+def test_moto_is_the_pinned_version():
+    adapters.check_moto_version()
+
+
+class ShodanRateLimitError(Exception):
+    pass
+
+
+def test_lambda_tasks_run_the_real_handler_and_errors_reach_retry_by_class_name(runtime):
+    calls = []
+
+    def handler(event, context):
+        calls.append(event)
+        if len(calls) == 1:
+            raise ShodanRateLimitError("Request rate limit reached")
+        return {"seen": event["ip"], "fn": context.function_name, "ms": context.get_remaining_time_in_millis() > 0}
+
+    arn = _function("lookup")
+    runtime.register("lookup", handler)
+    definition = {
+        "StartAt": "Call",
+        "States": {
+            "Call": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": arn, "Payload.$": "$"},
+                "ResultSelector": {"out.$": "$.Payload"},
+                "Retry": [{"ErrorEquals": ["ShodanRateLimitError"], "IntervalSeconds": 1, "MaxAttempts": 2}],
+                "End": True,
+            }
+        },
+    }
+    result = _run(definition, "lambda", {"ip": "192.0.2.1"})
+    assert result["status"] == "SUCCEEDED", result
+    assert json.loads(result["output"]) == {"out": {"seen": "192.0.2.1", "fn": "lookup", "ms": True}}
+    assert [i.error_type for i in runtime.invocations] == ["ShodanRateLimitError", None]
+
+
+def test_unhandled_exception_is_a_function_error_with_its_type(runtime):
+    def handler(event, context):
+        raise ValueError("bad input")
+
+    _function("broken")
+    runtime.register("broken", handler)
+    response = boto3.client("lambda", region_name=REGION).invoke(FunctionName="broken", Payload=b"{}")
+    assert response["FunctionError"] == "Unhandled"
+    body = json.loads(response["Payload"].read())
+    assert body["errorType"] == "ValueError" and body["errorMessage"] == "bad input"
+
+
+def test_aws_sdk_tasks_take_and_give_pascal_case(runtime):
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket="evidence")
+    ecs = boto3.client("ecs", region_name=REGION)
+    ecs.create_cluster(clusterName="c")
+    definition = {
+        "StartAt": "Put",
+        "States": {
+            "Put": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:s3:putObject",
+                "Parameters": {"Bucket": "evidence", "Key": "k.json", "Body.$": "$.doc"},
+                "ResultSelector": {"eTag.$": "$.ETag"},
+                "ResultPath": "$.put",
+                "Next": "Describe",
+            },
+            "Describe": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:ecs:describeClusters",
+                "Parameters": {"Clusters": ["c"]},
+                "ResultSelector": {"clusters.$": "$.Clusters"},
+                "ResultPath": "$.cluster",
+                "End": True,
+            },
+        },
+    }
+    result = _run(definition, "sdk", {"doc": {"ip": "192.0.2.1"}})
+    assert result["status"] == "SUCCEEDED", result
+    output = json.loads(result["output"])
+    assert output["cluster"]["clusters"][0]["ClusterName"] == "c"
+    assert output["put"]["eTag"]
+    stored = boto3.client("s3", region_name=REGION).get_object(Bucket="evidence", Key="k.json")["Body"].read()
+    assert json.loads(stored) == {"ip": "192.0.2.1"}
+
+
+def test_retry_and_wait_intervals_are_scaled(runtime):
+    definition = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": True}}}
+    assert _run(definition, "wait", timeout=30)["status"] == "SUCCEEDED"
+
+
+def test_cloudformation_state_machines_are_executable(runtime):
+    template = {
+        "Resources": {
+            "M": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {
+                    "RoleArn": ROLE,
+                    "DefinitionString": json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+                },
+            }
+        }
+    }
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    cfn.create_stack(StackName="s", TemplateBody=json.dumps(template))
+    arn = cfn.describe_stack_resources(StackName="s")["StackResources"][0]["PhysicalResourceId"]
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    execution = sfn.start_execution(stateMachineArn=arn, name="cfn-1")
+    assert execution["executionArn"]
+
+
+def _fargate_task(group: str) -> str:
+    ec2 = boto3.client("ec2", region_name=REGION)
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+    ecs = boto3.client("ecs", region_name=REGION)
+    ecs.create_cluster(clusterName="c")
+    ecs.register_task_definition(
+        family="f",
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        containerDefinitions=[{"name": "x", "image": "i", "memory": 512}],
+    )
+    return ecs.run_task(
+        cluster="c",
+        taskDefinition="f",
+        launchType="FARGATE",
+        group=group,
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": []}},
+    )["tasks"][0]["taskArn"]
+
+
+def test_ecs_tasks_stay_running_until_stopped(runtime):
+    arn = _fargate_task("service:honeypots")
+    ecs = boto3.client("ecs", region_name=REGION)
+    for _ in range(3):
+        assert ecs.describe_tasks(cluster="c", tasks=[arn])["tasks"][0]["lastStatus"] == "RUNNING"
+    ecs.stop_task(cluster="c", task=arn, reason="rotate")
+    assert ecs.describe_tasks(cluster="c", tasks=[arn])["tasks"][0]["lastStatus"] == "STOPPED"
+
+
+def test_list_tasks_filters_by_service(runtime):
+    arn = _fargate_task("service:honeypots")
+    ecs = boto3.client("ecs", region_name=REGION)
+    assert ecs.list_tasks(cluster="c", serviceName="honeypots")["taskArns"] == [arn]
+    assert ecs.list_tasks(cluster="c", serviceName="other")["taskArns"] == []
+    assert ecs.list_tasks(cluster="c")["taskArns"] == [arn]
+
+
+def test_conditions_if_and_novalue_resolve_as_cloudformation_does():
+    conditions = {"IsA": {"Fn::Equals": [{"Ref": "T"}, "a"]}, "NotA": {"Fn::Not": [{"Condition": "IsA"}]}}
+    truth = {n: _evaluate_condition(e, conditions, {"T": "a"}) for n, e in conditions.items()}
+    assert truth == {"IsA": True, "NotA": False}
+    node = {"L": [{"Fn::If": ["IsA", 1, {"Ref": "AWS::NoValue"}]}, {"Fn::If": ["NotA", 2, {"Ref": "AWS::NoValue"}]}]}
+    node["K"] = {"Fn::If": ["NotA", "x", {"Ref": "AWS::NoValue"}]}
+    assert _resolve_if(node, truth) == {"L": [1]}
+
+
+def test_cidr_is_computed():
+    node = {"Fn::Select": [1, {"Fn::Cidr": [{"Ref": "VpcCidr"}, 2, 8]}]}
+    assert _resolve_cidr(node, {"VpcCidr": "10.42.0.0/16"}) == {"Fn::Select": [1, ["10.42.0.0/24", "10.42.1.0/24"]]}
+
+
+def test_definition_substitutions_render_and_missing_ones_fail():
+    assert render_definition('{"a": "${X}", "b": "$.x"}', {"X": "arn:1"}) == '{"a": "arn:1", "b": "$.x"}'
+    with pytest.raises(DeployError, match="lack values for: Y"):
+        render_definition('{"a": "${Y}"}', {})
