@@ -74,6 +74,8 @@ class LocalCloud:
     parameters: dict[str, str] = field(default_factory=dict)
     time_scale: float = DEFAULT_TIME_SCALE
     stack_name: str = "ics-honeynet-local"
+    # The key stored in SSM; None stores the one the scenario's Shodan accepts.
+    stored_shodan_key: str | None = None
     progress: Progress = lambda _msg: None
 
     scenario: Scenario = field(init=False)
@@ -129,7 +131,7 @@ class LocalCloud:
         boto3.client("ssm", region_name=REGION).put_parameter(
             Name=key_parameter,
             Type="SecureString",
-            Value=self.scenario.shodan.stored_key or self.scenario.shodan.api_key,
+            Value=self.stored_shodan_key or self.scenario.shodan.api_key,
         )
         count = self.tasks if self.tasks is not None else len(self.scenario.honeypots)
         parameters = {

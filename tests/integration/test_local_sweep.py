@@ -1,0 +1,120 @@
+"""The whole system in the local cloud: the real template, ASL, handlers and Shodan client."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from localcloud.cloud import LocalCloud
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+EXPOSED = {"INDEXED", "FINGERPRINTED"}
+
+
+def verdicts(report) -> dict[str, str]:
+    return {item["ip"]: item["verdict"] for item in report.checked}
+
+
+def test_no_tasks_is_a_quiet_success():
+    with LocalCloud(tasks=0) as cloud:
+        run, report = cloud.sweep()
+    assert run.status == "SUCCEEDED"
+    assert report.checked == [] and report.s3_keys == [] and report.emails == [] and report.rotated == []
+    assert any(e["type"] == "SucceedStateEntered" and e["stateEnteredEventDetails"]["name"] == "NothingToCheck"
+               for e in run.history)  # fmt: skip
+
+
+def test_nothing_indexed_sends_nothing():
+    with LocalCloud(scenario_path=SCENARIOS / "all-quiet.yaml") as cloud:
+        running = cloud.wait_for_running(cloud.desired_count())
+        run, report = cloud.sweep()
+        requests = {t.ip: len(cloud.shodan.requests(t.ip)) for t in running}
+    assert run.status == "SUCCEEDED"
+    assert set(verdicts(report).values()) == {"NOT_INDEXED"}
+    assert len(report.checked) == len(running) > 0
+    assert report.s3_keys == [] and report.emails == []
+    # A not-indexed IP costs exactly one Shodan request.
+    assert set(requests.values()) == {1}
+
+
+def test_default_scenario_stores_evidence_and_sends_one_email():
+    with LocalCloud() as cloud:
+        running = cloud.wait_for_running(3)
+        run, report = cloud.sweep()
+        evidence = {key: cloud.evidence(key) for key in report.s3_keys}
+    assert run.status == "SUCCEEDED"
+    found = verdicts(report)
+    assert sorted(found.values()) == ["FINGERPRINTED", "INDEXED", "NOT_INDEXED"]
+    assert set(found) == {t.ip for t in running}
+    exposed = sorted(ip for ip, v in found.items() if v in EXPOSED)
+    assert sorted(report.s3_keys) == sorted(f"evidence/{ip}/{run.name}.json" for ip in exposed)
+    for key, document in evidence.items():
+        assert document["ip_str"] == key.split("/")[1]  # the Shodan host document itself
+        assert document["data"], "banners kept as evidence"
+    [email] = report.emails
+    assert "2 honeypot IPs on Shodan (1 fingerprinted)" in email["subject"]
+    for ip in exposed:
+        assert ip in email["body"]
+        assert f"evidence/{ip}/{run.name}.json" in email["body"]
+    assert "FINGERPRINTED" in email["body"] and "honeypot" in email["body"]
+    assert report.rotated == []  # RotateOn defaults to never
+
+
+def test_rotation_moves_the_fingerprinted_honeypot_to_a_new_ip():
+    with LocalCloud(rotate_on="fingerprinted") as cloud:
+        before = {t.ip for t in cloud.wait_for_running(3)}
+        run, report = cloud.sweep()
+        after = {t.ip for t in cloud.wait_for_running(3)}
+        stopped = [t for t in cloud.scheduler.history if not t.running]
+    assert run.status == "SUCCEEDED"
+    fingerprinted = [ip for ip, v in verdicts(report).items() if v == "FINGERPRINTED"]
+    assert [r["from"] for r in report.rotated] == fingerprinted
+    [rotation] = report.rotated
+    assert rotation["to"] and rotation["to"] not in before
+    assert after == (before - {rotation["from"]}) | {rotation["to"]}
+    assert "ics-honeynet sweep" in stopped[0].stopped_reason
+    [email] = report.emails
+    assert "rotating 1" in email["subject"]
+    assert "Rotating (RotateOn=fingerprinted)" in email["body"] and rotation["from"] in email["body"]
+
+
+def test_a_rejected_shodan_key_fails_the_sweep_loudly():
+    with LocalCloud(stored_shodan_key="not-the-key") as cloud:
+        run, report = cloud.sweep()
+    assert run.status == "FAILED"
+    assert run.error == "ShodanAuthError"
+    assert report.s3_keys == []
+    [email] = report.emails
+    assert "FAILED" in email["subject"]
+    assert "ShodanAuthError" in email["body"]
+    assert "not-the-key" not in json.dumps(run.history)
+
+
+def test_rate_limiting_is_retried_until_every_ip_is_checked():
+    with LocalCloud(scenario_path=SCENARIOS / "rate-limited.yaml", parameters={"MapConcurrency": "3"}) as cloud:
+        running = cloud.wait_for_running(cloud.desired_count())
+        run, report = cloud.sweep()
+        errors = [i.error_type for i in cloud.runtime.invocations]
+    assert run.status == "SUCCEEDED"
+    assert "ShodanRateLimitError" in errors, "concurrent lookups must have hit the 1 request/s limit"
+    assert set(verdicts(report)) == {t.ip for t in running}
+    assert "ERROR" not in verdicts(report).values()
+
+
+@pytest.mark.parametrize("flag", [[], ["--json"]])
+def test_cli_prints_the_execution_and_what_happened(capsys, flag):
+    from localcloud.__main__ import main
+
+    status = main(["run", *flag])
+    out = capsys.readouterr().out
+    assert status == 0
+    if flag:
+        document = json.loads(out)
+        assert set(document) >= {"status", "executionArn", "checked", "s3Keys", "emails", "rotated"}
+        assert document["status"] == "SUCCEEDED" and len(document["checked"]) == 3
+    else:
+        for state in ("ListHoneypotIps", "CheckEachIp", "ShodanLookup", "SummarizeSweep", "NotifyExposure"):
+            assert state in out
+        assert "IPs checked:" in out and "Emails sent (1):" in out and "Subject: ICS honeynet:" in out
