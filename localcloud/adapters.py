@@ -18,6 +18,18 @@ upgrade which changes the patched internals fails loudly instead of silently.
 - ``CloudFormation state machines``: moto's CloudFormation creates state machines in the plain
   Step Functions backend, while the API (with execution on) serves the interpreter's backend,
   so a stack's state machine would be invisible. We point CloudFormation at the interpreter's.
+- ``VPC DNS attributes``: moto's ``AWS::EC2::VPC`` ignores ``EnableDnsHostnames`` and
+  ``EnableDnsSupport`` (and moto's Fargate tasks need DNS hostnames to build their ENI). We
+  apply both after the VPC is created.
+- ``S3 bucket policy conditions``: moto's condition check does not evaluate ``Bool`` and
+  treats a statement whose condition fails as DENY, so the template's TLS-only
+  ``Deny if aws:SecureTransport=false`` denies every request. On AWS a statement whose
+  condition does not hold does not apply. We evaluate conditions ourselves (the operators
+  bucket policies here use) with the request context of an AWS SDK call over TLS.
+- ``ECS in CloudFormation``: moto's ``AWS::ECS::TaskDefinition`` keeps only family, containers,
+  volumes and memory, and ``AWS::ECS::Service`` only cluster, task definition and count. We
+  pass every property the ECS API takes (network mode, CPU, roles, runtime platform; launch
+  type, network configuration, tags), so the deployed honeynet is the one the template says.
 - ``ECS task state``: moto's default "immediate" state progression turns a RUNNING task into
   STOPPED the first time anything looks at it. We pin tasks: they stay as set.
 - ``ECS ListTasks(serviceName)``: moto ignores the filter; we filter on the task group
@@ -38,6 +50,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import moto
+
+from localcloud.functions import writing_to
 
 EXPECTED_MOTO_VERSION = "5.2.5"
 
@@ -96,18 +110,19 @@ class InProcessLambda:
     """Maps deployed function names to real handlers and records every invocation."""
 
     def __init__(self) -> None:
-        self._handlers: dict[str, Handler] = {}
+        self._handlers: dict[str, tuple[Handler, Any]] = {}
         self.invocations: list[Invocation] = []
         self._lock = threading.Lock()
 
-    def register(self, function_name: str, handler: Handler) -> None:
-        self._handlers[function_name] = handler
+    def register(self, function_name: str, handler: Handler, log: Any = None) -> None:
+        """``log``: a FunctionLog that receives what the handler prints while it runs."""
+        self._handlers[function_name] = (handler, log)
 
     def invoke(self, fn: Any, body: bytes | str | None) -> tuple[bytes, str | None]:
         """Run the handler of moto's function ``fn``; return (payload, function error or None)."""
-        handler = self._handlers.get(fn.function_name)
-        if handler is None:
+        if fn.function_name not in self._handlers:
             raise KeyError(f"no in-process handler registered for Lambda function {fn.function_name}")
+        handler, log = self._handlers[fn.function_name]
         raw = body.decode() if isinstance(body, bytes) else (body or "{}")
         event = json.loads(raw) if raw.strip() else {}
         context = LocalLambdaContext(
@@ -119,7 +134,8 @@ class InProcessLambda:
         started = time.monotonic()
         error_type = None
         try:
-            result = handler(event, context)
+            with writing_to(log):
+                result = handler(event, context)
             payload = json.dumps(result).encode()
         except Exception as exc:
             # What the Lambda runtime answers for an unhandled exception.
@@ -253,6 +269,135 @@ def _route_cfn_state_machines_to_interpreter() -> contextlib.AbstractContextMana
 # ---------------------------------------------------------------------------------------------
 # ECS
 # ---------------------------------------------------------------------------------------------
+def _camel(node: Any) -> Any:
+    """CloudFormation's PascalCase keys to the ECS API's camelCase."""
+    if isinstance(node, dict):
+        return {key[:1].lower() + key[1:]: _camel(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_camel(item) for item in node]
+    return node
+
+
+def _patch_ecs_cloudformation() -> contextlib.AbstractContextManager[Any]:
+    from moto.ecs.models import Cluster, Service, TaskDefinition, ecs_backends
+
+    def create_task_definition(
+        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        props = cloudformation_json["Properties"]
+        return ecs_backends[account_id][region_name].register_task_definition(
+            family=props.get("Family", resource_name),
+            container_definitions=_camel(props.get("ContainerDefinitions", [])),
+            volumes=_camel(props.get("Volumes", [])),
+            network_mode=props.get("NetworkMode"),
+            tags=_camel(props.get("Tags")),
+            requires_compatibilities=props.get("RequiresCompatibilities"),
+            cpu=props.get("Cpu"),
+            memory=props.get("Memory"),
+            task_role_arn=props.get("TaskRoleArn"),
+            execution_role_arn=props.get("ExecutionRoleArn"),
+            runtime_platform=_camel(props.get("RuntimePlatform")),
+            ephemeral_storage=_camel(props.get("EphemeralStorage")),
+        )
+
+    def create_service(
+        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        props = cloudformation_json["Properties"]
+        cluster = props["Cluster"].name if isinstance(props["Cluster"], Cluster) else props["Cluster"]
+        task_definition = props["TaskDefinition"]
+        if isinstance(task_definition, TaskDefinition):
+            task_definition = task_definition.arn
+        return ecs_backends[account_id][region_name].create_service(
+            cluster,
+            props.get("ServiceName", resource_name),
+            int(props.get("DesiredCount", 0)),
+            task_definition_str=task_definition,
+            tags=_camel(props.get("Tags")),
+            launch_type=props.get("LaunchType", "FARGATE"),
+            platform_version=props.get("PlatformVersion"),
+            propagate_tags=props.get("PropagateTags", "NONE"),
+            network_configuration=_camel(props.get("NetworkConfiguration")),
+        )
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(
+        _patch_attr(TaskDefinition, "create_from_cloudformation_json", classmethod(create_task_definition))
+    )
+    stack.enter_context(_patch_attr(Service, "create_from_cloudformation_json", classmethod(create_service)))
+    return stack
+
+
+# What every AWS SDK call of the stack looks like to a policy condition.
+SDK_REQUEST_CONTEXT = {"aws:SecureTransport": "true"}
+
+
+def condition_holds(condition: dict[str, dict[str, Any]], context: dict[str, str]) -> bool:
+    """IAM condition evaluation for the operators our policies use; anything else is an error."""
+    import fnmatch
+
+    for operator, clauses in condition.items():
+        for key, expected in clauses.items():
+            wanted = [str(v) for v in (expected if isinstance(expected, list) else [expected])]
+            actual = context.get(key)
+            if actual is None:
+                return False
+            if operator == "Bool":
+                ok = actual.lower() in (w.lower() for w in wanted)
+            elif operator in ("StringEquals", "ArnEquals"):
+                ok = actual in wanted
+            elif operator == "StringNotEquals":
+                ok = actual not in wanted
+            elif operator in ("StringLike", "ArnLike"):
+                ok = any(fnmatch.fnmatchcase(actual, w) for w in wanted)
+            else:
+                raise NotImplementedError(f"the local cloud cannot evaluate IAM condition operator {operator}")
+            if not ok:
+                return False
+    return True
+
+
+def _patch_bucket_policy_conditions() -> contextlib.AbstractContextManager[Any]:
+    from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+    from moto.s3.models import FakeBucket
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        statements = json.loads(self.policy.decode())["Statement"]
+        result = PermissionResult.NEUTRAL
+        for statement in statements if isinstance(statements, list) else [statements]:
+            if "Condition" in statement:
+                if not condition_holds(statement["Condition"], SDK_REQUEST_CONTEXT):
+                    continue  # the statement does not apply to this request
+                statement = {k: v for k, v in statement.items() if k != "Condition"}
+            outcome = IAMPolicyStatement(statement).is_action_permitted(action, resource)
+            if outcome == PermissionResult.DENIED:
+                return outcome
+            if outcome == PermissionResult.PERMITTED:
+                result = outcome
+        return result
+
+    return _patch_attr(FakeBucket, "get_permission", get_permission)
+
+
+def _patch_vpc_dns_attributes() -> contextlib.AbstractContextManager[Any]:
+    from moto.ec2.models.vpcs import VPC
+
+    original = VPC.create_from_cloudformation_json.__func__
+
+    def create_vpc(
+        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        vpc = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        props = cloudformation_json["Properties"]
+        vpc.enable_dns_hostnames = str(props.get("EnableDnsHostnames", False)).lower() == "true"
+        vpc.enable_dns_support = str(props.get("EnableDnsSupport", True)).lower() == "true"
+        return vpc
+
+    return _patch_attr(VPC, "create_from_cloudformation_json", classmethod(create_vpc))
+
+
 @contextlib.contextmanager
 def _pin_ecs_task_state() -> Iterator[None]:
     from moto.moto_api import state_manager
@@ -305,6 +450,9 @@ def installed(runtime: InProcessLambda, time_scale: float = 1.0) -> Iterator[Non
         stack.enter_context(_patch_aws_sdk_normalisation())
         stack.enter_context(_patch_time_scale(time_scale))
         stack.enter_context(_route_cfn_state_machines_to_interpreter())
+        stack.enter_context(_patch_vpc_dns_attributes())
+        stack.enter_context(_patch_bucket_policy_conditions())
+        stack.enter_context(_patch_ecs_cloudformation())
         stack.enter_context(_pin_ecs_task_state())
         stack.enter_context(_patch_ecs_list_tasks_by_service())
         yield

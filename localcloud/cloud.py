@@ -23,6 +23,13 @@ import boto3
 
 from localcloud import adapters
 from localcloud.ecs_scheduler import HoneynetScheduler, HoneypotTask
+from localcloud.functions import (
+    FUNCTION_LOGS,
+    FunctionLog,
+    function_log,
+    load_handler,
+    stdout_routed_to_function_logs,
+)
 from localcloud.report import SweepReport, map_results
 from localcloud.scenario import Scenario, load_scenario, render_host
 from localcloud.shodan_api import ShodanApiServer
@@ -74,6 +81,8 @@ class LocalCloud:
     parameters: dict[str, str] = field(default_factory=dict)
     time_scale: float = DEFAULT_TIME_SCALE
     stack_name: str = "ics-honeynet-local"
+    # Show the functions' log lines as they are written (they are kept either way).
+    echo_function_logs: bool = False
     # The key stored in SSM; None stores the one the scenario's Shodan accepts.
     stored_shodan_key: str | None = None
     progress: Progress = lambda _msg: None
@@ -119,6 +128,8 @@ class LocalCloud:
             mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
         )
         es.enter_context(adapters.installed(self.runtime, time_scale=self.time_scale))
+        es.enter_context(_echo_function_logs(self.echo_function_logs))
+        es.enter_context(stdout_routed_to_function_logs())
         _clear_function_caches()
 
         self.shodan = ShodanApiServer(
@@ -146,10 +157,13 @@ class LocalCloud:
             parameters=parameters,
             region=REGION,
             progress=self.progress,
-            register_handler=self.runtime.register,
         )
-        es.enter_context(_environment(self._function_environment()))
-        es.enter_context(_environment({"SHODAN_API_URL": self.shodan.url}))
+        # Handlers run in this process: their environment first, then their import (module-level
+        # Powertools objects read it), as in a Lambda container.
+        es.enter_context(_environment({**self._function_environment(), "SHODAN_API_URL": self.shodan.url}))
+        for logical_id, function_name in self.stack.functions.items():
+            folder = self.stack.code_dirs[logical_id]
+            self.runtime.register(function_name, load_handler(folder), function_log(folder))
 
         self.scheduler = HoneynetScheduler(
             cluster=self.stack.output("HoneypotClusterName"),
@@ -225,6 +239,10 @@ class LocalCloud:
 
         topic = sns_backends[adapters_account()][REGION].topics[self.stack.output("AlertTopicArn")]
         return [Email(subject=subject or "", body=message) for _id, message, subject, *_ in topic.sent_notifications]
+
+    def function_log_lines(self) -> list[str]:
+        """Every line the functions logged (this process), e.g. to check no secret is logged."""
+        return [line for log in FUNCTION_LOGS.values() for line in log.lines]
 
     def evidence_keys(self) -> list[str]:
         s3 = boto3.client("s3", region_name=REGION)
@@ -317,6 +335,16 @@ def _clear_function_caches() -> None:
     from aws_lambda_powertools.utilities import parameters
 
     parameters.clear_caches()
+
+
+@contextlib.contextmanager
+def _echo_function_logs(echo: bool) -> Any:
+    saved = FunctionLog.echo
+    FunctionLog.echo = echo
+    try:
+        yield
+    finally:
+        FunctionLog.echo = saved
 
 
 @contextlib.contextmanager

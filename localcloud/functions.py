@@ -8,9 +8,11 @@ functions. Tests and the local cloud both load handlers through :func:`load_hand
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -21,6 +23,93 @@ FUNCTIONS_DIR = PROJECT_ROOT / "functions"
 Handler = Callable[[dict[str, Any], Any], Any]
 
 _loaded: dict[str, ModuleType] = {}
+
+
+class FunctionLog:
+    """Where a function's stdout logs go (Powertools binds its handler to stdout at import).
+
+    Every line is kept (the local cloud shows them, tests search them) and, while ``echo`` is
+    on, also written to whatever ``sys.stdout`` is at that moment (so pytest's capsys sees it).
+    """
+
+    echo = True
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.lines: list[str] = []
+        self._partial = ""
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            self._partial += text
+            *complete, self._partial = self._partial.split("\n")
+            self.lines.extend(complete)
+        if FunctionLog.echo:
+            _real_stdout().write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        if FunctionLog.echo:
+            _real_stdout().flush()
+
+
+FUNCTION_LOGS: dict[str, FunctionLog] = {}
+
+
+def function_log(name: str) -> FunctionLog:
+    return FUNCTION_LOGS.setdefault(name, FunctionLog(name))
+
+
+class _StdoutRouter:
+    """sys.stdout while the local cloud runs: a handler's prints (Powertools metrics) go to its
+    FunctionLog, by thread, since Map iterations run handlers concurrently."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.local = threading.local()
+
+    def write(self, text: str) -> int:
+        target = getattr(self.local, "log", None)
+        return (target or self.real).write(text)
+
+    def flush(self) -> None:
+        self.real.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+_router: _StdoutRouter | None = None
+
+
+def _real_stdout() -> Any:
+    return _router.real if _router is not None else sys.stdout
+
+
+@contextlib.contextmanager
+def stdout_routed_to_function_logs() -> Iterator[None]:
+    global _router
+    router = _StdoutRouter(sys.stdout)
+    _router, sys.stdout = router, router  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        sys.stdout, _router = router.real, None
+
+
+@contextlib.contextmanager
+def writing_to(log: FunctionLog | None) -> Iterator[None]:
+    """Route this thread's stdout to ``log`` while a handler runs."""
+    if _router is None or log is None:
+        yield
+        return
+    previous = getattr(_router.local, "log", None)
+    _router.local.log = log
+    try:
+        yield
+    finally:
+        _router.local.log = previous
 
 
 def function_dir(name: str) -> Path:
@@ -43,7 +132,9 @@ def load_app(name: str) -> ModuleType:
         raise ImportError(f"cannot load {folder}/app.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    log = function_log(name)
+    with contextlib.redirect_stdout(log):  # type: ignore[type-var]
+        spec.loader.exec_module(module)
     _loaded[name] = module
     return module
 

@@ -95,13 +95,22 @@ def timeline(history: list[dict[str, Any]], definition: dict[str, Any], status: 
             current = by_id.get(current.get("previousEventId", 0))
         return None
 
+    current_top: _Entry | None = None
     for event in history:
         kind = event["type"]
         if kind.endswith("StateEntered"):
             name = event["stateEnteredEventDetails"]["name"]
-            entries[event["id"]] = _Entry(name=name, type=types.get(name, "?"), started=event["timestamp"])
+            entry = _Entry(name=name, type=types.get(name, "?"), started=event["timestamp"])
+            entries[event["id"]] = entry
+            if name not in parent:
+                current_top = entry  # top-level states run one after another
             continue
-        entry = owning_entry(event)
+        if kind.startswith("Map") or (kind.endswith("StateExited") and _exited_name(event) not in parent):
+            # Map-level events and top-level exits belong to the current top-level state; their
+            # previousEventId may point into the last iteration.
+            entry = current_top
+        else:
+            entry = owning_entry(event)
         if entry is None:
             continue
         if kind == "TaskScheduled":
@@ -140,6 +149,10 @@ def timeline(history: list[dict[str, Any]], definition: dict[str, Any], status: 
         if entry.type == "Map":
             current_map[entry.name] = row
     return rows
+
+
+def _exited_name(event: dict[str, Any]) -> str:
+    return event.get("stateExitedEventDetails", {}).get("name", "")
 
 
 def render_timeline(rows: list[StateRow]) -> Iterator[str]:

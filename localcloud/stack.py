@@ -33,7 +33,7 @@ from typing import Any
 import boto3
 import yaml
 
-from localcloud.functions import PROJECT_ROOT, load_handler
+from localcloud.functions import PROJECT_ROOT
 from localcloud.sam import transform_template
 
 TEMPLATE = PROJECT_ROOT / "template.yaml"
@@ -56,6 +56,7 @@ class DeployedStack:
     outputs: dict[str, str]
     physical_ids: dict[str, str]
     functions: dict[str, str]  # logical id -> deployed function name
+    code_dirs: dict[str, str]  # logical id -> folder under functions/
     state_machine_arn: str
     definition: dict[str, Any]
     emulated: list[str] = field(default_factory=list)
@@ -249,7 +250,6 @@ def deploy(
     region: str = "us-east-1",
     template_path: Path = TEMPLATE,
     progress: Progress = lambda _msg: None,
-    register_handler: Callable[[str, Any], None] | None = None,
 ) -> DeployedStack:
     """Deploy the SAM template into the running moto; call inside ``mock_aws``."""
     from moto.cloudformation.parsing import clean_json
@@ -315,9 +315,6 @@ def deploy(
         progress(f"NOT emulated locally: {', '.join(not_emulated)}")
 
     functions = {lid: physical[lid] for lid in code_dirs}
-    if register_handler is not None:
-        for logical_id, folder in code_dirs.items():
-            register_handler(functions[logical_id], load_handler(folder))
 
     return DeployedStack(
         name=stack_name,
@@ -327,6 +324,7 @@ def deploy(
         outputs={o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])},
         physical_ids=physical,
         functions=functions,
+        code_dirs=code_dirs,
         state_machine_arn=machine_arn,
         definition=json.loads(rendered),
         emulated=emulated,
