@@ -223,3 +223,78 @@ def test_definition_substitutions_render_and_missing_ones_fail():
     assert render_definition('{"a": "${X}", "b": "$.x"}', {"X": "arn:1"}) == '{"a": "arn:1", "b": "$.x"}'
     with pytest.raises(DeployError, match="lack values for: Y"):
         render_definition('{"a": "${Y}"}', {})
+
+
+def test_cloudformation_ecs_and_vpc_keep_every_property(runtime):
+    template = {
+        "Resources": {
+            "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.9.0.0/16", "EnableDnsHostnames": True}},
+            "Subnet": {"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.9.1.0/24"}},
+            "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {}},
+            "Def": {
+                "Type": "AWS::ECS::TaskDefinition",
+                "Properties": {
+                    "Family": "conpot",
+                    "NetworkMode": "awsvpc",
+                    "RequiresCompatibilities": ["FARGATE"],
+                    "Cpu": "256",
+                    "Memory": "512",
+                    "ExecutionRoleArn": "arn:aws:iam::123456789012:role/exec",
+                    "ContainerDefinitions": [
+                        {"Name": "c", "Image": "i", "Memory": 512, "ReadonlyRootFilesystem": True}
+                    ],
+                },
+            },
+            "Svc": {
+                "Type": "AWS::ECS::Service",
+                "Properties": {
+                    "Cluster": {"Ref": "Cluster"},
+                    "TaskDefinition": {"Ref": "Def"},
+                    "DesiredCount": 2,
+                    "LaunchType": "FARGATE",
+                    "NetworkConfiguration": {
+                        "AwsvpcConfiguration": {
+                            "AssignPublicIp": "ENABLED",
+                            "Subnets": [{"Ref": "Subnet"}],
+                            "SecurityGroups": [],
+                        }
+                    },
+                },
+            },
+        }
+    }
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    cfn.create_stack(StackName="ecs", TemplateBody=json.dumps(template))
+    resources = cfn.describe_stack_resources(StackName="ecs")["StackResources"]
+    ids = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}
+    ec2 = boto3.client("ec2", region_name=REGION)
+    attribute = ec2.describe_vpc_attribute(VpcId=ids["Vpc"], Attribute="enableDnsHostnames")
+    assert attribute["EnableDnsHostnames"]["Value"] is True
+    ecs = boto3.client("ecs", region_name=REGION)
+    definition = ecs.describe_task_definition(taskDefinition="conpot")["taskDefinition"]
+    assert definition["networkMode"] == "awsvpc" and definition["cpu"] == "256"
+    assert definition["executionRoleArn"].endswith("role/exec") and "taskRoleArn" not in definition
+    assert definition["containerDefinitions"][0]["readonlyRootFilesystem"] is True
+    [service] = ecs.describe_services(cluster=ids["Cluster"], services=[ids["Svc"]])["services"]
+    assert service["desiredCount"] == 2 and service["launchType"] == "FARGATE"
+    assert service["networkConfiguration"]["awsvpcConfiguration"]["subnets"] == [ids["Subnet"]]
+
+
+def test_bucket_policy_conditions_apply_only_when_they_hold(runtime):
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="tls-only")
+    deny = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::tls-only/*"}
+    tls_only = {**deny, "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    s3.put_bucket_policy(Bucket="tls-only", Policy=json.dumps({"Version": "2012-10-17", "Statement": [tls_only]}))
+    assert s3.put_object(Bucket="tls-only", Key="a", Body=b"{}")["ETag"]
+    # An unconditional deny still denies: the adapter does not open the bucket.
+    s3.put_bucket_policy(Bucket="tls-only", Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny]}))
+    with pytest.raises(Exception, match="Forbidden"):
+        s3.put_object(Bucket="tls-only", Key="b", Body=b"{}")
+
+
+def test_condition_operators_we_cannot_evaluate_fail_loudly():
+    with pytest.raises(NotImplementedError, match="IpAddress"):
+        adapters.condition_holds({"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}, {"aws:SourceIp": "10.1.1.1"})
+    assert adapters.condition_holds({"StringLike": {"k": "ab*"}}, {"k": "abc"})
+    assert not adapters.condition_holds({"Bool": {"aws:SecureTransport": "false"}}, adapters.SDK_REQUEST_CONTEXT)
