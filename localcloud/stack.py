@@ -31,10 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import yaml
 
 from localcloud.functions import PROJECT_ROOT
-from localcloud.sam import transform_template
+from localcloud.sam import load_template, transform_template
 
 TEMPLATE = PROJECT_ROOT / "template.yaml"
 ARTIFACT_BUCKET = "localcloud-sam-artifacts"
@@ -108,15 +107,6 @@ def _moto_supported_types() -> set[str]:
 
 
 # ---------------------------------------------------------------------------------------------
-def _read_sam_template(path: Path) -> dict[str, Any]:
-    # Only the plain structure is needed here (CodeUri, DefinitionUri); tags are kept as data.
-    class _Loader(yaml.SafeLoader):
-        pass
-
-    _Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
-    return yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 - SafeLoader subclass
-
-
 def _zip_folder(folder: Path) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -256,7 +246,7 @@ def deploy(
 
     progress("transforming template.yaml with aws-sam-translator")
     cfn = transform_template(template_path, parameters)
-    sam = _read_sam_template(template_path)
+    sam = load_template(template_path)
     code_dirs, asl, machine_id, removed = _prepare(cfn, sam, template_path.parent, region)
     substitutions = cfn["Resources"][machine_id]["Properties"].pop("DefinitionSubstitutions", {})
 

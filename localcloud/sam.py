@@ -1,0 +1,52 @@
+"""Transform the SAM template offline with aws-sam-translator, as `sam deploy` does.
+
+`sam deploy` uploads local paths (``CodeUri``, ``DefinitionUri``) to S3 before the transform;
+here they become ``s3://`` placeholders (the local cloud uploads the code itself). Managed
+policy ARNs are not looked up in IAM: the template uses only inline policies and SAM policy
+templates, which the translator expands offline.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any
+
+from samtranslator.translator.transform import transform
+from samtranslator.yaml_helper import yaml_parse
+
+PLACEHOLDER_BUCKET = "localcloud-sam-artifacts"
+
+
+class _NoManagedPolicies:
+    """The translator asks IAM for managed policy ARNs only if the template names any."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def load_template(path: Path) -> dict[str, Any]:
+    """Parse template.yaml, short-form intrinsics (!Ref, !Sub, !If ...) included."""
+    return yaml_parse(path.read_text())
+
+
+def transform_template(path: Path, parameters: dict[str, str], region: str = "us-east-1") -> dict[str, Any]:
+    """The CloudFormation that `sam deploy` would create from ``path`` with ``parameters``."""
+    template = copy.deepcopy(load_template(path))
+    for logical_id, resource in template.get("Resources", {}).items():
+        props = resource.get("Properties", {})
+        if resource.get("Type") == "AWS::Serverless::Function" and isinstance(props.get("CodeUri"), str):
+            props["CodeUri"] = f"s3://{PLACEHOLDER_BUCKET}/{logical_id}.zip"
+        if resource.get("Type") == "AWS::Serverless::StateMachine" and isinstance(props.get("DefinitionUri"), str):
+            props["DefinitionUri"] = f"s3://{PLACEHOLDER_BUCKET}/{logical_id}.asl.json"
+    # The translator needs a region for ARNs and pseudo parameters.
+    previous = os.environ.get("AWS_DEFAULT_REGION")
+    os.environ["AWS_DEFAULT_REGION"] = region
+    try:
+        return transform(template, dict(parameters), _NoManagedPolicies())
+    finally:
+        if previous is None:
+            os.environ.pop("AWS_DEFAULT_REGION", None)
+        else:
+            os.environ["AWS_DEFAULT_REGION"] = previous
