@@ -1,0 +1,127 @@
+"""From described ECS tasks and their network interfaces to the honeypots' public IPs (pure)."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+# DescribeTasks takes at most 100 tasks per call; DescribeNetworkInterfaces is paged by us too.
+DESCRIBE_TASKS_BATCH = 100
+DESCRIBE_ENIS_BATCH = 200
+
+
+@dataclass(frozen=True)
+class HoneypotIp:
+    ip: str
+    task_arn: str
+    started_at: str
+    eni: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"ip": self.ip, "taskArn": self.task_arn, "startedAt": self.started_at, "eni": self.eni}
+
+
+@dataclass(frozen=True)
+class Skipped:
+    task_arn: str
+    reason: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"taskArn": self.task_arn, "reason": self.reason}
+
+
+@dataclass
+class Listing:
+    cluster: str
+    service: str
+    ips: list[HoneypotIp] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+    def duplicate_ips(self) -> dict[str, list[str]]:
+        by_ip: dict[str, list[str]] = {}
+        for item in self.ips:
+            by_ip.setdefault(item.ip, []).append(item.task_arn)
+        return {ip: arns for ip, arns in by_ip.items() if len(arns) > 1}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "cluster": self.cluster,
+            "service": self.service,
+            "ips": [i.to_json() for i in self.ips],
+            "skipped": [s.to_json() for s in self.skipped],
+        }
+
+
+def chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def eni_of(task: Mapping[str, Any]) -> str | None:
+    """The task's awsvpc network interface id, if it is attached yet."""
+    for attachment in task.get("attachments") or ():
+        if attachment.get("type") != "ElasticNetworkInterface":
+            continue
+        for detail in attachment.get("details") or ():
+            if detail.get("name") == "networkInterfaceId" and detail.get("value"):
+                return str(detail["value"])
+    return None
+
+
+def iso_utc(value: datetime | str | None) -> str | None:
+    """ECS returns timezone-aware datetimes; Shodan's timestamps are naive UTC. Keep UTC ISO."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat()
+
+
+def public_ip_of(interface: Mapping[str, Any]) -> str | None:
+    ip = (interface.get("Association") or {}).get("PublicIp")
+    if not ip:
+        return None
+    ipaddress.ip_address(ip)  # a malformed answer is an error, not a honeypot
+    return str(ip)
+
+
+def assemble(
+    cluster: str,
+    service: str,
+    tasks: Iterable[Mapping[str, Any]],
+    interfaces: Mapping[str, Mapping[str, Any] | None],
+) -> Listing:
+    """Pair each task with its ENI's public IP; anything not ready is skipped with a reason.
+
+    ``interfaces`` maps ENI id to the described interface, or None when EC2 no longer knows it.
+    """
+    listing = Listing(cluster=cluster, service=service)
+    for task in tasks:
+        arn = str(task.get("taskArn"))
+        status = task.get("lastStatus")
+        if status != "RUNNING":
+            listing.skipped.append(Skipped(arn, f"task is {status or 'in an unknown state'}, not RUNNING"))
+            continue
+        eni = eni_of(task)
+        if eni is None:
+            listing.skipped.append(Skipped(arn, "no network interface attached yet"))
+            continue
+        if eni not in interfaces or interfaces[eni] is None:
+            listing.skipped.append(Skipped(arn, f"network interface {eni} not found"))
+            continue
+        ip = public_ip_of(interfaces[eni])  # type: ignore[arg-type]
+        if ip is None:
+            listing.skipped.append(Skipped(arn, f"network interface {eni} has no public IP yet"))
+            continue
+        started = iso_utc(task.get("startedAt")) or iso_utc(task.get("createdAt"))
+        if started is None:
+            listing.skipped.append(Skipped(arn, "task has no startedAt yet"))
+            continue
+        listing.ips.append(HoneypotIp(ip=ip, task_arn=arn, started_at=started, eni=eni))
+    listing.ips.sort(key=lambda item: (item.started_at, item.ip))
+    return listing

@@ -1,0 +1,82 @@
+"""Pure domain of list_honeypot_ips: tasks and ENIs to public IPs."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from localcloud.functions import FUNCTIONS_DIR
+
+sys.path.insert(0, str(FUNCTIONS_DIR / "list_honeypot_ips"))
+from honeypot_ips import assemble, chunks, eni_of, iso_utc
+
+
+def task(n: int, status: str = "RUNNING", eni: str | None = "eni-1", started: object = None) -> dict:
+    attachments = []
+    if eni:
+        attachments = [{"type": "ElasticNetworkInterface", "details": [{"name": "networkInterfaceId", "value": eni}]}]
+    return {
+        "taskArn": f"arn:aws:ecs:us-east-1:1:task/c/{n}",
+        "lastStatus": status,
+        "attachments": attachments,
+        "startedAt": started or datetime(2026, 11, 24, 10, n, tzinfo=UTC),
+    }
+
+
+def eni(ip: str | None) -> dict:
+    return {"NetworkInterfaceId": "x", **({"Association": {"PublicIp": ip}} if ip else {})}
+
+
+def test_running_tasks_with_public_ips_are_listed_oldest_first():
+    listing = assemble(
+        "c",
+        "s",
+        [task(2, eni="eni-2"), task(1, eni="eni-1")],
+        {"eni-1": eni("198.51.100.1"), "eni-2": eni("198.51.100.2")},
+    )
+    assert [i.ip for i in listing.ips] == ["198.51.100.1", "198.51.100.2"]
+    assert listing.ips[0].started_at == "2026-11-24T10:01:00+00:00"
+    assert listing.skipped == []
+
+
+@pytest.mark.parametrize(
+    ("the_task", "interfaces", "reason"),
+    [
+        (task(1, status="PROVISIONING"), {}, "task is PROVISIONING, not RUNNING"),
+        (task(1, eni=None), {}, "no network interface attached yet"),
+        (task(1), {"eni-1": eni(None)}, "network interface eni-1 has no public IP yet"),
+        (task(1), {"eni-1": None}, "network interface eni-1 not found"),
+        (task(1), {}, "network interface eni-1 not found"),
+    ],
+)
+def test_tasks_that_are_not_ready_are_skipped_with_a_reason(the_task, interfaces, reason):
+    listing = assemble("c", "s", [the_task], interfaces)
+    assert listing.ips == []
+    assert [s.reason for s in listing.skipped] == [reason]
+    assert listing.to_json()["skipped"] == [{"taskArn": the_task["taskArn"], "reason": reason}]
+
+
+def test_a_malformed_public_ip_is_an_error_not_a_honeypot():
+    with pytest.raises(ValueError):
+        assemble("c", "s", [task(1)], {"eni-1": eni("not-an-ip")})
+
+
+def test_duplicate_ips_are_reported():
+    listing = assemble("c", "s", [task(1, eni="a"), task(2, eni="b")], {"a": eni("192.0.2.1"), "b": eni("192.0.2.1")})
+    assert listing.duplicate_ips() == {"192.0.2.1": [listing.ips[0].task_arn, listing.ips[1].task_arn]}
+
+
+def test_timestamps_are_utc_iso():
+    berlin = timezone(timedelta(hours=1))
+    assert iso_utc(datetime(2026, 11, 24, 11, 0, tzinfo=berlin)) == "2026-11-24T10:00:00+00:00"
+    assert iso_utc("2026-11-24T10:00:00Z") == "2026-11-24T10:00:00+00:00"
+    assert iso_utc(datetime(2026, 11, 24, 10, 0)) == "2026-11-24T10:00:00+00:00"  # naive means UTC
+    assert iso_utc(None) is None
+
+
+def test_eni_and_chunks():
+    assert eni_of({"attachments": [{"type": "Other", "details": []}]}) is None
+    assert eni_of(task(1, eni="eni-9")) == "eni-9"
+    assert list(chunks([str(i) for i in range(250)], 100))[-1] == [str(i) for i in range(200, 250)]
