@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import time
 import uuid
@@ -111,6 +112,8 @@ class LocalCloud:
         from moto import mock_aws
 
         self.scenario = load_scenario(self.scenario_path)
+        # moto's interpreter logs expected control flow (an IsPresent miss) as errors.
+        logging.getLogger("moto").setLevel(logging.CRITICAL)
         self.runtime = adapters.InProcessLambda()
         es = self._stack
         es.enter_context(

@@ -1,0 +1,225 @@
+"""A Shodan-compatible HTTP API on 127.0.0.1, for the real ``shodan`` client (SHODAN_API_URL).
+
+It answers the calls the sweep makes with Shodan's real shapes and error bodies:
+
+- ``GET /shodan/host/{ip}?key=K[&minify=true]``: the host document, or 404
+  ``{"error": "No information available for that IP."}``;
+- ``GET /labs/honeyscore/{ip}?key=K``: a bare float, or an error when unknown;
+- ``GET /api-info?key=K``: plan and credits.
+
+It enforces the key (401 ``{"error": "Invalid API key"}``), optionally the rate limit per key
+(429 with Shodan's message), and injects faults per IP or globally, optionally a number of
+times: ``403``, ``500``, ``502``, ``503``, ``timeout`` (holds the answer), ``garbage`` (200 with
+a body that is not JSON), ``missing_fields`` (200 JSON without ``ip_str``/``ports``/``data``),
+``rate_limit``. Every request is recorded (path, IP, status, time) for tests and benchmarks;
+records never hold the key.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+NOT_FOUND = "No information available for that IP."
+INVALID_KEY = "Invalid API key"
+RATE_LIMITED = (
+    "Request rate limit reached (1 request/ second). Please wait a second before trying again and slow down "
+    "your API calls."
+)
+FAULTS = ("403", "500", "502", "503", "timeout", "garbage", "missing_fields", "rate_limit")
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    path: str  # without the query string (it holds the key)
+    ip: str | None
+    status: int
+    at: float  # time.monotonic()
+
+
+@dataclass
+class _Fault:
+    kind: str
+    remaining: int | None  # None: every time
+
+
+class ShodanApiServer:
+    def __init__(
+        self, api_key: str, rate_limit_per_s: float | None = None, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        self.api_key = api_key
+        self.rate_limit_per_s = rate_limit_per_s
+        self.timeout_hold_seconds = 15.0  # a "timeout" fault holds the answer this long (bounded)
+        self._hosts: dict[str, dict[str, Any]] = {}
+        self._honeyscores: dict[str, float] = {}
+        self._faults: dict[str | None, _Fault] = {}
+        self._records: list[RequestRecord] = []
+        self._last_request_at: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+        self.url = f"http://{host}:{self._httpd.server_address[1]}"
+
+    # -- configuration ---------------------------------------------------------------------------
+    def set_host(self, ip: str, host: dict[str, Any] | None) -> None:
+        with self._lock:
+            if host is None:
+                self._hosts.pop(ip, None)
+            else:
+                self._hosts[ip] = host
+
+    def set_honeyscore(self, ip: str, score: float | None) -> None:
+        with self._lock:
+            if score is None:
+                self._honeyscores.pop(ip, None)
+            else:
+                self._honeyscores[ip] = score
+
+    def set_fault(self, fault: str | None, ip: str | None = None, times: int | None = None) -> None:
+        """Inject ``fault`` for ``ip`` (or every IP when None), ``times`` times or until cleared."""
+        if fault is not None and fault not in FAULTS:
+            raise ValueError(f"unknown fault {fault!r}; choose from {', '.join(FAULTS)}")
+        with self._lock:
+            if fault is None:
+                self._faults.pop(ip, None)
+            else:
+                self._faults[ip] = _Fault(fault, times)
+
+    def requests(self, ip: str | None = None) -> list[RequestRecord]:
+        with self._lock:
+            return [r for r in self._records if ip is None or r.ip == ip]
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> ShodanApiServer:
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="local-shodan", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> ShodanApiServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- behaviour -------------------------------------------------------------------------------
+    def _take_fault(self, ip: str | None) -> str | None:
+        with self._lock:
+            for scope in (ip, None):
+                fault = self._faults.get(scope)
+                if fault is None:
+                    continue
+                if fault.remaining is not None:
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        del self._faults[scope]
+                return fault.kind
+        return None
+
+    def _over_rate_limit(self, key: str) -> bool:
+        """Shodan's 1 request/s per key, across every client and thread."""
+        if not self.rate_limit_per_s:
+            return False
+        now = time.monotonic()
+        with self._lock:
+            last = self._last_request_at.get(key)
+            if last is not None and now - last < 1.0 / self.rate_limit_per_s:
+                return True
+            self._last_request_at[key] = now
+            return False
+
+    def respond(self, path: str, query: dict[str, list[str]]) -> tuple[int, str, str]:
+        """(status, content type, body) for one request."""
+        parts = [p for p in path.split("/") if p]
+        ip = parts[-1] if parts[:2] in (["shodan", "host"], ["labs", "honeyscore"]) and len(parts) == 3 else None
+        key = (query.get("key") or [""])[0]
+        if key != self.api_key:
+            return 401, "application/json", json.dumps({"error": INVALID_KEY})
+        fault = self._take_fault(ip)
+        if fault == "rate_limit" or self._over_rate_limit(key):
+            return 429, "application/json", json.dumps({"error": RATE_LIMITED})
+        if fault == "timeout":
+            self._stop.wait(self.timeout_hold_seconds)
+        elif fault in ("403", "500", "502", "503"):
+            status = int(fault)
+            if status == 502:
+                return 502, "text/html", "<html><body><h1>502 Bad Gateway</h1></body></html>"
+            messages = {403: "Access denied", 500: "Internal server error", 503: "Service temporarily unavailable"}
+            return status, "application/json", json.dumps({"error": messages[status]})
+        elif fault == "garbage":
+            return 200, "text/html", "<html>maintenance</html>"
+
+        if parts == ["api-info"]:
+            return 200, "application/json", json.dumps(_API_INFO)
+        if parts[:2] == ["shodan", "host"] and ip:
+            with self._lock:
+                host = self._hosts.get(ip)
+            if host is None:
+                return 404, "application/json", json.dumps({"error": NOT_FOUND})
+            if fault == "missing_fields":
+                return 200, "application/json", json.dumps({"org": host.get("org")})
+            if (query.get("minify") or [""])[0].lower() == "true":
+                host = {k: v for k, v in host.items() if k != "data"}
+            return 200, "application/json", json.dumps(host)
+        if parts[:2] == ["labs", "honeyscore"] and ip:
+            with self._lock:
+                score = self._honeyscores.get(ip)
+            if score is None:
+                return 200, "application/json", json.dumps({"error": "Unable to calculate honeyscore for that IP."})
+            return 200, "application/json", json.dumps(score)
+        return 404, "application/json", json.dumps({"error": "No such API endpoint."})
+
+    def _record(self, path: str, status: int) -> None:
+        parts = [p for p in path.split("/") if p]
+        ip = parts[-1] if len(parts) == 3 else None
+        with self._lock:
+            self._records.append(RequestRecord(path=path, ip=ip, status=status, at=time.monotonic()))
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                url = urlparse(self.path)
+                status, content_type, body = server.respond(url.path, parse_qs(url.query))
+                server._record(url.path, status)
+                payload = body.encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", content_type)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a timeout fault)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # request lines carry the key; keep them out of any log
+
+        return Handler
+
+
+_API_INFO = {
+    "scan_credits": 100,
+    "usage_limits": {"scan_credits": 100, "query_credits": 100, "monitored_ips": 16},
+    "plan": "dev",
+    "https": False,
+    "unlocked": True,
+    "query_credits": 100,
+    "monitored_ips": 0,
+    "unlocked_left": 100,
+    "telnet": False,
+}
