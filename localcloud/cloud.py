@@ -135,11 +135,15 @@ class LocalCloud:
         es.enter_context(stdout_routed_to_function_logs())
         _clear_function_caches()
 
+        # Shodan's rate window runs on the same scaled clock as the ASL's Retry intervals, so
+        # retries meet the limit as they would on AWS.
+        rate = self.scenario.shodan.rate_limit_per_s
         self.shodan = ShodanApiServer(
-            api_key=self.scenario.shodan.api_key, rate_limit_per_s=self.scenario.shodan.rate_limit_per_s
+            api_key=self.scenario.shodan.api_key, rate_limit_per_s=rate / self.time_scale if rate else None
         )
         es.enter_context(self.shodan)
-        self.progress(f"local Shodan API on {self.shodan.url} (scenario {self.scenario_path.name})")
+        limit = f", {rate:g} request/s per key (scaled)" if rate else ""
+        self.progress(f"local Shodan API on {self.shodan.url} (scenario {self.scenario_path.name}{limit})")
 
         key_parameter = self.parameters.get("ShodanApiKeyParameter", SHODAN_KEY_PARAMETER)
         boto3.client("ssm", region_name=REGION).put_parameter(

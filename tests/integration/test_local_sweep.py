@@ -89,7 +89,7 @@ def test_a_rejected_shodan_key_fails_the_sweep_loudly():
     [email] = report.emails
     assert "FAILED" in email["subject"]
     assert "ShodanAuthError" in email["body"]
-    assert "not-the-key" not in json.dumps(run.history)
+    assert "not-the-key" not in json.dumps(run.history, default=str)
 
 
 def test_rate_limiting_is_retried_until_every_ip_is_checked():
