@@ -1,0 +1,147 @@
+"""The local Shodan API, through the real `shodan` client (SHODAN_API_URL)."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import shodan
+
+from localcloud.scenario import Profile, render_host
+from localcloud.shodan_api import NOT_FOUND, RATE_LIMITED, ShodanApiServer
+
+KEY = "test-key"
+IP = "198.51.100.7"
+STARTED = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def server(monkeypatch):
+    with ShodanApiServer(api_key=KEY) as srv:
+        monkeypatch.setenv("SHODAN_API_URL", srv.url)
+        srv.timeout_hold_seconds = 1.0
+        yield srv
+
+
+def client(key: str = KEY) -> shodan.Shodan:
+    api = shodan.Shodan(key)
+    api.api_rate_limit = 0  # the tests pace themselves
+    return api
+
+
+def test_unknown_ip_is_shodans_404(server):
+    with pytest.raises(shodan.APIError) as raised:
+        client().host(IP)
+    assert raised.value.value == NOT_FOUND == "No information available for that IP."
+    assert [r.status for r in server.requests(IP)] == [404]
+
+
+def test_host_document_has_shodans_shape(server):
+    server.set_host(
+        IP, render_host(IP, Profile(kind="fingerprinted", tags=("honeypot",)), STARTED, STARTED + timedelta(days=1))
+    )
+    host = client().host(IP)
+    assert host["ip_str"] == IP and isinstance(host["ip"], int)
+    assert host["ports"] == [21, 80, 102, 161, 502, 44818, 47808]
+    assert "honeypot" in host["tags"]
+    banner = host["data"][0]
+    assert {"port", "transport", "timestamp", "data", "_shodan"} <= set(banner)
+    assert {b["_shodan"]["module"] for b in host["data"]} == {
+        "ftp",
+        "http",
+        "s7",
+        "snmp",
+        "modbus",
+        "ethernetip",
+        "bacnet",
+    }
+    assert "88111222" in next(b["data"] for b in host["data"] if b["port"] == 102)
+    datetime.strptime(banner["timestamp"], "%Y-%m-%dT%H:%M:%S.%f")  # no time zone, like Shodan
+    assert "data" not in client().host(IP, minify=True)
+
+
+def test_wrong_key_is_401(server):
+    with pytest.raises(shodan.APIError, match="Invalid API key"):
+        client("wrong").host(IP)
+    assert server.requests()[0].status == 401
+    assert all("wrong" not in r.path for r in server.requests())
+
+
+def test_honeyscore(server):
+    server.set_honeyscore(IP, 0.8)
+    assert client().labs.honeyscore(IP) == 0.8
+    with pytest.raises(shodan.APIError):
+        client().labs.honeyscore("198.51.100.8")
+
+
+def test_rate_limit_is_enforced_per_key_with_shodans_message(server):
+    server.rate_limit_per_s = 1.0
+    server.set_host(IP, render_host(IP, Profile(kind="indexed"), STARTED, STARTED))
+    api = client()
+    api.host(IP)
+    with pytest.raises(shodan.APIError) as raised:
+        api.host(IP)
+    assert raised.value.value == RATE_LIMITED
+    assert raised.value.value.startswith("Request rate limit reached (1 request/ second)")
+    time.sleep(1.05)
+    assert api.host(IP)["ip_str"] == IP
+    assert [r.status for r in server.requests(IP)] == [200, 429, 200]
+
+
+def test_the_real_client_paces_itself_to_one_request_per_second(server):
+    server.rate_limit_per_s = 1.0
+    api = shodan.Shodan(KEY)  # api_rate_limit = 1, as shipped
+    for _ in range(3):
+        with pytest.raises(shodan.APIError, match="No information"):
+            api.host(IP)
+    times = [r.at for r in server.requests(IP)]
+    assert all(later - earlier >= 1.0 for earlier, later in itertools.pairwise(times))
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ("403", "Access denied (403 Forbidden)"),
+        ("500", "Internal server error"),
+        ("502", "Bad Gateway (502)"),
+        ("garbage", "Unable to parse JSON response"),
+        ("rate_limit", RATE_LIMITED),
+    ],
+)
+def test_faults(server, fault, message):
+    server.set_fault(fault, ip=IP)
+    with pytest.raises(shodan.APIError) as raised:
+        client().host(IP)
+    assert raised.value.value == message
+
+
+def test_missing_fields_fault_answers_200_without_the_host_fields(server):
+    server.set_host(IP, render_host(IP, Profile(kind="indexed"), STARTED, STARTED))
+    server.set_fault("missing_fields", ip=IP)
+    assert "ip_str" not in client().host(IP)
+
+
+def test_a_counted_fault_heals(server):
+    server.set_host(IP, render_host(IP, Profile(kind="indexed"), STARTED, STARTED))
+    server.set_fault("503", times=2)
+    api = client()
+    for _ in range(2):
+        with pytest.raises(shodan.APIError):
+            api.host(IP)
+    assert api.host(IP)["ip_str"] == IP
+
+
+def test_timeout_fault_holds_the_answer(server):
+    server.set_fault("timeout", ip=IP, times=1)
+    api = client()
+    started = time.monotonic()
+    with pytest.raises(shodan.APIError, match="No information"):
+        api.host(IP)
+    assert time.monotonic() - started >= 1.0
+
+
+def test_unknown_fault_is_refused(server):
+    with pytest.raises(ValueError, match="unknown fault"):
+        server.set_fault("flaky")
