@@ -1,0 +1,163 @@
+"""shodan_lookup end to end: key in SSM (moto), the real shodan client, the local Shodan API."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from localcloud.functions import FUNCTION_LOGS, load_app
+from localcloud.scenario import Profile, render_host
+from localcloud.shodan_api import ShodanApiServer
+
+KEY = "s3cr3t-shodan-key-0123456789"
+PARAMETER = "/ics-honeynet/shodan-api-key"
+EVENT = Path(__file__).resolve().parents[2] / "events" / "shodan_lookup.json"
+IP = "198.51.100.23"
+STARTED = datetime(2026, 11, 23, 21, 40, tzinfo=UTC)
+
+
+@pytest.fixture
+def app():
+    return load_app("shodan_lookup")
+
+
+@pytest.fixture
+def shodan_api(monkeypatch, app):
+    with mock_aws(), ShodanApiServer(api_key=KEY) as server:
+        boto3.client("ssm", region_name="us-east-1").put_parameter(Name=PARAMETER, Type="SecureString", Value=KEY)
+        monkeypatch.setenv("SHODAN_API_KEY_PARAMETER", PARAMETER)
+        monkeypatch.setenv("SHODAN_API_URL", server.url)
+        monkeypatch.setenv("SHODAN_TIMEOUT_SECONDS", "0.5")
+        from aws_lambda_powertools.utilities import parameters
+
+        parameters.clear_caches()
+        server.timeout_hold_seconds = 2.0
+        yield server
+
+
+def lookup(app, lambda_context, **event):
+    return app.lambda_handler(
+        {"ip": IP, "taskArn": "arn:task", "startedAt": STARTED.isoformat(), **event}, lambda_context
+    )
+
+
+def indexed(server, **profile):
+    server.set_host(IP, render_host(IP, Profile(**profile), STARTED, STARTED + timedelta(hours=3)))
+
+
+def test_not_indexed_costs_exactly_one_request(app, shodan_api, lambda_context):
+    out = lookup(app, lambda_context)
+    assert out["found"] is False and out["verdict"] == "NOT_INDEXED" and out["evidence"] is None
+    assert [r.path for r in shodan_api.requests()] == [f"/shodan/host/{IP}"]
+
+
+def test_indexed_asks_the_honeyscore_too(app, shodan_api, lambda_context):
+    indexed(shodan_api, kind="indexed", ports=(502, 102))
+    shodan_api.set_honeyscore(IP, 0.2)
+    out = lookup(app, lambda_context, evidenceKey="evidence/x.json")
+    assert out["verdict"] == "INDEXED" and out["ports"] == [102, 502] and out["honeyscore"] == 0.2
+    assert out["evidenceKey"] == "evidence/x.json" and out["evidence"]["ip_str"] == IP
+    assert out["lastUpdate"] and out["org"] == "Amazon Technologies Inc."
+    assert [r.path.split("/")[1] for r in shodan_api.requests()] == ["shodan", "labs"]
+    json.dumps(out)
+
+
+def test_fingerprinted_by_tag(app, shodan_api, lambda_context):
+    indexed(shodan_api, kind="fingerprinted", tags=("honeypot",))
+    assert lookup(app, lambda_context)["verdict"] == "FINGERPRINTED"
+
+
+def test_fingerprinted_by_honeyscore(app, shodan_api, lambda_context, monkeypatch):
+    monkeypatch.setenv("HONEYSCORE_THRESHOLD", "0.7")
+    indexed(shodan_api, kind="indexed")
+    shodan_api.set_honeyscore(IP, 0.7)
+    assert lookup(app, lambda_context)["verdict"] == "FINGERPRINTED"
+
+
+def test_an_unanswered_honeyscore_is_unknown_not_an_error(app, shodan_api, lambda_context):
+    indexed(shodan_api, kind="indexed")
+    out = lookup(app, lambda_context)
+    assert out["verdict"] == "INDEXED" and out["honeyscore"] is None
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        ("403", "ShodanAuthError"),
+        ("rate_limit", "ShodanRateLimitError"),
+        ("500", "ShodanUnavailableError"),
+        ("502", "ShodanUnavailableError"),
+        ("503", "ShodanUnavailableError"),
+        ("timeout", "ShodanUnavailableError"),
+        ("garbage", "ShodanResponseError"),
+        ("missing_fields", "ShodanResponseError"),
+    ],
+)
+def test_faults_raise_typed_errors(app, shodan_api, lambda_context, fault, error):
+    indexed(shodan_api, kind="indexed")
+    shodan_api.set_fault(fault, ip=IP)
+    with pytest.raises(Exception) as raised:
+        lookup(app, lambda_context)
+    assert type(raised.value).__name__ == error
+    # Never chained to the client's error: its context names the URL, which holds the key.
+    assert raised.value.__cause__ is None
+    assert raised.value.__context__ is None or raised.value.__suppress_context__
+    assert KEY not in str(raised.value)
+
+
+def test_timeout_says_so(app, shodan_api, lambda_context):
+    shodan_api.set_fault("timeout", ip=IP)
+    with pytest.raises(Exception, match=r"did not answer within 0\.5 s"):
+        lookup(app, lambda_context)
+
+
+def test_refused_connection_is_unavailable(app, shodan_api, lambda_context, monkeypatch):
+    monkeypatch.setenv("SHODAN_API_URL", "http://127.0.0.1:9")  # discard port: nothing listens
+    with pytest.raises(Exception, match="could not connect to Shodan") as raised:
+        lookup(app, lambda_context)
+    assert type(raised.value).__name__ == "ShodanUnavailableError"
+
+
+def test_wrong_key_is_an_auth_error(app, shodan_api, lambda_context):
+    boto3.client("ssm", region_name="us-east-1").put_parameter(
+        Name=PARAMETER, Type="SecureString", Value="revoked", Overwrite=True
+    )
+    from aws_lambda_powertools.utilities import parameters
+
+    parameters.clear_caches()
+    with pytest.raises(Exception, match="Invalid API key") as raised:
+        lookup(app, lambda_context)
+    assert type(raised.value).__name__ == "ShodanAuthError"
+
+
+def test_invalid_ip_is_rejected_before_any_request(app, shodan_api, lambda_context):
+    with pytest.raises(Exception, match="not an IP address") as raised:
+        lookup(app, lambda_context, ip="999.1.1.1")
+    assert type(raised.value).__name__ == "InvalidInputError"
+    assert shodan_api.requests() == []
+
+
+def test_the_key_never_reaches_logs_or_outputs(app, shodan_api, lambda_context, capsys):
+    indexed(shodan_api, kind="fingerprinted", tags=("honeypot",))
+    out = lookup(app, lambda_context)
+    shodan_api.set_fault("500", ip=IP)
+    with pytest.raises(Exception):  # noqa: B017 - any error; the point is what was logged
+        lookup(app, lambda_context)
+    captured = capsys.readouterr()
+    logged = "\n".join([captured.out, captured.err, *FUNCTION_LOGS["shodan_lookup"].lines])
+    assert '"verdict": "FINGERPRINTED"' in logged or "FINGERPRINTED" in logged  # the logs are there
+    assert KEY not in logged
+    assert KEY not in json.dumps(out)
+
+
+def test_event_file(app, shodan_api, lambda_context):
+    event = json.loads(EVENT.read_text())
+    indexed(shodan_api, kind="fingerprinted", tags=("honeypot",))
+    out = app.lambda_handler(event, lambda_context)
+    assert out["ip"] == event["ip"] and out["taskArn"] == event["taskArn"]
+    assert out["evidenceKey"] == event["evidenceKey"] and out["verdict"] == "FINGERPRINTED"
