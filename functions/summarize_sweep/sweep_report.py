@@ -140,15 +140,11 @@ def summarize(
         if f.task_arn and should_rotate(f.verdict, rotate_on)
     ]
     skipped_list = [dict(s) for s in skipped]
-    summary = SweepSummary(
-        checked=len(findings), exposed=exposed, errors=errors, skipped=skipped_list, rotate=rotate
-    )
+    summary = SweepSummary(checked=len(findings), exposed=exposed, errors=errors, skipped=skipped_list, rotate=rotate)
     return replace(
         summary,
         subject=compose_subject(summary),
-        message=compose_message(
-            summary, execution=execution, evidence_bucket=evidence_bucket, rotate_on=rotate_on
-        ),
+        message=compose_message(summary, execution=execution, evidence_bucket=evidence_bucket, rotate_on=rotate_on),
     )
 
 
