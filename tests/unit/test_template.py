@@ -1,0 +1,204 @@
+"""The real template.yaml, transformed offline by aws-sam-translator: assert the CloudFormation."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from localcloud.sam import transform_template
+from localcloud.stack import _evaluate_condition, _resolve_if
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+ASL = ROOT / "statemachine" / "sweep.asl.json"
+PARAMS = {"AlertEmail": "researcher@example.org"}
+
+TEMPLATE_PORTS = {
+    "default": {("tcp", 80), ("tcp", 102), ("tcp", 502), ("tcp", 21), ("tcp", 44818), ("udp", 161), ("udp", 47808)},
+    "IEC104": {("tcp", 2404)},
+    "guardian_ast": {("tcp", 10001)},
+    "ipmi": {("udp", 623)},
+    "kamstrup_382": {("tcp", 1025), ("tcp", 50100)},
+}
+
+
+def resolved(parameters: dict[str, str]) -> dict:
+    """The transformed template with its conditions applied, as CloudFormation would."""
+    cfn = transform_template(TEMPLATE, {**PARAMS, **parameters})
+    values = {k: str(v.get("Default")) for k, v in cfn["Parameters"].items()} | {**PARAMS, **parameters}
+    conditions = cfn.get("Conditions", {})
+    truth = {name: _evaluate_condition(expr, conditions, values) for name, expr in conditions.items()}
+    return {**cfn, "Resources": _resolve_if(cfn["Resources"], truth)}
+
+
+@pytest.fixture(scope="module")
+def cfn() -> dict:
+    return resolved({})
+
+
+def of_type(cfn: dict, kind: str) -> dict[str, dict]:
+    return {lid: r for lid, r in cfn["Resources"].items() if r["Type"] == kind}
+
+
+def test_schedule_rule_starts_the_state_machine(cfn):
+    [rule] = of_type(cfn, "AWS::Events::Rule").values()
+    assert rule["Properties"]["ScheduleExpression"] == {"Ref": "SweepSchedule"}
+    assert cfn["Parameters"]["SweepSchedule"]["Default"] == "rate(12 hours)"
+    [target] = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Ref": "SweepStateMachine"}
+
+
+def test_definition_substitutions_match_the_asl_tokens(cfn):
+    machine = cfn["Resources"]["SweepStateMachine"]["Properties"]
+    tokens = set(re.findall(r"\$\{([A-Za-z0-9]+)\}", ASL.read_text()))
+    assert tokens == set(machine["DefinitionSubstitutions"])
+    assert machine["LoggingConfiguration"]["Level"] == "ERROR"
+    assert machine["LoggingConfiguration"]["IncludeExecutionData"] is False
+    assert machine["TracingConfiguration"] == {"Enabled": True}
+
+
+@pytest.mark.parametrize("conpot_template", sorted(TEMPLATE_PORTS))
+def test_security_group_opens_exactly_the_templates_ports(conpot_template):
+    cfn = resolved({"HoneypotTemplate": conpot_template})
+    group = cfn["Resources"]["HoneypotSecurityGroup"]["Properties"]
+    rules = group["SecurityGroupIngress"]
+    assert {(r["IpProtocol"], r["FromPort"]) for r in rules} == TEMPLATE_PORTS[conpot_template]
+    assert all(r["FromPort"] == r["ToPort"] and r["Description"] for r in rules)
+    [container] = cfn["Resources"]["HoneypotTaskDefinition"]["Properties"]["ContainerDefinitions"]
+    assert {(m["Protocol"], m["ContainerPort"]) for m in container["PortMappings"]} == TEMPLATE_PORTS[conpot_template]
+    env = {e["Name"]: e["Value"] for e in container["Environment"]}
+    assert env["CONPOT_TEMPLATE"] == {"Ref": "HoneypotTemplate"}
+
+
+def test_egress_is_limited(cfn):
+    egress = cfn["Resources"]["HoneypotSecurityGroup"]["Properties"]["SecurityGroupEgress"]
+    assert {(r["IpProtocol"], r["FromPort"]) for r in egress} == {("tcp", 443), ("tcp", 80), ("udp", 53), ("tcp", 53)}
+
+
+def _statements(cfn: dict) -> list[tuple[str, dict]]:
+    found = []
+    for lid, resource in of_type(cfn, "AWS::IAM::Role").items():
+        for policy in resource["Properties"].get("Policies", []):
+            found += [(lid, s) for s in policy["PolicyDocument"]["Statement"]]
+    return found
+
+
+def test_no_iam_statement_allows_every_action(cfn):
+    statements = _statements(cfn)
+    assert len(statements) > 8
+    for lid, statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        for action in actions:
+            assert action != "*" and not str(action).endswith(":*"), f"{lid} allows {action}"
+
+
+def test_only_apis_without_resource_level_permissions_use_star_resources(cfn):
+    allowed_star = {
+        "ec2:DescribeNetworkInterfaces",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "xray:GetSamplingRules",
+        "xray:GetSamplingTargets",
+        "xray:GetSamplingStatisticSummaries",
+        "logs:CreateLogDelivery",
+        "logs:GetLogDelivery",
+        "logs:UpdateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:DescribeResourcePolicies",
+        "logs:DescribeLogGroups",
+    }
+    for lid, statement in _statements(cfn):
+        if statement.get("Resource") == "*":
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert set(actions) <= allowed_star, f"{lid}: {actions} on *"
+
+
+def test_function_permissions_are_scoped(cfn):
+    roles = {lid: json.dumps(r) for lid, r in of_type(cfn, "AWS::IAM::Role").items()}
+    shodan = roles["ShodanLookupFunctionRole"]
+    assert "ssm:GetParameter" in shodan and "parameter${ShodanApiKeyParameter}" in shodan
+    assert "s3:" not in shodan and "ecs:" not in shodan
+    summarize = roles["SummarizeSweepFunctionRole"]
+    assert "ssm:" not in summarize and "ecs:" not in summarize and "s3:" not in summarize
+    sweep = roles["SweepStateMachineRole"]
+    assert "${EvidenceBucket.Arn}/evidence/*" in sweep
+    assert "task/${HoneypotCluster}/*" in sweep
+
+
+def test_functions_run_python313_on_arm64(cfn):
+    functions = of_type(cfn, "AWS::Lambda::Function")
+    assert len(functions) == 3
+    for function in functions.values():
+        assert function["Properties"]["Runtime"] == "python3.13"
+        assert function["Properties"]["Architectures"] == ["arm64"]
+        assert function["Properties"]["TracingConfig"] == {"Mode": "Active"}
+
+
+def test_honeypot_task_is_locked_down(cfn):
+    props = cfn["Resources"]["HoneypotTaskDefinition"]["Properties"]
+    assert "TaskRoleArn" not in props  # a compromised honeypot holds no AWS credentials
+    assert (props["Cpu"], props["Memory"], props["NetworkMode"]) == ("256", "512", "awsvpc")
+    [container] = props["ContainerDefinitions"]
+    assert container["ReadonlyRootFilesystem"] is True and container["Memory"] == 512
+    assert {m["ContainerPath"] for m in container["MountPoints"]} == {"/tmp/conpot", "/var/log/conpot"}
+    assert {e["Name"] for e in container["Environment"]} == {
+        "CONPOT_CONFIG",
+        "CONPOT_JSON_LOG",
+        "CONPOT_LOG",
+        "CONPOT_TEMPLATE",
+        "CONPOT_TMP",
+    }
+    assert container["LogConfiguration"]["LogDriver"] == "awslogs"
+    role = json.dumps(cfn["Resources"]["HoneypotExecutionRole"])
+    assert "logs:CreateLogStream" in role and "ecr:" not in role and "s3:" not in role
+
+
+def test_service_gets_public_ips_and_spot_is_optional(cfn):
+    service = cfn["Resources"]["HoneypotService"]["Properties"]
+    assert service["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "ENABLED"
+    assert service["LaunchType"] == "FARGATE" and "CapacityProviderStrategy" not in service
+    spot = resolved({"UseFargateSpot": "true"})["Resources"]["HoneypotService"]["Properties"]
+    assert "LaunchType" not in spot and spot["CapacityProviderStrategy"][0]["CapacityProvider"] == "FARGATE_SPOT"
+
+
+def test_evidence_bucket_is_private_encrypted_versioned_and_tls_only(cfn):
+    bucket = cfn["Resources"]["EvidenceBucket"]["Properties"]
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "aws:kms"
+    }
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert all(bucket["PublicAccessBlockConfiguration"].values()) and len(bucket["PublicAccessBlockConfiguration"]) == 4
+    assert bucket["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == {"Ref": "EvidenceRetentionDays"}
+    [statement] = cfn["Resources"]["EvidenceBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_alerts_and_logs_are_encrypted_and_logs_expire(cfn):
+    assert cfn["Resources"]["AlertTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "HoneynetKey"}
+    assert cfn["Resources"]["HoneynetKey"]["Properties"]["EnableKeyRotation"] is True
+    groups = of_type(cfn, "AWS::Logs::LogGroup")
+    assert len(groups) >= 6
+    for group in groups.values():
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["HoneynetKey", "Arn"]}
+
+
+def test_the_shodan_key_is_never_in_the_template():
+    text = TEMPLATE.read_text()
+    assert "ShodanApiKeyParameter" in text and "SecureString" in text
+    cfn = transform_template(TEMPLATE, PARAMS)
+    env = cfn["Resources"]["ShodanLookupFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["SHODAN_API_KEY_PARAMETER"] == {"Ref": "ShodanApiKeyParameter"}
+
+
+def test_honeynet_vpc_holds_only_the_honeypots(cfn):
+    # Nothing but the honeynet uses its subnets: the functions run outside any VPC.
+    for function in of_type(cfn, "AWS::Lambda::Function").values():
+        assert "VpcConfig" not in function["Properties"]
+    assert len(of_type(cfn, "AWS::EC2::Subnet")) == 2
+    assert len(of_type(cfn, "AWS::ECS::Service")) == 1
