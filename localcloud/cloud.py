@@ -167,7 +167,16 @@ class LocalCloud:
         )
         # Handlers run in this process: their environment first, then their import (module-level
         # Powertools objects read it), as in a Lambda container.
-        es.enter_context(_environment({**self._function_environment(), "SHODAN_API_URL": self.shodan.url}))
+        es.enter_context(
+            _environment(
+                {
+                    **self._function_environment(),
+                    "SHODAN_API_URL": self.shodan.url,
+                    # The client's own 1 request/s pacing runs on the scaled clock too.
+                    "SHODAN_REQUESTS_PER_SECOND": f"{1 / self.time_scale:g}",
+                }
+            )
+        )
         for logical_id, function_name in self.stack.functions.items():
             folder = self.stack.code_dirs[logical_id]
             self.runtime.register(function_name, load_handler(folder), function_log(folder))

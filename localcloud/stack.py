@@ -71,21 +71,21 @@ class DeployedStack:
 # ---------------------------------------------------------------------------------------------
 # Resource types moto's CloudFormation lacks, and how the local cloud applies them instead.
 # ---------------------------------------------------------------------------------------------
-def _apply_bucket_policy(props: dict[str, Any], region: str) -> str:
+def _apply_bucket_policy(logical_id: str, props: dict[str, Any], region: str) -> str:
     boto3.client("s3", region_name=region).put_bucket_policy(
         Bucket=props["Bucket"], Policy=json.dumps(props["PolicyDocument"])
     )
     return props["Bucket"]
 
 
-def _apply_metric_alarm(props: dict[str, Any], region: str) -> str:
+def _apply_metric_alarm(logical_id: str, props: dict[str, Any], region: str) -> str:
     allowed = {
         "AlarmName", "AlarmDescription", "ActionsEnabled", "OKActions", "AlarmActions",
         "InsufficientDataActions", "MetricName", "Namespace", "Statistic", "Dimensions", "Period",
         "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator", "TreatMissingData",
     }  # fmt: skip
     kwargs = {k: v for k, v in props.items() if k in allowed}
-    kwargs.setdefault("AlarmName", "localcloud-alarm")
+    kwargs.setdefault("AlarmName", logical_id)
     kwargs["Threshold"] = float(kwargs.get("Threshold", 0))
     for key in ("Period", "EvaluationPeriods", "DatapointsToAlarm"):
         if key in kwargs:
@@ -94,7 +94,7 @@ def _apply_metric_alarm(props: dict[str, Any], region: str) -> str:
     return kwargs["AlarmName"]
 
 
-EMULATED_TYPES: dict[str, Callable[[dict[str, Any], str], str]] = {
+EMULATED_TYPES: dict[str, Callable[[str, dict[str, Any], str], str]] = {
     "AWS::S3::BucketPolicy": _apply_bucket_policy,
     "AWS::CloudWatch::Alarm": _apply_metric_alarm,
 }
@@ -297,7 +297,7 @@ def deploy(
             not_emulated.append(f"{logical_id} ({resource['Type']})")
             continue
         props = clean_json(resource.get("Properties", {}), moto_stack.resource_map)
-        physical[logical_id] = apply(props, region)
+        physical[logical_id] = apply(logical_id, props, region)
         emulated.append(f"{logical_id} ({resource['Type']})")
     if emulated:
         progress(f"applied outside CloudFormation (moto lacks the type): {', '.join(emulated)}")

@@ -65,8 +65,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     eni_ids = sorted({eni for task in tasks if (eni := eni_of(task))})
     listing = assemble(cluster, service, tasks, _describe_interfaces(ec2, eni_ids) if eni_ids else {})
 
-    for ip, task_arns in listing.duplicate_ips().items():
-        logger.warning("public IP shared by several tasks", extra={"ip": ip, "taskArns": task_arns})
     for skipped in listing.skipped:
         logger.info("task skipped", extra={"taskArn": skipped.task_arn, "reason": skipped.reason})
     metrics.add_metric(name="RunningHoneypots", unit=MetricUnit.Count, value=len(listing.ips))

@@ -40,12 +40,6 @@ class Listing:
     ips: list[HoneypotIp] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
 
-    def duplicate_ips(self) -> dict[str, list[str]]:
-        by_ip: dict[str, list[str]] = {}
-        for item in self.ips:
-            by_ip.setdefault(item.ip, []).append(item.task_arn)
-        return {ip: arns for ip, arns in by_ip.items() if len(arns) > 1}
-
     def to_json(self) -> dict[str, Any]:
         return {
             "cluster": self.cluster,
@@ -124,4 +118,13 @@ def assemble(
             continue
         listing.ips.append(HoneypotIp(ip=ip, task_arn=arn, started_at=started, eni=eni))
     listing.ips.sort(key=lambda item: (item.started_at, item.ip))
+    # One IP is checked once: a second task reporting the same IP (a stale ENI association)
+    # is kept in `skipped`, so nothing is dropped silently.
+    seen: dict[str, HoneypotIp] = {}
+    for item in listing.ips:
+        if item.ip in seen:
+            listing.skipped.append(Skipped(item.task_arn, f"public IP {item.ip} also on task {seen[item.ip].task_arn}"))
+        else:
+            seen[item.ip] = item
+    listing.ips = list(seen.values())
     return listing

@@ -66,6 +66,8 @@ def _client(api_key: str) -> tuple[shodan.Shodan, _HttpObserver]:
     cached = getattr(_containers, "client", None)
     if cached is None or cached[0] != cache_key:
         api = shodan.Shodan(api_key)
+        # The client paces itself (1 request/s by default, Shodan's limit per key).
+        api.api_rate_limit = float(os.environ.get("SHODAN_REQUESTS_PER_SECOND", "1"))
         observer = _HttpObserver(timeout=float(os.environ.get("SHODAN_TIMEOUT_SECONDS", "10")))
         api._session.mount("https://", observer)
         api._session.mount("http://", observer)

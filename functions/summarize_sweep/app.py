@@ -24,6 +24,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         execution=event.get("execution", "manual"),
         evidence_bucket=event.get("evidenceBucket", ""),
         skipped=event.get("skipped") or [],
+        record_key=event.get("recordKey", ""),
+        sweep_started_at=event.get("sweepStartedAt"),
     )
     metrics.add_metric(name="IpsChecked", unit=MetricUnit.Count, value=summary.checked)
     metrics.add_metric(name="IpsExposed", unit=MetricUnit.Count, value=len(summary.exposed))

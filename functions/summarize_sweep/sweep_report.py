@@ -64,6 +64,8 @@ class SweepSummary:
     rotate: list[RotationOrder] = field(default_factory=list)
     subject: str = ""
     message: str = ""
+    record_key: str = ""
+    record: dict[str, Any] = field(default_factory=dict)
 
     @property
     def notify(self) -> bool:
@@ -72,6 +74,7 @@ class SweepSummary:
     def to_json(self) -> dict[str, Any]:
         return {
             "notify": self.notify,
+            "recordKey": self.record_key,
             "subject": self.subject,
             "message": self.message,
             "checked": self.checked,
@@ -80,6 +83,7 @@ class SweepSummary:
             "errorCount": len(self.errors),
             "skippedCount": len(self.skipped),
             "rotate": [order.to_json() for order in self.rotate],
+            "record": self.record,
         }
 
 
@@ -124,9 +128,12 @@ def summarize(
     execution: str,
     evidence_bucket: str,
     skipped: Iterable[Mapping[str, str]] = (),
+    record_key: str = "",
+    sweep_started_at: str | None = None,
 ) -> SweepSummary:
     if rotate_on not in ROTATE_ON_VALUES:
         raise InvalidSweepInput(f"rotateOn must be one of {', '.join(ROTATE_ON_VALUES)}, not {rotate_on!r}")
+    results = list(results)
     findings = [parse_finding(r) for r in results]
     exposed = [f for f in findings if f.verdict in EXPOSED_VERDICTS]
     errors = [f for f in findings if f.verdict not in (*EXPOSED_VERDICTS, NOT_INDEXED)]
@@ -140,9 +147,26 @@ def summarize(
         if f.task_arn and should_rotate(f.verdict, rotate_on)
     ]
     skipped_list = [dict(s) for s in skipped]
-    summary = SweepSummary(checked=len(findings), exposed=exposed, errors=errors, skipped=skipped_list, rotate=rotate)
+    summary = SweepSummary(
+        checked=len(findings),
+        exposed=exposed,
+        errors=errors,
+        skipped=skipped_list,
+        rotate=rotate,
+        record_key=record_key,
+    )
+    record = {
+        "execution": execution,
+        "sweepStartedAt": sweep_started_at,
+        "rotateOn": rotate_on,
+        "checked": len(findings),
+        "results": [dict(r) for r in results],
+        "skipped": skipped_list,
+        "rotate": [order.to_json() for order in rotate],
+    }
     return replace(
         summary,
+        record=record,
         subject=compose_subject(summary),
         message=compose_message(summary, execution=execution, evidence_bucket=evidence_bucket, rotate_on=rotate_on),
     )
@@ -207,5 +231,7 @@ def compose_message(summary: SweepSummary, *, execution: str, evidence_bucket: s
         lines.append("Tasks without a public IP yet (not checked):")
         lines.extend(f"- {s.get('taskArn', '?')}: {s.get('reason', '')}" for s in summary.skipped)
         lines.append("")
+    if summary.record_key:
+        lines.append(f"Every IP of this sweep, with its verdict or error: s3://{evidence_bucket}/{summary.record_key}")
     lines.append("-- ICS honeynet sweep (Step Functions execution " + execution + ")")
     return "\n".join(lines)

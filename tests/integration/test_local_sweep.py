@@ -31,10 +31,14 @@ def test_nothing_indexed_sends_nothing():
         running = cloud.wait_for_running(cloud.desired_count())
         run, report = cloud.sweep()
         requests = {t.ip: len(cloud.shodan.requests(t.ip)) for t in running}
+        record = cloud.evidence(f"sweeps/{run.name}.json")
     assert run.status == "SUCCEEDED"
     assert set(verdicts(report).values()) == {"NOT_INDEXED"}
     assert len(report.checked) == len(running) > 0
-    assert report.s3_keys == [] and report.emails == []
+    assert report.emails == []
+    # No evidence, but the sweep's record holds every IP with its verdict.
+    assert report.s3_keys == [f"sweeps/{run.name}.json"]
+    assert {r["ip"]: r["verdict"] for r in record["results"]} == verdicts(report)
     # A not-indexed IP costs exactly one Shodan request.
     assert set(requests.values()) == {1}
 
@@ -49,8 +53,13 @@ def test_default_scenario_stores_evidence_and_sends_one_email():
     assert sorted(found.values()) == ["FINGERPRINTED", "INDEXED", "NOT_INDEXED"]
     assert set(found) == {t.ip for t in running}
     exposed = sorted(ip for ip, v in found.items() if v in EXPOSED)
-    assert sorted(report.s3_keys) == sorted(f"evidence/{ip}/{run.name}.json" for ip in exposed)
+    assert sorted(report.s3_keys) == sorted(
+        [f"evidence/{ip}/{run.name}.json" for ip in exposed] + [f"sweeps/{run.name}.json"]
+    )
     for key, document in evidence.items():
+        if key.startswith("sweeps/"):
+            assert document["checked"] == 3 and len(document["results"]) == 3
+            continue
         assert document["ip_str"] == key.split("/")[1]  # the Shodan host document itself
         assert document["data"], "banners kept as evidence"
     [email] = report.emails
@@ -58,6 +67,7 @@ def test_default_scenario_stores_evidence_and_sends_one_email():
     for ip in exposed:
         assert ip in email["body"]
         assert f"evidence/{ip}/{run.name}.json" in email["body"]
+    assert f"sweeps/{run.name}.json" in email["body"]
     assert "FINGERPRINTED" in email["body"] and "honeypot" in email["body"]
     assert report.rotated == []  # RotateOn defaults to never
 

@@ -63,9 +63,13 @@ def test_a_malformed_public_ip_is_an_error_not_a_honeypot():
         assemble("c", "s", [task(1)], {"eni-1": eni("not-an-ip")})
 
 
-def test_duplicate_ips_are_reported():
-    listing = assemble("c", "s", [task(1, eni="a"), task(2, eni="b")], {"a": eni("192.0.2.1"), "b": eni("192.0.2.1")})
-    assert listing.duplicate_ips() == {"192.0.2.1": [listing.ips[0].task_arn, listing.ips[1].task_arn]}
+def test_a_duplicate_ip_is_checked_once_and_the_other_task_reported():
+    listing = assemble("c", "s", [task(2, eni="b"), task(1, eni="a")], {"a": eni("192.0.2.1"), "b": eni("192.0.2.1")})
+    [kept] = listing.ips
+    assert kept.task_arn.endswith("/1")  # the oldest task keeps the IP
+    assert [s.to_json() for s in listing.skipped] == [
+        {"taskArn": task(2)["taskArn"], "reason": f"public IP 192.0.2.1 also on task {kept.task_arn}"}
+    ]
 
 
 def test_timestamps_are_utc_iso():

@@ -140,3 +140,22 @@ def test_event_file_through_the_handler(lambda_context):
     )
     assert "task is PROVISIONING" in out["message"]
     json.dumps(out)  # the state machine needs JSON
+
+
+def test_the_sweep_record_holds_every_result_and_skipped_task():
+    results = [result("192.0.2.1", "NOT_INDEXED"), result("192.0.2.2", "ERROR", error="ShodanResponseError")]
+    skipped = [{"taskArn": "arn:t", "reason": "no network interface attached yet"}]
+    summary = summarize(
+        results,
+        rotate_on="never",
+        execution="sweep-9",
+        evidence_bucket="b",
+        skipped=skipped,
+        record_key="sweeps/sweep-9.json",
+        sweep_started_at="2026-11-25T01:00:00Z",
+    )
+    out = summary.to_json()
+    assert out["recordKey"] == "sweeps/sweep-9.json"
+    assert out["record"]["results"] == results and out["record"]["skipped"] == skipped
+    assert out["record"]["sweepStartedAt"] == "2026-11-25T01:00:00Z"
+    assert "s3://b/sweeps/sweep-9.json" in summary.message
