@@ -174,11 +174,11 @@ def render_timeline(rows: list[StateRow]) -> Iterator[str]:
 
 
 def map_results(history: list[dict[str, Any]], map_state: str = "CheckEachIp") -> list[dict[str, Any]]:
-    """The per-IP results the Map produced (its exit output's ``results``)."""
+    """The per-IP results the Map produced (it writes them over the targets, ``$.sweep.items``)."""
     for event in history:
         if event["type"] == "MapStateExited" and event["stateExitedEventDetails"]["name"] == map_state:
             output = json.loads(event["stateExitedEventDetails"].get("output") or "{}")
-            return list(output.get("results") or [])
+            return list((output.get("sweep") or {}).get("items") or [])
     return []
 
 

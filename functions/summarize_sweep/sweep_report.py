@@ -43,6 +43,8 @@ class Finding:
     evidence_error: str | None = None
     error: str | None = None
     cause: str | None = None
+    error_key: str | None = None
+    error_stored: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,8 @@ def parse_finding(result: Mapping[str, Any]) -> Finding:
         evidence_error=evidence_error,
         error=result.get("error"),
         cause=result.get("cause"),
+        error_key=result.get("errorKey"),
+        error_stored=isinstance(result.get("failure"), Mapping) and result["failure"].get("stored") is True,
     )
 
 
@@ -207,6 +211,15 @@ def _finding_lines(f: Finding, evidence_bucket: str) -> list[str]:
     return lines
 
 
+def _error_line(f: Finding, evidence_bucket: str) -> str:
+    line = f"- {f.ip}  {f.error or 'error'}"
+    if f.cause:
+        line += f": {f.cause}"
+    if f.error_key and f.error_stored:
+        line += f" (details: s3://{evidence_bucket}/{f.error_key})"
+    return line
+
+
 def compose_message(summary: SweepSummary, *, execution: str, evidence_bucket: str, rotate_on: str) -> str:
     """Plain-text email body: readable in any mail client, every figure spelled out."""
     lines = [f"Shodan sweep {execution}: {summary.checked} honeypot IP(s) checked.", ""]
@@ -225,7 +238,7 @@ def compose_message(summary: SweepSummary, *, execution: str, evidence_bucket: s
         lines.append("")
     if summary.errors:
         lines.append("Could not be checked this sweep (recorded, retried next sweep):")
-        lines.extend(f"- {f.ip}  {f.error or 'error'}: {f.cause or ''}".rstrip(": ") for f in summary.errors)
+        lines.extend(_error_line(f, evidence_bucket) for f in summary.errors)
         lines.append("")
     if summary.skipped:
         lines.append("Tasks without a public IP yet (not checked):")

@@ -65,9 +65,15 @@ def test_a_persistent_fault_on_one_ip_is_recorded_and_the_sweep_goes_on(default,
     assert by_ip(report)[victim]["verdict"] == "ERROR" and by_ip(report)[victim]["error"] == error
     assert {i["verdict"] for ip, i in by_ip(report).items() if ip != victim} == {"NOT_INDEXED", "FINGERPRINTED"}
     recorded = {r["ip"]: r for r in record_of(default, run)["results"]}
-    assert recorded[victim]["error"] == error and recorded[victim]["cause"]
+    assert recorded[victim]["error"] == error
+    # The reason is kept in full beside it (a Lambda error's cause is too big for the state).
+    error_key = f"errors/{victim}/{run.name}.json"
+    assert recorded[victim]["errorKey"] == error_key and error_key in report.s3_keys
+    stored = default.evidence(error_key)
+    assert stored["Error"] == error and json.loads(stored["Cause"])["errorType"] == error
     [email] = report.emails
     assert "1 not checked" in email["subject"] and f"{victim}  {error}" in email["body"]
+    assert f"(details: s3://{default.stack.output('EvidenceBucketName')}/{error_key})" in email["body"]
     if fault in ("500", "503"):  # retried (MaxAttempts 3) before being recorded
         assert len(default.shodan.requests(victim)) == 1 + 3
 
@@ -88,7 +94,9 @@ def test_shodan_unreachable_records_every_ip_as_not_checked(quiet, monkeypatch):
     assert {i["error"] for i in report.checked} == {"ShodanUnavailableError"}
     assert len(record_of(quiet, run)["results"]) == 2
     [email] = report.emails
-    assert "2 not checked" in email["subject"] and "could not connect to Shodan" in email["body"]
+    assert "2 not checked" in email["subject"]
+    causes = [quiet.evidence(k)["Cause"] for k in report.s3_keys if k.startswith("errors/")]
+    assert len(causes) == 2 and all("could not connect to Shodan" in c for c in causes)
 
 
 def test_s3_refusing_evidence_still_alerts_the_finding(default):
