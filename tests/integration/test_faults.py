@@ -166,3 +166,20 @@ def test_a_task_without_a_public_ip_is_recorded_as_skipped():
     assert record["skipped"] == [
         {"taskArn": pending.task_arn, "reason": f"network interface {pending.eni} has no public IP yet"}
     ]
+
+
+def test_500_ips_in_one_sweep_stay_within_step_functions_limits():
+    with LocalCloud(
+        scenario_path=SCENARIOS / "all-quiet.yaml", tasks=500, parameters={"MapConcurrency": "10"}
+    ) as cloud:
+        cloud.wait_for_running(500, timeout=120)
+        run, report = cloud.sweep(timeout=600)
+        record = record_of(cloud, run)
+    assert run.status == "SUCCEEDED"
+    assert len(report.checked) == 500 and len(record["results"]) == 500
+    assert len({item["ip"] for item in report.checked}) == 500
+    largest_state = max(
+        len(e.get("stateExitedEventDetails", {}).get("output", "")) for e in run.history if e["type"].endswith("Exited")
+    )
+    assert largest_state < 256 * 1024 / 2, "keep half the 256 KB payload limit spare at 500 IPs"
+    assert len(run.history) < 25_000
