@@ -78,7 +78,7 @@ integration: $(VENV)/.installed
 test: lint build
 	@$(VENV)/bin/pytest
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed build
 	@$(PY) -m localcloud bench $(ARGS)
 
 clean:

@@ -28,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
         "--rotate-on", choices=["never", "indexed", "fingerprinted"], default="never", help="the RotateOn parameter"
     )
     run.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    sub.add_parser("bench", help="speed, cost and cold-start benchmarks (python -m localcloud bench --help)")
     run.add_argument(
         "--time-scale",
         type=float,
@@ -77,6 +78,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:
+        from localcloud.bench import main as bench
+
+        return bench(argv[1:])
     args = _parser().parse_args(argv)
     if args.command == "run":
         return run(args)

@@ -107,22 +107,49 @@ Handler = Callable[[Any, Any], Any]
 
 
 class InProcessLambda:
-    """Maps deployed function names to real handlers and records every invocation."""
+    """Maps deployed function names to real handlers and records every invocation.
+
+    Like Lambda, it keeps warm containers: an invocation takes an idle container of its
+    function (or starts one) and gives it back when done. Sequential invocations share one
+    container (its cached clients, the Shodan client's pacing); concurrent ones get their own.
+    """
 
     def __init__(self) -> None:
-        self._handlers: dict[str, tuple[Handler, Any]] = {}
+        self._functions: dict[str, tuple[Callable[[int], Handler], Any]] = {}
+        self._idle: dict[str, list[Handler]] = {}
+        self._started: dict[str, int] = {}
         self.invocations: list[Invocation] = []
         self._lock = threading.Lock()
 
-    def register(self, function_name: str, handler: Handler, log: Any = None) -> None:
-        """``log``: a FunctionLog that receives what the handler prints while it runs."""
-        self._handlers[function_name] = (handler, log)
+    def register(self, function_name: str, handler: Handler | Callable[[int], Handler], log: Any = None) -> None:
+        """``handler``: the handler, or a factory ``container number -> handler`` (one module copy
+        per container); ``log``: a FunctionLog that receives what the handler prints."""
+        factory = handler if getattr(handler, "is_container_factory", False) else (lambda _n, h=handler: h)
+        self._functions[function_name] = (factory, log)  # type: ignore[assignment]
+        self._idle[function_name] = []
+        self._started[function_name] = 0
+
+    def containers_started(self, function_name: str) -> int:
+        return self._started.get(function_name, 0)
+
+    def _acquire(self, function_name: str) -> Handler:
+        with self._lock:
+            if self._idle[function_name]:
+                return self._idle[function_name].pop()
+            number = self._started[function_name]
+            self._started[function_name] += 1
+        return self._functions[function_name][0](number)
+
+    def _release(self, function_name: str, handler: Handler) -> None:
+        with self._lock:
+            self._idle[function_name].append(handler)
 
     def invoke(self, fn: Any, body: bytes | str | None) -> tuple[bytes, str | None]:
         """Run the handler of moto's function ``fn``; return (payload, function error or None)."""
-        if fn.function_name not in self._handlers:
+        if fn.function_name not in self._functions:
             raise KeyError(f"no in-process handler registered for Lambda function {fn.function_name}")
-        handler, log = self._handlers[fn.function_name]
+        log = self._functions[fn.function_name][1]
+        handler = self._acquire(fn.function_name)
         raw = body.decode() if isinstance(body, bytes) else (body or "{}")
         event = json.loads(raw) if raw.strip() else {}
         context = LocalLambdaContext(
@@ -135,7 +162,10 @@ class InProcessLambda:
         error_type = None
         try:
             with writing_to(log):
-                result = handler(event, context)
+                try:
+                    result = handler(event, context)
+                finally:
+                    self._release(fn.function_name, handler)
             payload = json.dumps(result).encode()
         except Exception as exc:
             # What the Lambda runtime answers for an unhandled exception.

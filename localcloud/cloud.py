@@ -157,6 +157,8 @@ class LocalCloud:
             "ShodanApiKeyParameter": key_parameter,
             "HoneypotCount": str(count),
             "RotateOn": self.rotate_on,
+            # The function paces itself at the scenario's Shodan rate, on the scaled clock.
+            "ShodanRequestsPerSecond": f"{(rate or 1.0) / self.time_scale:g}",
             **self.parameters,
         }
         self.stack = deploy(
@@ -167,19 +169,10 @@ class LocalCloud:
         )
         # Handlers run in this process: their environment first, then their import (module-level
         # Powertools objects read it), as in a Lambda container.
-        es.enter_context(
-            _environment(
-                {
-                    **self._function_environment(),
-                    "SHODAN_API_URL": self.shodan.url,
-                    # The client's own 1 request/s pacing runs on the scaled clock too.
-                    "SHODAN_REQUESTS_PER_SECOND": f"{1 / self.time_scale:g}",
-                }
-            )
-        )
+        es.enter_context(_environment({**self._function_environment(), "SHODAN_API_URL": self.shodan.url}))
         for logical_id, function_name in self.stack.functions.items():
             folder = self.stack.code_dirs[logical_id]
-            self.runtime.register(function_name, load_handler(folder), function_log(folder))
+            self.runtime.register(function_name, _containers_of(folder), function_log(folder))
 
         self.scheduler = HoneynetScheduler(
             cluster=self.stack.output("HoneypotClusterName"),
@@ -322,6 +315,14 @@ class LocalCloud:
                 return running
             time.sleep(0.02)
         raise TimeoutError(f"fewer than {count} honeypot tasks RUNNING with a public IP after {timeout} s")
+
+
+def _containers_of(folder: str) -> Any:
+    def container(number: int) -> Any:
+        return load_handler(folder, container=number)
+
+    container.is_container_factory = True  # type: ignore[attr-defined]
+    return container
 
 
 def adapters_account() -> str:

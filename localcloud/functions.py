@@ -119,15 +119,19 @@ def function_dir(name: str) -> Path:
     return path
 
 
-def load_app(name: str) -> ModuleType:
-    """Import ``functions/<name>/app.py`` once, as module ``<name>_app``, with its folder on sys.path."""
-    if name in _loaded:
-        return _loaded[name]
+def load_app(name: str, container: int = 0) -> ModuleType:
+    """Import ``functions/<name>/app.py`` as module ``<name>_app`` (container 0) with its folder on
+    sys.path. Another ``container`` number imports a separate copy: its own module globals
+    (cached clients), as a second Lambda container would have."""
+    key = name if container == 0 else f"{name}#{container}"
+    if key in _loaded:
+        return _loaded[key]
     folder = function_dir(name)
     if str(folder) not in sys.path:
         # Lambda puts the package root on sys.path; sibling domain modules import as top-level.
         sys.path.insert(0, str(folder))
-    spec = importlib.util.spec_from_file_location(f"{name}_app", folder / "app.py")
+    module_name = f"{name}_app" if container == 0 else f"{name}_app_container{container}"
+    spec = importlib.util.spec_from_file_location(module_name, folder / "app.py")
     if spec is None or spec.loader is None:  # pragma: no cover - only on a broken checkout
         raise ImportError(f"cannot load {folder}/app.py")
     module = importlib.util.module_from_spec(spec)
@@ -135,9 +139,9 @@ def load_app(name: str) -> ModuleType:
     log = function_log(name)
     with contextlib.redirect_stdout(log):  # type: ignore[type-var]
         spec.loader.exec_module(module)
-    _loaded[name] = module
+    _loaded[key] = module
     return module
 
 
-def load_handler(name: str, handler: str = "lambda_handler") -> Handler:
-    return getattr(load_app(name), handler)
+def load_handler(name: str, handler: str = "lambda_handler", container: int = 0) -> Handler:
+    return getattr(load_app(name, container), handler)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -57,23 +56,23 @@ class _HttpObserver(HTTPAdapter):
         return response
 
 
-_containers = threading.local()  # one Lambda container per thread when run in-process
+_cached: tuple[tuple[str, str | None], shodan.Shodan, _HttpObserver] | None = None
 
 
 def _client(api_key: str) -> tuple[shodan.Shodan, _HttpObserver]:
-    """One client per container, rebuilt only if the key or SHODAN_API_URL changes."""
+    """One client per container (its 1 request/s pacing carries over between warm invocations),
+    rebuilt only if the key or SHODAN_API_URL changes."""
+    global _cached
     cache_key = (api_key, os.environ.get("SHODAN_API_URL"))
-    cached = getattr(_containers, "client", None)
-    if cached is None or cached[0] != cache_key:
+    if _cached is None or _cached[0] != cache_key:
         api = shodan.Shodan(api_key)
         # The client paces itself (1 request/s by default, Shodan's limit per key).
         api.api_rate_limit = float(os.environ.get("SHODAN_REQUESTS_PER_SECOND", "1"))
         observer = _HttpObserver(timeout=float(os.environ.get("SHODAN_TIMEOUT_SECONDS", "10")))
         api._session.mount("https://", observer)
         api._session.mount("http://", observer)
-        cached = (cache_key, api, observer)
-        _containers.client = cached
-    return cached[1], cached[2]
+        _cached = (cache_key, api, observer)
+    return _cached[1], _cached[2]
 
 
 def _api_key() -> str:

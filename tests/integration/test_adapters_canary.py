@@ -298,3 +298,38 @@ def test_condition_operators_we_cannot_evaluate_fail_loudly():
         adapters.condition_holds({"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}, {"aws:SourceIp": "10.1.1.1"})
     assert adapters.condition_holds({"StringLike": {"k": "ab*"}}, {"k": "abc"})
     assert not adapters.condition_holds({"Bool": {"aws:SecureTransport": "false"}}, adapters.SDK_REQUEST_CONTEXT)
+
+
+def test_lambda_containers_are_reused_when_warm_and_added_when_concurrent(runtime):
+    import threading
+
+    started = []
+
+    def factory(number):
+        started.append(number)
+        barrier_wait = threading.Event()
+
+        def handler(event, context):
+            if event.get("hold"):
+                barrier_wait.wait(0.3)
+            return {"container": number}
+
+        return handler
+
+    factory.is_container_factory = True
+    _function("pool")
+    runtime.register("pool", factory)
+    client = boto3.client("lambda", region_name=REGION)
+
+    def call(hold: bool) -> int:
+        return json.loads(client.invoke(FunctionName="pool", Payload=json.dumps({"hold": hold}))["Payload"].read())[
+            "container"
+        ]
+
+    assert [call(False) for _ in range(3)] == [0, 0, 0]  # warm: one container
+    threads = [threading.Thread(target=call, args=(True,)) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert runtime.containers_started("pool") == 3  # concurrent: more containers

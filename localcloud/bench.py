@@ -1,0 +1,264 @@
+"""``make bench``: the sweep's speed, cost and cold start, measured on the real stack locally.
+
+Each sweep row deploys template.yaml into the local cloud with N honeypot tasks (two of them
+exposed: one indexed, one fingerprinted; the rest not indexed) and a local Shodan that enforces
+R requests/s per key, then runs one sweep in real time (time scale 1: every Retry, every pause
+of the client's pacing is real). Figures:
+
+- wall time of the execution next to the floor N/R (Shodan's limit) and the target 1.1·N/R + 5 s;
+- state transitions, Lambda invocations and Shodan requests per IP, history events per sweep,
+  the largest state payload;
+- Shodan requests per verdict (a not-indexed IP must cost exactly one);
+- the cost of a sweep and of a month at the default schedule, from localcloud/prices.py.
+
+Cold start: each handler's import time in a fresh interpreter (median of several runs) as a
+ratio to a bare ``import boto3``, and the size of each built package (.aws-sam/build).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from localcloud import prices
+from localcloud.cloud import LocalCloud
+from localcloud.functions import FUNCTIONS_DIR, PROJECT_ROOT
+
+DEFAULT_SIZES = ((10, 1.0), (100, 1.0), (1000, 20.0))
+SWEEPS_PER_MONTH = 60  # rate(12 hours)
+LAMBDA_MEMORY_GB = 0.25
+
+
+@dataclass
+class SweepFigures:
+    ips: int
+    rate_per_s: float
+    status: str
+    wall_s: float
+    floor_s: float
+    target_s: float
+    transitions: int
+    invocations: int
+    shodan_requests: int
+    history_events: int
+    largest_state_bytes: int
+    requests_per_verdict: dict[str, float] = field(default_factory=dict)
+    lambda_seconds: float = 0.0
+
+    @property
+    def meets_target(self) -> bool:
+        return self.status == "SUCCEEDED" and self.wall_s <= self.target_s
+
+    def per_ip(self, value: float) -> float:
+        return value / self.ips if self.ips else 0.0
+
+    def cost_per_sweep(self) -> float:
+        return (
+            self.transitions * prices.STEP_FUNCTIONS_STANDARD_PER_TRANSITION
+            + self.invocations * prices.LAMBDA_PER_REQUEST
+            + self.lambda_seconds * LAMBDA_MEMORY_GB * prices.LAMBDA_ARM64_PER_GB_SECOND
+            + 4 * prices.S3_PUT_PER_REQUEST  # evidence for the two exposed IPs, the record, slack
+            + prices.SNS_EMAIL_PER_MESSAGE
+        )
+
+
+def _scenario(ips: int, rate: float) -> dict[str, Any]:
+    exposed = [{"shodan": "indexed", "honeyscore": 0.2}, {"shodan": "fingerprinted"}][: min(2, ips)]
+    return {
+        "description": f"bench: {ips} honeypots, {len(exposed)} exposed",
+        "shodan": {"api_key": "bench-key", "rate_limit_per_s": rate},
+        "honeypots": exposed + ["not_indexed"] * (ips - len(exposed)),
+    }
+
+
+def bench_sweep(ips: int, rate: float, progress: Any = None) -> SweepFigures:
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as handle:
+        yaml.safe_dump(_scenario(ips, rate), handle)
+        scenario = Path(handle.name)
+    try:
+        with LocalCloud(scenario_path=scenario, time_scale=1.0, stack_name=f"bench-{ips}") as cloud:
+            cloud.wait_for_running(ips, timeout=max(30.0, ips / 10))
+            if progress:
+                progress(f"sweep of {ips} IPs at {rate:g} request/s (floor {ips / rate:.0f} s)")
+            run, report = cloud.sweep(timeout=ips / rate * 3 + 120)
+            requests = cloud.shodan.requests()
+            invocations = list(cloud.runtime.invocations)
+    finally:
+        scenario.unlink()
+    verdict_of = {item["ip"]: item["verdict"] for item in report.checked}
+    by_verdict: dict[str, list[int]] = {}
+    for ip, verdict in verdict_of.items():
+        by_verdict.setdefault(verdict, []).append(sum(1 for r in requests if r.ip == ip))
+    wall = ((run.stopped or run.started) - run.started).total_seconds()
+    floor = ips / rate
+    return SweepFigures(
+        ips=ips,
+        rate_per_s=rate,
+        status=run.status,
+        wall_s=round(wall, 2),
+        floor_s=round(floor, 2),
+        target_s=round(1.1 * floor + 5, 2),
+        transitions=sum(1 for e in run.history if e["type"].endswith("StateEntered")),
+        invocations=len(invocations),
+        shodan_requests=len(requests),
+        history_events=len(run.history),
+        largest_state_bytes=max(
+            (len(e.get("stateExitedEventDetails", {}).get("output", "")) for e in run.history), default=0
+        ),
+        requests_per_verdict={v: round(statistics.mean(counts), 2) for v, counts in sorted(by_verdict.items())},
+        lambda_seconds=round(sum(i.duration for i in invocations), 3),
+    )
+
+
+def monthly_cost(figures: SweepFigures, honeypots: int = 1, spot: bool = False) -> dict[str, float]:
+    fargate_hour = 0.25 * prices.FARGATE_X86_PER_VCPU_HOUR + 0.5 * prices.FARGATE_X86_PER_GB_HOUR
+    if spot:
+        fargate_hour *= 1 - prices.FARGATE_SPOT_DISCOUNT
+    items = {
+        "fargate": honeypots * fargate_hour * prices.HOURS_PER_MONTH,
+        "public_ipv4": honeypots * prices.PUBLIC_IPV4_PER_HOUR * prices.HOURS_PER_MONTH,
+        "kms_key": prices.KMS_KEY_PER_MONTH,
+        "logs_0.5GB": 0.5 * prices.CLOUDWATCH_LOGS_PER_GB_INGESTED,
+        "sweeps": SWEEPS_PER_MONTH * figures.cost_per_sweep(),
+    }
+    return {**{k: round(v, 4) for k, v in items.items()}, "total": round(sum(items.values()), 2)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Cold start
+# ---------------------------------------------------------------------------------------------
+def _import_seconds(code: str, cwd: Path, runs: int) -> float:
+    env = {
+        **os.environ,
+        "POWERTOOLS_METRICS_NAMESPACE": "bench",
+        "POWERTOOLS_SERVICE_NAME": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    timings = []
+    for _ in range(runs):
+        out = subprocess.run(  # noqa: S603 - our own interpreter, our own code
+            [sys.executable, "-c", f"import time; t = time.perf_counter(); {code}; print(time.perf_counter() - t)"],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        timings.append(float(out.stdout.strip().splitlines()[-1]))
+    return statistics.median(timings)
+
+
+def _size_bytes(folder: Path) -> int | None:
+    if not folder.is_dir():
+        return None
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
+def cold_start(runs: int = 7) -> dict[str, Any]:
+    boto3_s = _import_seconds("import boto3", PROJECT_ROOT, runs)
+    handlers = {}
+    logical = {"list_honeypot_ips": "ListHoneypotIpsFunction", "shodan_lookup": "ShodanLookupFunction",
+               "summarize_sweep": "SummarizeSweepFunction"}  # fmt: skip
+    for name, logical_id in logical.items():
+        seconds = _import_seconds("import app", FUNCTIONS_DIR / name, runs)
+        size = _size_bytes(PROJECT_ROOT / ".aws-sam" / "build" / logical_id)
+        handlers[name] = {
+            "import_s": round(seconds, 4),
+            "ratio_to_boto3": round(seconds / boto3_s, 2),
+            "package_mb": round(size / 1e6, 2) if size is not None else None,
+        }
+    return {"boto3_import_s": round(boto3_s, 4), "runs": runs, "handlers": handlers}
+
+
+# ---------------------------------------------------------------------------------------------
+def render(sweeps: list[SweepFigures], cold: dict[str, Any]) -> list[str]:
+    lines = [
+        "Sweep (real template + ASL in the local cloud, time scale 1)",
+        f"{'IPs':>6} {'R/s':>5} {'status':<10} {'wall s':>8} {'floor s':>8} {'target s':>9} {'ok':>3} "
+        f"{'trans/IP':>9} {'inv/IP':>7} {'req/IP':>7} {'history':>8} {'max state':>10}",
+    ]
+    for s in sweeps:
+        lines.append(
+            f"{s.ips:>6} {s.rate_per_s:>5g} {s.status:<10} {s.wall_s:>8.1f} {s.floor_s:>8.1f} {s.target_s:>9.1f} "
+            f"{'yes' if s.meets_target else 'NO':>3} {s.per_ip(s.transitions):>9.2f} {s.per_ip(s.invocations):>7.2f} "
+            f"{s.per_ip(s.shodan_requests):>7.2f} {s.history_events:>8} {s.largest_state_bytes:>10}"
+        )
+    lines.append("targets: wall <= 1.1*N/R + 5 s, <= 4 transitions and <= 1 invocation per IP")
+    if sweeps:
+        lines.append("Shodan requests per IP, by verdict: " + json.dumps(sweeps[-1].requests_per_verdict))
+        largest = max(sweeps, key=lambda s: s.ips)
+        month = monthly_cost(largest)
+        parts = ", ".join(f"{k} {v}" for k, v in month.items() if k != "total")
+        lines.append(
+            f"Cost: {largest.ips} IPs cost USD {largest.cost_per_sweep():.5f} per sweep; at rate(12 hours) with "
+            f"1 honeypot: USD {month['total']}/month ({parts})"
+        )
+    lines.append(f"Cold start (median of {cold['runs']} fresh interpreters; import boto3 = {cold['boto3_import_s']} s)")
+    for name, figures in cold["handlers"].items():
+        size = f"{figures['package_mb']} MB" if figures["package_mb"] is not None else "not built (make build)"
+        lines.append(
+            f"  {name:<20} import {figures['import_s']:.3f} s = {figures['ratio_to_boto3']:.2f} x boto3; {size}"
+        )
+    return lines
+
+
+def _parse_sizes(text: str) -> list[tuple[int, float]]:
+    sizes = []
+    for part in text.split(","):
+        n, _, rate = part.partition("@")
+        sizes.append((int(n), float(rate or 1)))
+    return sizes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m localcloud bench", description="speed, cost and cold start")
+    parser.add_argument(
+        "--sizes",
+        type=_parse_sizes,
+        default=list(DEFAULT_SIZES),
+        help="N@R pairs: N IPs with Shodan at R requests/s (default: 10@1,100@1,1000@20)",
+    )
+    parser.add_argument("--cold-runs", type=int, default=7, help="fresh interpreters per import timing")
+    parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    args = parser.parse_args(argv)
+
+    started = time.monotonic()
+
+    def progress(message: str) -> None:
+        print(f"==> [{time.monotonic() - started:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+    sweeps = []
+    for ips, rate in args.sizes:
+        progress(f"deploying the stack with {ips} honeypot tasks")
+        sweeps.append(bench_sweep(ips, rate, progress))
+        progress(f"{ips} IPs: {sweeps[-1].status} in {sweeps[-1].wall_s} s")
+    progress("measuring cold starts")
+    cold = cold_start(args.cold_runs)
+    if args.json:
+        document = {
+            "sweeps": [
+                {
+                    **asdict(s),
+                    "meetsTarget": s.meets_target,
+                    "costPerSweep": s.cost_per_sweep(),
+                    "month": monthly_cost(s),
+                }
+                for s in sweeps
+            ],
+            "coldStart": cold,
+        }
+        print(json.dumps(document, indent=2))
+    else:
+        print("\n".join(render(sweeps, cold)))
+    return 0 if all(s.status == "SUCCEEDED" for s in sweeps) else 1

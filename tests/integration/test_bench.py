@@ -1,0 +1,25 @@
+"""The benchmark's own machinery (make bench prints the figures; this checks they are measured)."""
+
+from __future__ import annotations
+
+from localcloud.bench import bench_sweep, cold_start, monthly_cost, render
+
+
+def test_a_small_bench_sweep_measures_what_the_issue_asks():
+    figures = bench_sweep(6, 50.0)
+    assert figures.status == "SUCCEEDED"
+    # A not-indexed IP costs exactly one Shodan request; the honeyscore only for indexed ones.
+    assert figures.requests_per_verdict == {"FINGERPRINTED": 2, "INDEXED": 2, "NOT_INDEXED": 1}
+    assert figures.shodan_requests == 6 + 2
+    assert figures.invocations == 6 + 2  # one lookup per IP, plus list and summarize
+    assert figures.floor_s == 6 / 50 and figures.wall_s > 0
+    assert 3 * 6 < figures.transitions < 4 * 6 + 12
+    assert figures.history_events > figures.transitions and figures.largest_state_bytes > 0
+    month = monthly_cost(figures)
+    assert month["total"] == round(sum(v for k, v in month.items() if k != "total"), 2)
+    assert 10 < month["total"] < 20  # one on-demand honeypot dominates: see README's cost table
+    cold = cold_start(runs=1)
+    assert set(cold["handlers"]) == {"list_honeypot_ips", "shodan_lookup", "summarize_sweep"}
+    assert all(h["import_s"] > 0 for h in cold["handlers"].values())
+    text = "\n".join(render([figures], cold))
+    assert "NOT_INDEXED" in text and "per sweep" in text and "x boto3" in text
