@@ -96,7 +96,7 @@ def bench_sweep(ips: int, rate: float, progress: Any = None) -> SweepFigures:
             invocations = list(cloud.runtime.invocations)
     finally:
         scenario.unlink()
-    verdict_of = {item["ip"]: item["verdict"] for item in report.checked}
+    verdict_of = {item["ip"]: item.get("verdict", "?") for item in report.checked}
     by_verdict: dict[str, list[int]] = {}
     for ip, verdict in verdict_of.items():
         by_verdict.setdefault(verdict, []).append(sum(1 for r in requests if r.ip == ip))

@@ -10,6 +10,7 @@ waits for it, returning everything a user would look at afterwards.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import os
@@ -317,9 +318,15 @@ class LocalCloud:
         raise TimeoutError(f"fewer than {count} honeypot tasks RUNNING with a public IP after {timeout} s")
 
 
+_container_numbers = itertools.count(1)  # container 0 is the copy tests import directly
+
+
 def _containers_of(folder: str) -> Any:
-    def container(number: int) -> Any:
-        return load_handler(folder, container=number)
+    """A factory of cold containers: each is a fresh import of the function's module (its own
+    globals and cached clients, its logs bound to this local cloud's stdout router)."""
+
+    def container(_number: int) -> Any:
+        return load_handler(folder, container=next(_container_numbers))
 
     container.is_container_factory = True  # type: ignore[attr-defined]
     return container

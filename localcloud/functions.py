@@ -26,7 +26,7 @@ _loaded: dict[str, ModuleType] = {}
 
 
 class FunctionLog:
-    """Where a function's stdout logs go (Powertools binds its handler to stdout at import).
+    """Where a function's stdout logs go while the local cloud routes stdout.
 
     Every line is kept (the local cloud shows them, tests search them) and, while ``echo`` is
     on, also written to whatever ``sys.stdout`` is at that moment (so pytest's capsys sees it).
@@ -136,8 +136,9 @@ def load_app(name: str, container: int = 0) -> ModuleType:
         raise ImportError(f"cannot load {folder}/app.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
-    log = function_log(name)
-    with contextlib.redirect_stdout(log):  # type: ignore[type-var]
+    # With the local cloud's stdout router in place, Powertools binds its log handler to the
+    # router, which sends each thread's writes to the function that thread is running.
+    with writing_to(function_log(name)):
         spec.loader.exec_module(module)
     _loaded[key] = module
     return module

@@ -16,6 +16,7 @@ from exposure import (
     NOT_INDEXED,
     assess,
     classify_api_error,
+    has_our_banners,
     parse_honeyscore,
     parse_target,
     validate_host,
@@ -102,7 +103,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     honeyscore = None
     if host is not None:
         host = validate_host(host, target.ip)
-        # Only indexed IPs cost a second request; a failed honeyscore is "unknown", not an error.
+    if host is not None and has_our_banners(host, target.started_at):
+        # Only IPs Shodan has seen since our task started cost a second request; a failed
+        # honeyscore is "unknown", not an error.
         try:
             honeyscore = parse_honeyscore(_shodan_call(observer, api.labs.honeyscore, target.ip))
         except Exception as error:

@@ -6,6 +6,13 @@ Verdicts:
 - ``FINGERPRINTED``: Shodan tags the host ``honeypot``, or its honeyscore is at or above the
   threshold: scanners and their users now know it is a honeypot.
 
+Only our banners count: AWS recycles public IPs, and Shodan may still hold banners (even a
+``honeypot`` tag) from the IP's previous owner. Banners whose ``timestamp`` predates the task's
+``startedAt`` are reported as ``priorOwner`` and never make a verdict. Shodan's ``tags`` and
+honeyscore are host-level: when every banner predates the task they are attributed to the
+prior owner; once Shodan holds any banner of ours they are attributed to us (Shodan cannot
+tell us which banner earned the tag, and the cautious reading is that ours did).
+
 Every other Shodan answer is a typed error whose class name the state machine Retries or
 Catches on. No message ever carries the API key.
 """
@@ -146,6 +153,34 @@ def trim_evidence(host: Mapping[str, Any]) -> dict[str, Any]:
     return evidence
 
 
+def split_banners(
+    host: Mapping[str, Any], started_at: datetime | None
+) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
+    """(ours, prior owner's): banners seen at or after the task started, and those before."""
+    banners = [b for b in host.get("data") or [] if isinstance(b, Mapping)]
+    if started_at is None:
+        return banners, []
+    ours, prior = [], []
+    for banner in banners:
+        try:
+            seen = parse_timestamp(str(banner.get("timestamp")))
+        except ValueError:
+            ours.append(banner)  # undated: cannot prove it is someone else's
+            continue
+        (ours if seen >= started_at else prior).append(banner)
+    return ours, prior
+
+
+def prior_owner_summary(prior: list[Mapping[str, Any]], host_tags: list[str]) -> dict[str, Any]:
+    stamps = sorted(str(b.get("timestamp")) for b in prior)
+    return {
+        "banners": len(prior),
+        "ports": sorted({int(b["port"]) for b in prior if "port" in b}),
+        "tags": host_tags,
+        "lastSeen": stamps[-1] if stamps else None,
+    }
+
+
 def assess(
     target: Target,
     host: Mapping[str, Any] | None,
@@ -162,28 +197,48 @@ def assess(
         "evidenceKey": target.evidence_key,
         "checkedAt": checked_at.astimezone(UTC).isoformat(),
     }
+    not_indexed = {
+        "found": False,
+        "verdict": NOT_INDEXED,
+        "ports": [],
+        "tags": [],
+        "honeyscore": None,
+        "lastUpdate": None,
+        "org": None,
+        "evidence": None,
+    }
     if host is None:
-        return {
-            **base,
-            "found": False,
-            "verdict": NOT_INDEXED,
-            "ports": [],
-            "tags": [],
-            "honeyscore": None,
-            "lastUpdate": None,
-            "org": None,
-            "evidence": None,
-        }
+        return {**base, **not_indexed, "priorOwner": None}
     tags = sorted({str(t) for t in host.get("tags") or []})
+    ours, prior = split_banners(host, target.started_at)
+    prior_owner = prior_owner_summary(prior, [] if ours else tags) if prior else None
+    if not ours:
+        # Everything Shodan holds predates our task: the IP's previous owner, not us.
+        return {**base, **not_indexed, "priorOwner": prior_owner}
     fingerprinted = HONEYPOT_TAG in tags or (honeyscore is not None and honeyscore >= threshold)
-    return {
+    ours_stamps = sorted(str(b.get("timestamp")) for b in ours)
+    result = {
         **base,
         "found": True,
         "verdict": FINGERPRINTED if fingerprinted else INDEXED,
-        "ports": sorted({int(p) for p in host.get("ports") or []}),
+        "ports": _ports(host, ours if target.started_at else None),
         "tags": tags,
         "honeyscore": honeyscore,
-        "lastUpdate": host.get("last_update"),
+        "lastUpdate": ours_stamps[-1] if ours_stamps else host.get("last_update"),
         "org": host.get("org"),
         "evidence": trim_evidence(host),
     }
+    result["priorOwner"] = prior_owner
+    return result
+
+
+def _ports(host: Mapping[str, Any], ours: list[Mapping[str, Any]] | None) -> list[int]:
+    """The host's ports, or only those our banners were seen on."""
+    if ours is None:
+        return sorted({int(p) for p in host.get("ports") or []})
+    return sorted({int(b["port"]) for b in ours if "port" in b})
+
+
+def has_our_banners(host: Mapping[str, Any], started_at: datetime | None) -> bool:
+    """Whether a honeyscore is worth a request: only when Shodan has seen our task."""
+    return bool(split_banners(host, started_at)[0])

@@ -128,3 +128,16 @@ def test_cli_prints_the_execution_and_what_happened(capsys, flag):
         for state in ("ListHoneypotIps", "CheckEachIp", "ShodanLookup", "SummarizeSweep", "NotifyExposure"):
             assert state in out
         assert "IPs checked:" in out and "Emails sent (1):" in out and "Subject: ICS honeynet:" in out
+
+
+def test_a_recycled_ips_stale_honeypot_tag_neither_alerts_nor_rotates():
+    with LocalCloud(scenario_path=SCENARIOS / "recycled-ip.yaml", rotate_on="fingerprinted") as cloud:
+        running = {t.slot: t.ip for t in cloud.wait_for_running(3)}
+        run, report = cloud.sweep()
+        record = {r["ip"]: r for r in cloud.evidence(f"sweeps/{run.name}.json")["results"]}
+    assert run.status == "SUCCEEDED"
+    found = verdicts(report)
+    assert found[running[1]] == "NOT_INDEXED"  # only a prior owner's banners, 72 h before our task
+    assert record[running[1]]["priorOwner"]["banners"] > 0 and "honeypot" in record[running[1]]["priorOwner"]["tags"]
+    assert found[running[2]] == "FINGERPRINTED"
+    assert [r["from"] for r in report.rotated] == [running[2]]  # the stale one stays

@@ -136,3 +136,42 @@ def test_evidence_is_bounded():
     assert len(evidence["data"]) == 50 and "80 banners" in evidence["_truncated"]
     assert evidence["data"][0]["data"].startswith("A" * MAX_BANNER_CHARS)
     assert "screenshot" not in evidence["data"][0]
+
+
+STARTED = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+def banner(port: int, when: str) -> dict:
+    return {"port": port, "timestamp": when, "data": "x"}
+
+
+def test_banners_older_than_the_task_belong_to_the_prior_owner():
+    stale = host(
+        tags=["honeypot"], data=[banner(502, "2026-11-21T08:00:00.000000"), banner(102, "2026-11-20T08:00:00")]
+    )
+    result = assess(Target("198.51.100.7", started_at=STARTED), stale, None, threshold=0.5, checked_at=NOW)
+    assert result["found"] is False and result["verdict"] == "NOT_INDEXED" and result["evidence"] is None
+    assert result["priorOwner"] == {
+        "banners": 2,
+        "ports": [102, 502],
+        "tags": ["honeypot"],  # host-level tags go to the prior owner when no banner is ours
+        "lastSeen": "2026-11-21T08:00:00.000000",
+    }
+
+
+def test_once_a_banner_is_ours_the_verdict_counts_only_our_ports_and_keeps_the_host_tags():
+    mixed = host(
+        tags=["honeypot"],
+        data=[banner(502, "2026-11-24T12:00:00.000000"), banner(21, "2026-11-01T00:00:00.000000")],
+    )
+    result = assess(Target("198.51.100.7", started_at=STARTED), mixed, None, threshold=0.5, checked_at=NOW)
+    assert result["verdict"] == "FINGERPRINTED" and result["ports"] == [502]
+    assert result["lastUpdate"] == "2026-11-24T12:00:00.000000"  # at startedAt counts as ours
+    assert result["priorOwner"]["banners"] == 1 and result["priorOwner"]["tags"] == []
+
+
+def test_shodan_naive_timestamps_are_utc_against_an_aware_start():
+    berlin_start = datetime.fromisoformat("2026-11-24T13:00:00+01:00")  # = 12:00 UTC
+    ours = host(data=[banner(502, "2026-11-24T12:30:00")])
+    result = assess(Target("198.51.100.7", started_at=berlin_start), ours, None, threshold=0.5, checked_at=NOW)
+    assert result["verdict"] == "INDEXED"
