@@ -17,7 +17,7 @@ import os
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +160,7 @@ class LocalCloud:
             "RotateOn": self.rotate_on,
             # The function paces itself at the scenario's Shodan rate, on the scaled clock.
             "ShodanRequestsPerSecond": f"{(rate or 1.0) / self.time_scale:g}",
+            "ExtraHoneypotIps": ",".join(extra.ip for extra in self.scenario.extra_ips),
             **self.parameters,
         }
         self.stack = deploy(
@@ -185,7 +186,7 @@ class LocalCloud:
         self.scheduler.start()
         es.callback(self.scheduler.stop)
         for extra in self.scenario.extra_ips:
-            self.shodan.set_host(extra.ip, render_host(extra.ip, extra.profile, _epoch(), datetime.now(UTC)))
+            self.shodan.set_host(extra.ip, render_host(extra.ip, extra.profile, _extra_ip_online_since(), datetime.now(UTC)))
 
     def _function_environment(self) -> dict[str, str]:
         """The union of the deployed functions' environments; handlers run in this process."""
@@ -336,8 +337,9 @@ def adapters_account() -> str:
     return "123456789012"
 
 
-def _epoch() -> datetime:
-    return datetime(1970, 1, 1, tzinfo=UTC)
+def _extra_ip_online_since() -> datetime:
+    """Extra IPs are not our tasks: the local Shodan dates their banners from a day ago."""
+    return datetime.now(UTC) - timedelta(days=1)
 
 
 def _scheduled_event(stack: DeployedStack) -> dict[str, Any]:

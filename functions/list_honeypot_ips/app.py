@@ -10,7 +10,15 @@ import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
-from honeypot_ips import DESCRIBE_ENIS_BATCH, DESCRIBE_TASKS_BATCH, assemble, chunks, eni_of
+from honeypot_ips import (
+    DESCRIBE_ENIS_BATCH,
+    DESCRIBE_TASKS_BATCH,
+    add_extra_ips,
+    assemble,
+    chunks,
+    eni_of,
+    parse_extra_ips,
+)
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -64,6 +72,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         tasks.extend(ecs.describe_tasks(cluster=cluster, tasks=batch)["tasks"])
     eni_ids = sorted({eni for task in tasks if (eni := eni_of(task))})
     listing = assemble(cluster, service, tasks, _describe_interfaces(ec2, eni_ids) if eni_ids else {})
+    listing = add_extra_ips(listing, *parse_extra_ips(os.environ.get("EXTRA_HONEYPOT_IPS", "")))
 
     for skipped in listing.skipped:
         logger.info("task skipped", extra={"taskArn": skipped.task_arn, "reason": skipped.reason})

@@ -16,11 +16,11 @@ DESCRIBE_ENIS_BATCH = 200
 @dataclass(frozen=True)
 class HoneypotIp:
     ip: str
-    task_arn: str
-    started_at: str
-    eni: str
+    task_arn: str | None  # None: an extra IP outside this stack (never rotated)
+    started_at: str | None
+    eni: str | None
 
-    def to_json(self) -> dict[str, str]:
+    def to_json(self) -> dict[str, str | None]:
         return {"ip": self.ip, "taskArn": self.task_arn, "startedAt": self.started_at, "eni": self.eni}
 
 
@@ -117,7 +117,7 @@ def assemble(
             listing.skipped.append(Skipped(arn, "task has no startedAt yet"))
             continue
         listing.ips.append(HoneypotIp(ip=ip, task_arn=arn, started_at=started, eni=eni))
-    listing.ips.sort(key=lambda item: (item.started_at, item.ip))
+    listing.ips.sort(key=lambda item: (item.started_at or "", item.ip))
     # One IP is checked once: a second task reporting the same IP (a stale ENI association)
     # is kept in `skipped`, so nothing is dropped silently.
     seen: dict[str, HoneypotIp] = {}
@@ -127,4 +127,29 @@ def assemble(
         else:
             seen[item.ip] = item
     listing.ips = list(seen.values())
+    return listing
+
+
+def parse_extra_ips(text: str) -> tuple[list[str], list[Skipped]]:
+    """Honeypot IPs outside this stack (hybrid deployments), comma or space separated.
+
+    An entry that is not an IP is kept as skipped with its reason, never dropped."""
+    ips: list[str] = []
+    invalid: list[Skipped] = []
+    for raw in text.replace(",", " ").split():
+        try:
+            ip = str(ipaddress.ip_address(raw))
+        except ValueError:
+            invalid.append(Skipped(f"extra:{raw[:64]}", f"not an IP address: {raw[:64]!r}"))
+            continue
+        if ip not in ips:
+            ips.append(ip)
+    return ips, invalid
+
+
+def add_extra_ips(listing: Listing, extra: list[str], invalid: list[Skipped]) -> Listing:
+    """Extra IPs are checked like the stack's own, after them, unless a task already has the IP."""
+    own = {item.ip for item in listing.ips}
+    listing.ips.extend(HoneypotIp(ip=ip, task_arn=None, started_at=None, eni=None) for ip in extra if ip not in own)
+    listing.skipped.extend(invalid)
     return listing

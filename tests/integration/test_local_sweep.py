@@ -141,3 +141,20 @@ def test_a_recycled_ips_stale_honeypot_tag_neither_alerts_nor_rotates():
     assert record[running[1]]["priorOwner"]["banners"] > 0 and "honeypot" in record[running[1]]["priorOwner"]["tags"]
     assert found[running[2]] == "FINGERPRINTED"
     assert [r["from"] for r in report.rotated] == [running[2]]  # the stale one stays
+
+
+def test_extra_ips_are_checked_and_never_rotated():
+    with LocalCloud(
+        scenario_path=SCENARIOS / "hybrid.yaml",
+        rotate_on="indexed",
+        parameters={"ExtraHoneypotIps": "198.51.100.77, 198.51.100.78, not-an-ip"},
+    ) as cloud:
+        [own] = cloud.wait_for_running(1)
+        run, report = cloud.sweep()
+        record = cloud.evidence(f"sweeps/{run.name}.json")
+    assert run.status == "SUCCEEDED"
+    assert verdicts(report) == {own.ip: "INDEXED", "198.51.100.77": "FINGERPRINTED", "198.51.100.78": "NOT_INDEXED"}
+    assert [r["from"] for r in report.rotated] == [own.ip]  # the extra IP is exposed too, but not ours to move
+    assert {"taskArn": "extra:not-an-ip", "reason": "not an IP address: 'not-an-ip'"} in record["skipped"]
+    [email] = report.emails
+    assert "198.51.100.77  FINGERPRINTED" in email["body"]

@@ -84,3 +84,23 @@ def test_eni_and_chunks():
     assert eni_of({"attachments": [{"type": "Other", "details": []}]}) is None
     assert eni_of(task(1, eni="eni-9")) == "eni-9"
     assert list(chunks([str(i) for i in range(250)], 100))[-1] == [str(i) for i in range(200, 250)]
+
+
+def test_extra_ips_are_parsed_and_invalid_ones_kept_as_skipped():
+    from honeypot_ips import parse_extra_ips
+
+    ips, invalid = parse_extra_ips(" 198.51.100.77, 2001:db8::5 198.51.100.77,,not-an-ip")
+    assert ips == ["198.51.100.77", "2001:db8::5"]
+    assert [s.to_json() for s in invalid] == [
+        {"taskArn": "extra:not-an-ip", "reason": "not an IP address: 'not-an-ip'"}
+    ]
+    assert parse_extra_ips("") == ([], [])
+
+
+def test_extra_ips_join_the_listing_without_a_task():
+    from honeypot_ips import add_extra_ips
+
+    listing = assemble("c", "s", [task(1)], {"eni-1": eni("192.0.2.1")})
+    add_extra_ips(listing, ["198.51.100.77", "192.0.2.1"], [])
+    assert [(i.ip, i.task_arn) for i in listing.ips] == [("192.0.2.1", task(1)["taskArn"]), ("198.51.100.77", None)]
+    assert listing.to_json()["ips"][1] == {"ip": "198.51.100.77", "taskArn": None, "startedAt": None, "eni": None}
