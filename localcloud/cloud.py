@@ -186,7 +186,9 @@ class LocalCloud:
         self.scheduler.start()
         es.callback(self.scheduler.stop)
         for extra in self.scenario.extra_ips:
-            self.shodan.set_host(extra.ip, render_host(extra.ip, extra.profile, _extra_ip_online_since(), datetime.now(UTC)))
+            host = render_host(extra.ip, extra.profile, _extra_ip_online_since(), datetime.now(UTC))
+            self.shodan.set_host(extra.ip, host)
+            self.shodan.set_honeyscore(extra.ip, extra.profile.honeyscore)
 
     def _function_environment(self) -> dict[str, str]:
         """The union of the deployed functions' environments; handlers run in this process."""
