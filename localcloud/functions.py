@@ -98,6 +98,19 @@ def stdout_routed_to_function_logs() -> Iterator[None]:
         sys.stdout, _router = router.real, None
 
 
+def _bind_loggers_to_router(module: ModuleType) -> None:
+    """Powertools loggers write to the stream that was sys.stdout when Powertools was first
+    imported; point this container's loggers at the router so their lines reach its log."""
+    from aws_lambda_powertools import Logger
+
+    for value in vars(module).values():
+        if isinstance(value, Logger):
+            handler = value.registered_handler
+            # Not setStream(): it flushes the old stream, which may be a closed capture by now.
+            with handler.lock:  # type: ignore[union-attr]
+                handler.stream = _router  # type: ignore[attr-defined]
+
+
 @contextlib.contextmanager
 def writing_to(log: FunctionLog | None) -> Iterator[None]:
     """Route this thread's stdout to ``log`` while a handler runs."""
@@ -140,6 +153,8 @@ def load_app(name: str, container: int = 0) -> ModuleType:
     # router, which sends each thread's writes to the function that thread is running.
     with writing_to(function_log(name)):
         spec.loader.exec_module(module)
+    if _router is not None:
+        _bind_loggers_to_router(module)
     _loaded[key] = module
     return module
 
