@@ -70,6 +70,8 @@ class SweepFigures:
             + self.lambda_seconds * LAMBDA_MEMORY_GB * prices.LAMBDA_ARM64_PER_GB_SECOND
             + 4 * prices.S3_PUT_PER_REQUEST  # evidence for the two exposed IPs, the record, slack
             + prices.SNS_EMAIL_PER_MESSAGE
+            # Each IP's history: one strongly consistent read and one write (items < 1 KB).
+            + self.ips * (prices.DYNAMODB_READ_PER_REQUEST_UNIT + prices.DYNAMODB_WRITE_PER_REQUEST_UNIT)
         )
 
 
@@ -169,7 +171,7 @@ def cold_start(runs: int = 7) -> dict[str, Any]:
     boto3_s = _import_seconds("import boto3", PROJECT_ROOT, runs)
     handlers = {}
     logical = {"list_honeypot_ips": "ListHoneypotIpsFunction", "shodan_lookup": "ShodanLookupFunction",
-               "summarize_sweep": "SummarizeSweepFunction"}  # fmt: skip
+               "summarize_sweep": "SummarizeSweepFunction", "track_rotation": "TrackRotationFunction"}  # fmt: skip
     for name, logical_id in logical.items():
         seconds = _import_seconds("import app", FUNCTIONS_DIR / name, runs)
         size = _size_bytes(PROJECT_ROOT / ".aws-sam" / "build" / logical_id)

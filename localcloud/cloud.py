@@ -32,7 +32,7 @@ from localcloud.functions import (
     load_handler,
     stdout_routed_to_function_logs,
 )
-from localcloud.report import SweepReport, map_results
+from localcloud.report import SweepReport, map_results, rotation_outcome
 from localcloud.scenario import Scenario, load_scenario, render_host
 from localcloud.shodan_api import ShodanApiServer
 from localcloud.stack import DeployedStack, Progress, deploy
@@ -276,19 +276,8 @@ class LocalCloud:
         """Run one sweep and gather what it did: verdicts, S3 objects, emails, rotations."""
         emails_before = len(self.emails())
         keys_before = set(self.evidence_keys())
-        slots_before = len(self.scheduler.history)
         run = self.run_sweep(name=name, timeout=timeout)
-        # ECS notices a stopped task within seconds; make the scheduler look now.
-        self.scheduler.reconcile()
-        if self.desired_count():
-            self.wait_for_running(self.desired_count(), timeout=10.0)
-        history = self.scheduler.history
-        stopped = [t for t in history[:slots_before] if t.stopped_at and t.stopped_at >= run.started]
-        replacements: list[HoneypotTask | None] = list(history[slots_before:])
-        rotated = [
-            {"from": old.ip, "to": new.ip if new else None}
-            for old, new in zip(stopped, replacements + [None] * len(stopped), strict=False)
-        ]
+        rotated = rotation_outcome(run.history)
         checked = [
             {k: v for k, v in (("ip", r.get("ip")), ("verdict", r.get("verdict")), ("error", r.get("error"))) if v}
             for r in map_results(run.history)

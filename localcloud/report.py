@@ -182,6 +182,20 @@ def map_results(history: list[dict[str, Any]], map_state: str = "CheckEachIp") -
     return []
 
 
+ROTATION_STEPS = ("PlanRotation", "TrackReplacements", "JudgeReplacements")
+
+
+def rotation_outcome(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rotation tracker's last word: one entry per exposed honeypot it had to move."""
+    outcome: list[dict[str, Any]] = []
+    for event in history:
+        details = event.get("stateExitedEventDetails") or {}
+        if event["type"] == "TaskStateExited" and details.get("name") in ROTATION_STEPS:
+            state = (json.loads(details.get("output") or "{}").get("rotation") or {}).get("state") or {}
+            outcome = state.get("outcome") or []
+    return [{k: chain.get(k) for k in ("from", "to", "via", "attempts", "status", "reason")} for chain in outcome]
+
+
 @dataclass
 class SweepReport:
     status: str
@@ -189,7 +203,7 @@ class SweepReport:
     checked: list[dict[str, Any]]
     s3_keys: list[str]
     emails: list[dict[str, str]]
-    rotated: list[dict[str, str | None]]
+    rotated: list[dict[str, Any]]
     error: str | None = None
     cause: str | None = None
 
@@ -220,6 +234,9 @@ class SweepReport:
         for mail in self.emails:
             yield f"  Subject: {mail['subject']}"
             yield from (f"  | {line}" for line in mail["body"].splitlines())
-        yield f"Tasks rotated ({len(self.rotated)}):"
+        yield f"Rotations ({len(self.rotated)}):"
         for rotation in self.rotated:
-            yield f"  {rotation['from']} -> {rotation['to'] or '(replacement has no public IP yet)'}"
+            via = f" (via dirty {', '.join(rotation['via'])})" if rotation.get("via") and rotation.get("to") else ""
+            reason = f"  [{rotation['reason']}]" if rotation.get("reason") else ""
+            target = rotation.get("to") or "FAILED"
+            yield f"  {rotation['from']} -> {target}{via}, {rotation.get('attempts')} attempt(s){reason}"

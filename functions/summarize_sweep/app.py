@@ -1,11 +1,20 @@
-"""Lambda adapter: the sweep's Map results in, the alert and rotation plan out."""
+"""Lambda adapter: the sweep's results (and rotation outcome) in; the IPs' histories updated in
+the exposure table; the record, and an email only if something changed, out."""
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+from exposure_history import IpHistory
 from sweep_report import summarize
 
 if TYPE_CHECKING:
@@ -13,26 +22,94 @@ if TYPE_CHECKING:
 
 logger = Logger()
 metrics = Metrics()
+dynamodb = boto3.client("dynamodb")
+_to_dynamo, _from_dynamo = TypeSerializer(), TypeDeserializer()
+
+BATCH_GET, BATCH_WRITE, UNPROCESSED_TRIES = 100, 25, 5
+
+
+class HistoryNotSaved(RuntimeError):
+    """DynamoDB kept refusing some items after retries."""
+
+
+def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def read_histories(table: str, ips: Iterable[str]) -> dict[str, IpHistory]:
+    histories: dict[str, IpHistory] = {}
+    for chunk in _chunks(sorted(set(ips)), BATCH_GET):
+        request = {table: {"Keys": [{"ip": {"S": ip}} for ip in chunk], "ConsistentRead": True}}
+        for attempt in range(UNPROCESSED_TRIES):
+            response = dynamodb.batch_get_item(RequestItems=request)
+            for item in response.get("Responses", {}).get(table, []):
+                plain = {k: _from_dynamo.deserialize(v) for k, v in item.items()}
+                histories[plain["ip"]] = IpHistory.from_item(plain)
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            time.sleep(0.1 * 2**attempt)  # DynamoDB throttled part of the batch
+        if request:
+            raise HistoryNotSaved(f"DynamoDB did not return {len(request[table]['Keys'])} item(s) after retries")
+    return histories
+
+
+def write_histories(table: str, histories: Iterable[IpHistory]) -> None:
+    puts = [{"PutRequest": {"Item": {k: _to_dynamo.serialize(v) for k, v in h.to_item().items()}}} for h in histories]
+    for chunk in _chunks(puts, BATCH_WRITE):
+        request = {table: chunk}
+        for attempt in range(UNPROCESSED_TRIES):
+            request = dynamodb.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+            if not request:
+                break
+            time.sleep(0.1 * 2**attempt)
+        if request:
+            raise HistoryNotSaved(f"DynamoDB did not store {len(request[table])} item(s) after retries")
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    table = os.environ["EXPOSURE_TABLE"]
+    results = event.get("results") or []
+    rotation = (event.get("rotation") or {}).get("outcome") or []
+    ips = [str(r.get("ip")) for r in results if isinstance(r, dict) and r.get("ip")]
+    ips += [str(c["to"]) for c in rotation if c.get("to")]
+    histories: dict[str, IpHistory] | None
+    history_error = None
+    try:
+        histories = read_histories(table, ips)
+    except (ClientError, BotoCoreError, HistoryNotSaved) as error:
+        # Without history every finding looks new: alert too much rather than miss a change.
+        histories, history_error = None, f"reading {table}: {type(error).__name__}"
+        logger.exception("exposure history unavailable")
     summary = summarize(
-        event.get("results") or [],
+        results,
         rotate_on=event.get("rotateOn", "never"),
         execution=event.get("execution", "manual"),
         evidence_bucket=event.get("evidenceBucket", ""),
+        checked_at=datetime.now(UTC).isoformat(),
+        histories=histories,
+        history_error=history_error,
+        rotation=rotation,
         skipped=event.get("skipped") or [],
         record_key=event.get("recordKey", ""),
         sweep_started_at=event.get("sweepStartedAt"),
     )
+    output = summary.to_json()
+    try:
+        write_histories(table, summary.histories.values())
+    except (ClientError, BotoCoreError, HistoryNotSaved) as error:
+        # The sweep record (S3) still holds every result; the next sweep may repeat an alert.
+        output["record"]["historyWriteError"] = f"{type(error).__name__}: {error}"[:500]
+        logger.exception("exposure history not saved")
     metrics.add_metric(name="IpsChecked", unit=MetricUnit.Count, value=summary.checked)
     metrics.add_metric(name="IpsExposed", unit=MetricUnit.Count, value=len(summary.exposed))
     metrics.add_metric(name="LookupErrors", unit=MetricUnit.Count, value=len(summary.errors))
-    metrics.add_metric(name="RotationsRequested", unit=MetricUnit.Count, value=len(summary.rotate))
+    metrics.add_metric(name="ExposureChanges", unit=MetricUnit.Count, value=len(summary.changes))
     logger.info(
         "sweep summarised",
-        extra={"checked": summary.checked, "exposed": len(summary.exposed), "rotate": len(summary.rotate)},
+        extra={"checked": summary.checked, "exposed": len(summary.exposed), "changes": output["changes"]},
     )
-    return summary.to_json()
+    return output

@@ -1,23 +1,35 @@
-"""Turn one sweep's lookup results into an alert and a rotation plan (pure, no AWS).
+"""Turn one sweep into its record, the IPs' updated histories and, when something changed,
+an email (pure, no AWS).
 
-The state machine hands over what the Map produced for every IP: a Shodan verdict, or an
-error recorded for that IP. This module decides what the researcher is told, and which
-honeypot tasks must move to a new IP under the stack's ``RotateOn`` setting.
+The state machine hands over what the Map produced for every IP (a Shodan verdict, or an error
+recorded for that IP) and the outcome of any rotation. The IPs' histories (the exposure table)
+say what is new: only changes are emailed (see exposure_history).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any
 
-RotateOn = Literal["never", "indexed", "fingerprinted"]
+from exposure_history import (
+    CHANGE_KINDS,
+    CHECK_FAILING,
+    ERROR,
+    FINGERPRINTED,
+    INDEXED,
+    NEWLY_FINGERPRINTED,
+    NEWLY_INDEXED,
+    NOT_INDEXED,
+    ROTATED,
+    ROTATION_FAILED,
+    Change,
+    IpHistory,
+    record_check,
+    record_rotation,
+)
+
 ROTATE_ON_VALUES: tuple[str, ...] = ("never", "indexed", "fingerprinted")
-
-INDEXED = "INDEXED"
-FINGERPRINTED = "FINGERPRINTED"
-NOT_INDEXED = "NOT_INDEXED"
-ERROR = "ERROR"
 EXPOSED_VERDICTS = (INDEXED, FINGERPRINTED)
 
 # SNS rejects subjects over 100 characters.
@@ -48,30 +60,34 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class RotationOrder:
-    task_arn: str
-    ip: str
-    reason: str
-
-    def to_json(self) -> dict[str, str]:
-        return {"taskArn": self.task_arn, "ip": self.ip, "reason": self.reason}
-
-
-@dataclass(frozen=True)
 class SweepSummary:
     checked: int
-    exposed: list[Finding] = field(default_factory=list)
-    errors: list[Finding] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    histories: dict[str, IpHistory] = field(default_factory=dict)
     skipped: list[dict[str, str]] = field(default_factory=list)
-    rotate: list[RotationOrder] = field(default_factory=list)
+    rotation: list[dict[str, Any]] = field(default_factory=list)
+    history_error: str | None = None
     subject: str = ""
     message: str = ""
     record_key: str = ""
     record: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def exposed(self) -> list[Finding]:
+        return [f for f in self.findings if f.verdict in EXPOSED_VERDICTS]
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.verdict not in (*EXPOSED_VERDICTS, NOT_INDEXED)]
+
+    @property
     def notify(self) -> bool:
-        return bool(self.exposed or self.errors)
+        """Email only when something changed: the same exposure twice a day is noise."""
+        return bool(self.changes)
+
+    def count(self, kind: str) -> int:
+        return sum(c.kind == kind for c in self.changes)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -84,7 +100,7 @@ class SweepSummary:
             "fingerprintedCount": sum(f.verdict == FINGERPRINTED for f in self.exposed),
             "errorCount": len(self.errors),
             "skippedCount": len(self.skipped),
-            "rotate": [order.to_json() for order in self.rotate],
+            "changes": {kind: self.count(kind) for kind in CHANGE_KINDS},
             "record": self.record,
         }
 
@@ -117,56 +133,63 @@ def parse_finding(result: Mapping[str, Any]) -> Finding:
     )
 
 
-def should_rotate(verdict: str, rotate_on: str) -> bool:
-    if rotate_on == "indexed":
-        return verdict in EXPOSED_VERDICTS
-    if rotate_on == "fingerprinted":
-        return verdict == FINGERPRINTED
-    return False
-
-
 def summarize(
     results: Iterable[Mapping[str, Any]],
     *,
     rotate_on: str,
     execution: str,
     evidence_bucket: str,
+    checked_at: str,
+    histories: Mapping[str, IpHistory] | None,
+    history_error: str | None = None,
+    rotation: Iterable[Mapping[str, Any]] = (),
     skipped: Iterable[Mapping[str, str]] = (),
     record_key: str = "",
     sweep_started_at: str | None = None,
 ) -> SweepSummary:
+    """``histories``: the table's items for this sweep's IPs (and the rotation's new IPs), or
+    None when the table could not be read - then every finding counts as new (better a repeated
+    alert than a missed one)."""
     if rotate_on not in ROTATE_ON_VALUES:
         raise InvalidSweepInput(f"rotateOn must be one of {', '.join(ROTATE_ON_VALUES)}, not {rotate_on!r}")
     results = list(results)
     findings = [parse_finding(r) for r in results]
-    exposed = [f for f in findings if f.verdict in EXPOSED_VERDICTS]
-    errors = [f for f in findings if f.verdict not in (*EXPOSED_VERDICTS, NOT_INDEXED)]
-    rotate = [
-        RotationOrder(
-            task_arn=f.task_arn,
-            ip=f.ip,
-            reason=f"ics-honeynet sweep {execution}: {f.ip} is {f.verdict} on Shodan (RotateOn={rotate_on})",
-        )
-        for f in exposed
-        if f.task_arn and should_rotate(f.verdict, rotate_on)
-    ]
+    known = dict(histories or {})
+    updated: dict[str, IpHistory] = {}
+    changes: list[Change] = []
+    for result in results:
+        ip = str(result["ip"])
+        history, found = record_check(known.get(ip), result, checked_at=checked_at, execution=execution)
+        updated[ip] = history
+        changes.extend(found)
+    rotation = [dict(chain) for chain in rotation]
+    for chain in rotation:
+        merged = {**known, **updated}
+        changes.append(record_rotation(merged, chain, checked_at=checked_at, execution=execution))
+        updated.update({ip: h for ip, h in merged.items() if ip in (chain.get("from"), chain.get("to"))})
+    changes.sort(key=lambda c: CHANGE_KINDS.index(c.kind))
     skipped_list = [dict(s) for s in skipped]
     summary = SweepSummary(
         checked=len(findings),
-        exposed=exposed,
-        errors=errors,
+        findings=findings,
+        changes=changes,
+        histories=updated,
         skipped=skipped_list,
-        rotate=rotate,
+        rotation=rotation,
+        history_error=history_error,
         record_key=record_key,
     )
     record = {
         "execution": execution,
         "sweepStartedAt": sweep_started_at,
+        "checkedAt": checked_at,
         "rotateOn": rotate_on,
         "checked": len(findings),
+        "changes": [c.to_json() for c in changes],
+        "historyError": history_error,
         "results": [dict(r) for r in results],
         "skipped": skipped_list,
-        "rotate": [order.to_json() for order in rotate],
+        "rotation": rotation,
     }
     return replace(
         summary,
@@ -176,20 +199,18 @@ def summarize(
     )
 
 
+_SUBJECT_PARTS = {
+    NEWLY_FINGERPRINTED: "{n} newly fingerprinted",
+    NEWLY_INDEXED: "{n} newly on Shodan",
+    ROTATED: "{n} rotated",
+    ROTATION_FAILED: "{n} rotation(s) failed",
+    CHECK_FAILING: "{n} not checked",
+}
+
+
 def compose_subject(summary: SweepSummary) -> str:
-    parts = []
-    if summary.exposed:
-        fingerprinted = sum(f.verdict == FINGERPRINTED for f in summary.exposed)
-        noun = "IP" if len(summary.exposed) == 1 else "IPs"
-        text = f"{len(summary.exposed)} honeypot {noun} on Shodan"
-        if fingerprinted:
-            text += f" ({fingerprinted} fingerprinted)"
-        parts.append(text)
-    if summary.rotate:
-        parts.append(f"rotating {len(summary.rotate)}")
-    if summary.errors:
-        parts.append(f"{len(summary.errors)} not checked")
-    subject = "ICS honeynet: " + ", ".join(parts) if parts else "ICS honeynet: nothing found"
+    parts = [template.format(n=summary.count(kind)) for kind, template in _SUBJECT_PARTS.items() if summary.count(kind)]
+    subject = "ICS honeynet: " + (", ".join(parts) if parts else "no change")
     return subject if len(subject) <= MAX_SUBJECT else subject[: MAX_SUBJECT - 1] + "…"
 
 
@@ -220,25 +241,53 @@ def _error_line(f: Finding, evidence_bucket: str) -> str:
     return line
 
 
+def _rotation_line(chain: Mapping[str, Any]) -> str:
+    attempts = int(chain.get("attempts") or 0)
+    line = f"- {chain.get('from')} -> {chain.get('to')}"
+    if attempts > 1:
+        line += f"  ({attempts} attempts; skipped dirty IP(s) {', '.join(chain.get('via') or [])})"
+    if chain.get("reason"):
+        line += f"  [{chain['reason']}]"
+    return line
+
+
 def compose_message(summary: SweepSummary, *, execution: str, evidence_bucket: str, rotate_on: str) -> str:
-    """Plain-text email body: readable in any mail client, every figure spelled out."""
-    lines = [f"Shodan sweep {execution}: {summary.checked} honeypot IP(s) checked.", ""]
-    if summary.exposed:
-        lines.append("Shodan has these honeypot IPs:")
-        for finding in summary.exposed:
-            lines.extend(_finding_lines(finding, evidence_bucket))
+    """Plain-text email body: the changes first, every figure spelled out."""
+    by_ip = {f.ip: f for f in summary.findings}
+    changed = {kind: [c for c in summary.changes if c.kind == kind] for kind in CHANGE_KINDS}
+    lines = [
+        f"Shodan sweep {execution}: {summary.checked} honeypot IP(s) checked, "
+        f"{len(summary.changes)} change(s) since the last sweep.",
+        "",
+    ]
+    if summary.history_error:
+        lines += [f"Exposure history unavailable ({summary.history_error}): every finding is reported as new.", ""]
+    for kind, title in (
+        (NEWLY_FINGERPRINTED, "Newly fingerprinted as a honeypot:"),
+        (NEWLY_INDEXED, "Newly on Shodan:"),
+    ):
+        if changed[kind]:
+            lines.append(title)
+            for change in changed[kind]:
+                lines.extend(_finding_lines(by_ip[change.ip], evidence_bucket))
+            lines.append("")
+    if changed[ROTATED]:
+        lines.append(f"Rotated to a fresh IP (RotateOn={rotate_on}), the new IP checked on Shodan:")
+        lines.extend(_rotation_line(c.detail) for c in changed[ROTATED])
         lines.append("")
-    if summary.rotate:
-        lines.append(f"Rotating (RotateOn={rotate_on}): these tasks are being stopped; ECS replaces each")
-        lines.append("with a new task on a fresh public IP.")
-        lines.extend(f"- {order.ip}  {order.task_arn}" for order in summary.rotate)
+    if changed[ROTATION_FAILED]:
+        lines.append("Rotation FAILED (the honeypot may still be on an exposed IP):")
+        lines.extend(f"- {c.ip}: {c.detail.get('reason') or 'unknown reason'}" for c in changed[ROTATION_FAILED])
         lines.append("")
-    elif summary.exposed:
-        lines.append(f"No rotation (RotateOn={rotate_on}).")
+    if changed[CHECK_FAILING]:
+        lines.append("Could not be checked this sweep (recorded; retried next sweep; not repeated while it fails):")
+        lines.extend(_error_line(by_ip[c.ip], evidence_bucket) for c in changed[CHECK_FAILING])
         lines.append("")
-    if summary.errors:
-        lines.append("Could not be checked this sweep (recorded, retried next sweep):")
-        lines.extend(_error_line(f, evidence_bucket) for f in summary.errors)
+    newly = {c.ip for c in summary.changes if c.kind in (NEWLY_FINGERPRINTED, NEWLY_INDEXED, ROTATED)}
+    unchanged = [f for f in summary.exposed if f.ip not in newly]
+    if unchanged:
+        lines.append(f"Still on Shodan, unchanged ({len(unchanged)}):")
+        lines.extend(f"- {f.ip}  {f.verdict}" for f in unchanged)
         lines.append("")
     if summary.skipped:
         lines.append("Tasks without a public IP yet (not checked):")

@@ -126,7 +126,7 @@ def test_s3_refusing_the_sweep_record_fails_the_sweep_after_alerting(default):
     run, report = default.sweep()
     assert run.status == "FAILED" and run.error == "SweepRecordNotStored"
     [email] = report.emails  # the findings still went out
-    assert "2 honeypot IPs on Shodan" in email["subject"]
+    assert email["subject"] == "ICS honeynet: 1 newly fingerprinted, 1 newly on Shodan"
 
 
 def test_sns_failing_fails_the_sweep_with_the_evidence_kept(default):
@@ -137,7 +137,7 @@ def test_sns_failing_fails_the_sweep_with_the_evidence_kept(default):
     assert f"sweeps/{run.name}.json" in report.s3_keys
 
 
-def test_ecs_refusing_to_stop_a_task_fails_the_sweep_and_alerts(monkeypatch):
+def test_ecs_refusing_to_stop_a_task_is_alerted_as_a_failed_rotation(monkeypatch):
     from moto.ecs.exceptions import InvalidParameterException
     from moto.ecs.models import EC2ContainerServiceBackend
 
@@ -145,14 +145,20 @@ def test_ecs_refusing_to_stop_a_task_fails_the_sweep_and_alerts(monkeypatch):
         raise InvalidParameterException("The task cannot be stopped (local fault injection).")
 
     with LocalCloud(rotate_on="fingerprinted") as cloud:
-        cloud.wait_for_running(3)
+        before = {t.ip for t in cloud.wait_for_running(3)}
         monkeypatch.setattr(EC2ContainerServiceBackend, "stop_task", refuse)
         run, report = cloud.sweep()
-    assert run.status == "FAILED"
-    assert report.rotated == []
-    subjects = [e["subject"] for e in report.emails]
-    assert subjects[0].endswith("rotating 1") and subjects[1] == "ICS honeynet: sweep FAILED"
-    assert "cannot be stopped" in report.emails[1]["body"]
+        after = {t.ip for t in cloud.scheduler.running_tasks()}
+        record = record_of(cloud, run)
+    assert run.status == "SUCCEEDED"  # the findings and the failure went out by email
+    [rotation] = report.rotated
+    assert rotation["status"] == "FAILED" and rotation["to"] is None
+    assert "ECS did not stop task" in rotation["reason"] and "InvalidParameter" in rotation["reason"]
+    assert after == before
+    [email] = report.emails
+    assert email["subject"] == "ICS honeynet: 1 newly fingerprinted, 1 newly on Shodan, 1 rotation(s) failed"
+    assert "Rotation FAILED" in email["body"] and rotation["from"] in email["body"]
+    assert {c["kind"] for c in record["changes"]} == {"NEWLY_FINGERPRINTED", "NEWLY_INDEXED", "ROTATION_FAILED"}
 
 
 def test_a_task_without_a_public_ip_is_recorded_as_skipped():

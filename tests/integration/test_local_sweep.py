@@ -63,7 +63,7 @@ def test_default_scenario_stores_evidence_and_sends_one_email():
         assert document["ip_str"] == key.split("/")[1]  # the Shodan host document itself
         assert document["data"], "banners kept as evidence"
     [email] = report.emails
-    assert "2 honeypot IPs on Shodan (1 fingerprinted)" in email["subject"]
+    assert email["subject"] == "ICS honeynet: 1 newly fingerprinted, 1 newly on Shodan"
     for ip in exposed:
         assert ip in email["body"]
         assert f"evidence/{ip}/{run.name}.json" in email["body"]
@@ -85,9 +85,11 @@ def test_rotation_moves_the_fingerprinted_honeypot_to_a_new_ip():
     assert rotation["to"] and rotation["to"] not in before
     assert after == (before - {rotation["from"]}) | {rotation["to"]}
     assert "ics-honeynet sweep" in stopped[0].stopped_reason
+    assert rotation["status"] == "ROTATED" and rotation["attempts"] == 1 and rotation["via"] == []
     [email] = report.emails
-    assert "rotating 1" in email["subject"]
-    assert "Rotating (RotateOn=fingerprinted)" in email["body"] and rotation["from"] in email["body"]
+    assert email["subject"] == "ICS honeynet: 1 newly fingerprinted, 1 newly on Shodan, 1 rotated"
+    assert "Rotated to a fresh IP (RotateOn=fingerprinted)" in email["body"]
+    assert f"- {rotation['from']} -> {rotation['to']}" in email["body"]
 
 
 def test_a_rejected_shodan_key_fails_the_sweep_loudly():

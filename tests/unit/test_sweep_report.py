@@ -1,4 +1,4 @@
-"""The sweep summary: what the researcher is told, and which tasks rotate."""
+"""The sweep summary: each IP's history folded forward, and an email only for changes."""
 
 from __future__ import annotations
 
@@ -6,59 +6,135 @@ import json
 import sys
 from pathlib import Path
 
+import boto3
 import pytest
+from moto import mock_aws
 
 from localcloud.functions import FUNCTIONS_DIR, load_handler
 
 sys.path.insert(0, str(FUNCTIONS_DIR / "summarize_sweep"))
-from sweep_report import MAX_SUBJECT, InvalidSweepInput, should_rotate, summarize
+from exposure_history import IpHistory, record_check
+from sweep_report import MAX_SUBJECT, InvalidSweepInput, summarize
 
 EVENT = Path(__file__).resolve().parents[2] / "events" / "summarize_sweep.json"
+T0, T1 = "2026-11-25T01:00:00+00:00", "2026-11-25T13:00:00+00:00"
 
 
 def result(ip: str, verdict: str, **extra: object) -> dict:
     return {"ip": ip, "taskArn": f"arn:aws:ecs:us-east-1:1:task/c/{ip}", "verdict": verdict, **extra}
 
 
-def test_nothing_found_means_no_email_and_no_rotation():
+def sweep(results, histories=None, **kwargs):
+    defaults = {"rotate_on": "never", "execution": "sweep-1", "evidence_bucket": "b", "checked_at": T1}
+    return summarize(results, histories={} if histories is None else histories, **(defaults | kwargs))
+
+
+def seen(ip: str, verdict: str, at: str = T0) -> IpHistory:
+    history, _ = record_check(None, result(ip, verdict), checked_at=at, execution="sweep-0")
+    return history
+
+
+# -- changes ---------------------------------------------------------------------------------
+def test_nothing_indexed_is_no_change_and_no_email():
+    summary = sweep([result("192.0.2.1", "NOT_INDEXED"), result("192.0.2.2", "NOT_INDEXED")])
+    assert summary.notify is False and summary.changes == []
+    assert summary.subject == "ICS honeynet: no change"
+    assert summary.histories["192.0.2.1"].last_verdict == "NOT_INDEXED"
+
+
+def test_first_indexed_and_first_fingerprinted_are_changes_once():
+    first = sweep([result("192.0.2.1", "INDEXED"), result("192.0.2.2", "FINGERPRINTED")])
+    assert [c.kind for c in first.changes] == ["NEWLY_FINGERPRINTED", "NEWLY_INDEXED"]
+    assert first.subject == "ICS honeynet: 1 newly fingerprinted, 1 newly on Shodan"
+    again = sweep([result("192.0.2.1", "INDEXED"), result("192.0.2.2", "FINGERPRINTED")], first.histories)
+    assert again.notify is False
+    assert again.histories["192.0.2.1"].first_indexed == T1  # kept from the first sweep
+    # Indexed -> fingerprinted later is news again.
+    later = sweep([result("192.0.2.1", "FINGERPRINTED")], {"192.0.2.1": seen("192.0.2.1", "INDEXED")})
+    assert [c.kind for c in later.changes] == ["NEWLY_FINGERPRINTED"]
+    assert later.histories["192.0.2.1"].first_indexed == T0 and later.histories["192.0.2.1"].first_fingerprinted == T1
+
+
+def test_a_new_task_on_a_known_ip_starts_a_new_tenure():
+    old = seen("192.0.2.1", "FINGERPRINTED")
+    recycled = dict(result("192.0.2.1", "INDEXED"), taskArn="arn:aws:ecs:us-east-1:1:task/c/new", startedAt=T0)
+    summary = sweep([recycled], {"192.0.2.1": IpHistory(**{**old.__dict__, "rotations": 2})})
+    [change] = summary.changes
+    assert change.kind == "NEWLY_INDEXED"
+    history = summary.histories["192.0.2.1"]
+    assert history.task_arn.endswith("/new") and history.first_fingerprinted is None and history.rotations == 2
+    assert history.first_seen_running == T0
+
+
+def test_a_failing_check_is_news_once_and_keeps_the_last_verdict():
+    failing = result("192.0.2.6", "ERROR", error="ShodanUnavailableError", cause="timed out")
+    first = sweep([failing], {"192.0.2.6": seen("192.0.2.6", "INDEXED")})
+    assert [c.kind for c in first.changes] == ["CHECK_FAILING"]
+    assert first.subject == "ICS honeynet: 1 not checked"
+    assert "192.0.2.6  ShodanUnavailableError: timed out" in first.message
+    history = first.histories["192.0.2.6"]
+    assert history.last_verdict == "INDEXED" and history.last_error == "ShodanUnavailableError"
+    assert sweep([failing], first.histories).notify is False
+    recovered = sweep([result("192.0.2.6", "INDEXED")], first.histories)
+    assert recovered.notify is False and recovered.histories["192.0.2.6"].last_error is None
+
+
+def test_without_history_every_finding_is_reported_as_new():
     summary = summarize(
-        [result("192.0.2.1", "NOT_INDEXED"), result("192.0.2.2", "NOT_INDEXED")],
-        rotate_on="indexed",
-        execution="sweep-1",
+        [result("192.0.2.1", "INDEXED")],
+        rotate_on="never",
+        execution="s",
         evidence_bucket="b",
+        checked_at=T1,
+        histories=None,
+        history_error="reading t: ClientError",
     )
-    assert summary.notify is False
-    assert summary.rotate == []
-    assert summary.to_json()["checked"] == 2
+    assert [c.kind for c in summary.changes] == ["NEWLY_INDEXED"]
+    assert "Exposure history unavailable (reading t: ClientError)" in summary.message
 
 
-@pytest.mark.parametrize(
-    ("rotate_on", "expected"),
-    [("never", []), ("indexed", ["192.0.2.2", "192.0.2.3"]), ("fingerprinted", ["192.0.2.3"])],
-)
-def test_rotation_follows_rotate_on(rotate_on, expected):
-    summary = summarize(
-        [result("192.0.2.1", "NOT_INDEXED"), result("192.0.2.2", "INDEXED"), result("192.0.2.3", "FINGERPRINTED")],
-        rotate_on=rotate_on,
-        execution="sweep-1",
-        evidence_bucket="b",
+# -- rotations -------------------------------------------------------------------------------
+def chain(status: str, **extra: object) -> dict:
+    return {"from": "192.0.2.9", "fromTask": "arn:aws:ecs:us-east-1:1:task/c/192.0.2.9", "status": status, **extra}
+
+
+def test_a_rotation_moves_the_history_to_the_new_ip():
+    histories = {"192.0.2.9": IpHistory(**{**seen("192.0.2.9", "FINGERPRINTED").__dict__, "rotations": 1})}
+    rotated = chain(
+        "ROTATED",
+        to="203.0.113.5",
+        toTask="arn:t/new",
+        toStartedAt=T1,
+        toVerdict="NOT_INDEXED",
+        via=["203.0.113.4"],
+        attempts=2,
     )
-    assert [o["ip"] for o in summary.to_json()["rotate"]] == expected
-    for order in summary.rotate:
-        assert order.task_arn.endswith(order.ip)
-        assert "sweep-1" in order.reason and rotate_on in order.reason
+    summary = sweep([result("192.0.2.9", "FINGERPRINTED")], histories, rotation=[rotated], rotate_on="fingerprinted")
+    assert [c.kind for c in summary.changes] == ["ROTATED"]
+    assert summary.histories["192.0.2.9"].replaced_by == "203.0.113.5"
+    assert summary.histories["192.0.2.9"].rotations == 1
+    new = summary.histories["203.0.113.5"]
+    assert new.task_arn == "arn:t/new" and new.last_verdict == "NOT_INDEXED" and new.first_seen_running == T1
+    assert "- 192.0.2.9 -> 203.0.113.5  (2 attempts; skipped dirty IP(s) 203.0.113.4)" in summary.message
+    assert "Still on Shodan, unchanged" not in summary.message
 
 
-def test_extra_ips_without_a_task_are_never_rotated():
-    summary = summarize(
-        [{"ip": "192.0.2.9", "verdict": "FINGERPRINTED"}], rotate_on="indexed", execution="s", evidence_bucket="b"
+def test_a_failed_rotation_is_alerted_with_its_reason():
+    failed = chain("FAILED", reason="no replacement task with a public IP within 300 s", attempts=1)
+    summary = sweep(
+        [result("192.0.2.9", "FINGERPRINTED")],
+        {"192.0.2.9": seen("192.0.2.9", "FINGERPRINTED")},
+        rotation=[failed],
+        rotate_on="fingerprinted",
     )
-    assert summary.notify is True
-    assert summary.rotate == []
+    assert summary.subject == "ICS honeynet: 1 rotation(s) failed"
+    assert "- 192.0.2.9: no replacement task with a public IP within 300 s" in summary.message
+    assert "Still on Shodan, unchanged (1):" in summary.message
 
 
-def test_email_lists_each_exposed_ip_with_verdict_ports_tags_and_evidence_key():
-    summary = summarize(
+# -- the email and the record ----------------------------------------------------------------
+def test_email_lists_each_new_finding_with_verdict_ports_tags_and_evidence_key():
+    summary = sweep(
         [
             result(
                 "198.51.100.23",
@@ -68,94 +144,85 @@ def test_email_lists_each_exposed_ip_with_verdict_ports_tags_and_evidence_key():
                 honeyscore=1.0,
                 evidenceKey="evidence/198.51.100.23/sweep-7.json",
                 evidence={"stored": True, "eTag": '"x"'},
-            )
+            ),
+            result("192.0.2.5", "INDEXED", evidence={"Error": "S3.AccessDenied", "Cause": "denied"}),
         ],
-        rotate_on="fingerprinted",
         execution="sweep-7",
         evidence_bucket="bucket-1",
     )
     body = summary.message
-    assert "198.51.100.23  FINGERPRINTED" in body
-    assert "102, 502" in body
-    assert "honeypot, ics" in body
+    assert body.startswith("Shodan sweep sweep-7: 2 honeypot IP(s) checked, 2 change(s) since the last sweep.")
+    assert "Newly fingerprinted as a honeypot:\n- 198.51.100.23  FINGERPRINTED" in body
+    assert "102, 502" in body and "honeypot, ics" in body
     assert "s3://bucket-1/evidence/198.51.100.23/sweep-7.json" in body
-    assert "Rotating (RotateOn=fingerprinted)" in body
-    assert summary.subject == "ICS honeynet: 1 honeypot IP on Shodan (1 fingerprinted), rotating 1"
-
-
-def test_evidence_that_failed_to_store_is_said_in_the_email():
-    summary = summarize(
-        [result("192.0.2.5", "INDEXED", evidence={"Error": "S3.AccessDenied", "Cause": "denied"})],
-        rotate_on="never",
-        execution="s",
-        evidence_bucket="b",
-    )
-    assert "NOT STORED (S3.AccessDenied: denied)" in summary.message
-
-
-def test_lookup_errors_are_reported_not_dropped():
-    summary = summarize(
-        [result("192.0.2.6", "ERROR", error="ShodanUnavailableError", cause="timed out")],
-        rotate_on="indexed",
-        execution="s",
-        evidence_bucket="b",
-    )
-    assert summary.notify is True
-    assert summary.rotate == []
-    assert "192.0.2.6  ShodanUnavailableError: timed out" in summary.message
-    assert summary.subject == "ICS honeynet: 1 not checked"
+    assert "NOT STORED (S3.AccessDenied: denied)" in body
 
 
 def test_subject_fits_sns_limit():
     many = [result(f"192.0.2.{i}", "FINGERPRINTED") for i in range(200)]
     errors = [result(f"198.51.100.{i}", "ERROR") for i in range(200)]
-    summary = summarize(many + errors, rotate_on="indexed", execution="s", evidence_bucket="b")
-    assert len(summary.subject) <= MAX_SUBJECT
+    failed = [chain("FAILED", reason="x")]
+    assert len(sweep(many + errors, rotation=failed).subject) <= MAX_SUBJECT
 
 
 def test_bad_input_is_a_clear_error():
     with pytest.raises(InvalidSweepInput, match="rotateOn must be one of"):
-        summarize([], rotate_on="always", execution="s", evidence_bucket="b")
+        sweep([], rotate_on="always")
     with pytest.raises(InvalidSweepInput, match="no 'ip'"):
-        summarize([{"verdict": "INDEXED"}], rotate_on="never", execution="s", evidence_bucket="b")
+        sweep([{"verdict": "INDEXED"}])
 
 
-def test_should_rotate_table():
-    assert should_rotate("INDEXED", "indexed") and should_rotate("FINGERPRINTED", "indexed")
-    assert not should_rotate("INDEXED", "fingerprinted") and should_rotate("FINGERPRINTED", "fingerprinted")
-    assert not should_rotate("FINGERPRINTED", "never") and not should_rotate("ERROR", "indexed")
-
-
-def test_event_file_through_the_handler(lambda_context):
-    handler = load_handler("summarize_sweep")
-    out = handler(json.loads(EVENT.read_text()), lambda_context)
-    assert out["notify"] is True
-    assert out["exposedCount"] == 1 and out["fingerprintedCount"] == 1 and out["errorCount"] == 1
-    [order] = out["rotate"]
-    assert order["ip"] == "198.51.100.23"
-    assert order["taskArn"].endswith("/1a2b3c4d5e6f70819293a4b5c6d7e8f9")
-    assert order["reason"] == (
-        "ics-honeynet sweep sweep-20261125T010000-3f2a1c: 198.51.100.23 is FINGERPRINTED on Shodan "
-        "(RotateOn=fingerprinted)"
-    )
-    assert "task is PROVISIONING" in out["message"]
-    json.dumps(out)  # the state machine needs JSON
-
-
-def test_the_sweep_record_holds_every_result_and_skipped_task():
+def test_the_sweep_record_holds_every_result_change_and_skipped_task():
     results = [result("192.0.2.1", "NOT_INDEXED"), result("192.0.2.2", "ERROR", error="ShodanResponseError")]
     skipped = [{"taskArn": "arn:t", "reason": "no network interface attached yet"}]
-    summary = summarize(
-        results,
-        rotate_on="never",
-        execution="sweep-9",
-        evidence_bucket="b",
-        skipped=skipped,
-        record_key="sweeps/sweep-9.json",
-        sweep_started_at="2026-11-25T01:00:00Z",
-    )
+    summary = sweep(results, skipped=skipped, record_key="sweeps/sweep-9.json", sweep_started_at=T0)
     out = summary.to_json()
     assert out["recordKey"] == "sweeps/sweep-9.json"
     assert out["record"]["results"] == results and out["record"]["skipped"] == skipped
-    assert out["record"]["sweepStartedAt"] == "2026-11-25T01:00:00Z"
+    assert out["record"]["changes"] == [
+        {
+            "kind": "CHECK_FAILING",
+            "ip": "192.0.2.2",
+            "lastChecked": T1,
+            "taskArn": results[1]["taskArn"],
+            "error": "ShodanResponseError",
+            "cause": None,
+        }
+    ]
+    assert out["record"]["sweepStartedAt"] == T0 and out["changes"]["CHECK_FAILING"] == 1
     assert "s3://b/sweeps/sweep-9.json" in summary.message
+
+
+# -- the handler, with the exposure table in moto --------------------------------------------
+@pytest.fixture
+def exposure_table(monkeypatch):
+    monkeypatch.setenv("EXPOSURE_TABLE", "exposure")
+    with mock_aws():
+        boto3.client("dynamodb").create_table(
+            TableName="exposure",
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "ip", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "ip", "KeyType": "HASH"}],
+        )
+        yield boto3.client("dynamodb")
+
+
+def test_event_file_through_the_handler_writes_history_and_alerts_once(exposure_table, lambda_context):
+    handler = load_handler("summarize_sweep")
+    event = json.loads(EVENT.read_text())
+    out = handler(event, lambda_context)
+    json.dumps(out)  # the state machine needs JSON
+    assert out["notify"] is True and out["changes"]["NEWLY_FINGERPRINTED"] == 1 and out["changes"]["ROTATED"] == 1
+    assert "198.51.100.23 -> 203.0.113.200  (2 attempts; skipped dirty IP(s) 203.0.113.150)" in out["message"]
+    assert "task is PROVISIONING" in out["message"]
+    items = exposure_table.scan(TableName="exposure")["Items"]
+    assert {i["ip"]["S"] for i in items} == {"203.0.113.10", "198.51.100.23", "192.0.2.77", "203.0.113.200"}
+    again = handler(event | {"rotation": {"outcome": []}}, lambda_context)
+    assert again["notify"] is False  # the same findings a second time are not news
+
+
+def test_the_handler_alerts_rather_than_fails_when_the_table_is_unreachable(exposure_table, lambda_context):
+    exposure_table.delete_table(TableName="exposure")
+    out = load_handler("summarize_sweep")(json.loads(EVENT.read_text()), lambda_context)
+    assert out["notify"] is True and "Exposure history unavailable" in out["message"]
+    assert "ResourceNotFoundException" in out["record"]["historyWriteError"]

@@ -132,7 +132,7 @@ def test_function_permissions_are_scoped(cfn):
 
 def test_functions_run_python313_on_arm64(cfn):
     functions = of_type(cfn, "AWS::Lambda::Function")
-    assert len(functions) == 3
+    assert len(functions) == 4
     for function in functions.values():
         assert function["Properties"]["Runtime"] == "python3.13"
         assert function["Properties"]["Architectures"] == ["arm64"]
@@ -202,3 +202,28 @@ def test_honeynet_vpc_holds_only_the_honeypots(cfn):
         assert "VpcConfig" not in function["Properties"]
     assert len(of_type(cfn, "AWS::EC2::Subnet")) == 2
     assert len(of_type(cfn, "AWS::ECS::Service")) == 1
+
+
+def test_exposure_table_is_on_demand_encrypted_recoverable_and_retained(cfn):
+    table = cfn["Resources"]["ExposureTable"]
+    props = table["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"]["SSEEnabled"] is True and props["SSESpecification"]["SSEType"] == "KMS"
+    assert (table["DeletionPolicy"], table["UpdateReplacePolicy"]) == ("Retain", "Retain")
+
+
+def test_only_the_summarizer_and_the_rotation_counter_touch_the_exposure_table(cfn):
+    grants = {}
+    for logical_id, role in of_type(cfn, "AWS::IAM::Role").items():
+        for policy in role["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                dynamo = sorted(a for a in actions if a.startswith("dynamodb:"))
+                if dynamo:
+                    assert statement["Resource"] == {"Fn::GetAtt": ["ExposureTable", "Arn"]}
+                    grants.setdefault(logical_id, []).extend(dynamo)
+    assert grants == {
+        "SummarizeSweepFunctionRole": ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"],
+        "SweepStateMachineRole": ["dynamodb:UpdateItem"],
+    }

@@ -1,0 +1,145 @@
+"""Each honeypot IP's exposure over time, and what changed this sweep (pure, no AWS).
+
+One item per IP in the exposure table. An IP's *tenure* is the task holding it: when a different
+task (or, after AWS recycled the IP, our own new task) holds it, the first-seen fields start over;
+the lifetime ``rotations`` count stays. Extra IPs (outside the stack) have no task.
+
+What counts as a change, and so as a reason to email:
+
+- ``NEWLY_INDEXED`` / ``NEWLY_FINGERPRINTED``: the first sweep of this tenure with that verdict
+  (FINGERPRINTED implies indexed; an IP can go straight to it);
+- ``CHECK_FAILING``: the IP could not be checked, and the previous check had worked;
+- ``ROTATED`` / ``ROTATION_FAILED``: from the sweep's rotation (see track_rotation).
+
+An IP that stays indexed, or keeps failing, is not news: it is in the sweep record, not the email.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+INDEXED = "INDEXED"
+FINGERPRINTED = "FINGERPRINTED"
+NOT_INDEXED = "NOT_INDEXED"
+ERROR = "ERROR"
+
+NEWLY_INDEXED = "NEWLY_INDEXED"
+NEWLY_FINGERPRINTED = "NEWLY_FINGERPRINTED"
+CHECK_FAILING = "CHECK_FAILING"
+ROTATED = "ROTATED"
+ROTATION_FAILED = "ROTATION_FAILED"
+CHANGE_KINDS = (NEWLY_FINGERPRINTED, NEWLY_INDEXED, ROTATED, ROTATION_FAILED, CHECK_FAILING)
+
+# Table attribute names <-> fields, in one place (the ASL's CountRotation writes two of them).
+ATTRIBUTES = {
+    "ip": "ip",
+    "task_arn": "taskArn",
+    "first_seen_running": "firstSeenRunning",
+    "first_indexed": "firstIndexed",
+    "first_fingerprinted": "firstFingerprinted",
+    "last_checked": "lastChecked",
+    "last_verdict": "lastVerdict",
+    "last_error": "lastError",
+    "rotations": "rotations",
+    "last_rotated_at": "lastRotatedAt",
+    "replaced_by": "replacedBy",
+    "updated_by": "updatedBy",
+}
+
+
+@dataclass(frozen=True)
+class IpHistory:
+    ip: str
+    task_arn: str | None = None
+    first_seen_running: str | None = None
+    first_indexed: str | None = None
+    first_fingerprinted: str | None = None
+    last_checked: str | None = None
+    last_verdict: str | None = None
+    last_error: str | None = None
+    rotations: int = 0
+    last_rotated_at: str | None = None
+    replaced_by: str | None = None
+    updated_by: str | None = None
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> IpHistory:
+        """From a table item (plain values, as boto3's TypeDeserializer gives them)."""
+        values = {field: item.get(attribute) for field, attribute in ATTRIBUTES.items()}
+        values["rotations"] = int(values["rotations"] or 0)
+        return cls(**values)
+
+    def to_item(self) -> dict[str, Any]:
+        """A table item; absent values are left out (DynamoDB has no use for nulls here)."""
+        return {ATTRIBUTES[k]: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str
+    ip: str
+    detail: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "ip": self.ip, **self.detail}
+
+
+def record_check(
+    previous: IpHistory | None, result: Mapping[str, Any], *, checked_at: str, execution: str
+) -> tuple[IpHistory, list[Change]]:
+    """Fold one sweep result (a verdict, or an error) into the IP's history."""
+    ip = str(result["ip"])
+    task = result.get("taskArn")
+    if previous is None or previous.task_arn != task:
+        # A new tenure: nothing Shodan said about the previous holder is ours. The IP's lifetime
+        # rotation count stays (the ASL's CountRotation may have created the item this sweep).
+        previous = IpHistory(
+            ip=ip,
+            task_arn=task,
+            first_seen_running=result.get("startedAt") or checked_at,
+            rotations=previous.rotations if previous else 0,
+            last_rotated_at=previous.last_rotated_at if previous else None,
+        )
+    verdict = str(result.get("verdict") or ERROR)
+    changes: list[Change] = []
+    common = {"lastChecked": checked_at, "taskArn": task}
+    if verdict == ERROR:
+        error = str(result.get("error") or "error")
+        if previous.last_error is None:
+            changes.append(Change(CHECK_FAILING, ip, {**common, "error": error, "cause": result.get("cause")}))
+        return replace(previous, last_checked=checked_at, last_error=error, updated_by=execution), changes
+    history = replace(previous, last_checked=checked_at, last_verdict=verdict, last_error=None, updated_by=execution)
+    if verdict in (INDEXED, FINGERPRINTED) and history.first_indexed is None:
+        history = replace(history, first_indexed=checked_at)
+        if verdict == INDEXED:
+            changes.append(Change(NEWLY_INDEXED, ip, {**common, "verdict": verdict}))
+    if verdict == FINGERPRINTED and history.first_fingerprinted is None:
+        history = replace(history, first_fingerprinted=checked_at)
+        changes.append(Change(NEWLY_FINGERPRINTED, ip, {**common, "verdict": verdict}))
+    return history, changes
+
+
+def record_rotation(
+    histories: dict[str, IpHistory], chain: Mapping[str, Any], *, checked_at: str, execution: str
+) -> Change:
+    """Fold one rotation chain (track_rotation's outcome) into the old and new IPs' histories."""
+    old_ip = str(chain["from"])
+    old = histories.get(old_ip) or IpHistory(ip=old_ip, task_arn=chain.get("fromTask"))
+    detail = {k: chain.get(k) for k in ("from", "to", "via", "attempts", "reason", "verdict")}
+    if chain.get("status") != ROTATED or not chain.get("to"):
+        return Change(ROTATION_FAILED, old_ip, detail)
+    histories[old_ip] = replace(old, replaced_by=chain["to"], updated_by=execution)
+    new_ip = str(chain["to"])
+    new = IpHistory(
+        ip=new_ip,
+        task_arn=chain.get("toTask"),
+        first_seen_running=chain.get("toStartedAt") or checked_at,
+        last_checked=checked_at,
+        last_verdict=chain.get("toVerdict") if chain.get("toVerdict") != ERROR else None,
+        updated_by=execution,
+        rotations=histories[new_ip].rotations if new_ip in histories else 0,
+    )
+    histories[new_ip] = new
+    return Change(ROTATED, old_ip, detail)

@@ -1,0 +1,30 @@
+"""Lambda adapter: one step of a verified rotation (plan, observe replacements, judge them)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from rotation import DONE, FAILED, ROTATED, advance
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+logger = Logger()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    state = advance(event)
+    statuses = [chain["status"] for chain in state["chains"]]
+    logger.info(
+        "rotation step",
+        extra={"action": event.get("action"), "next": state["next"], "chains": statuses},
+    )
+    if state["next"] == DONE:
+        metrics.add_metric(name="Rotated", unit=MetricUnit.Count, value=statuses.count(ROTATED))
+        metrics.add_metric(name="RotationsFailed", unit=MetricUnit.Count, value=statuses.count(FAILED))
+    return state

@@ -1,0 +1,274 @@
+"""Verified rotation, as a small state machine the sweep's ASL loops over (pure, no AWS).
+
+A rotation moves an exposed honeypot to a fresh public IP: stop its task, wait until the ECS
+service has a replacement RUNNING with a public IP, ask Shodan about the new IP at once, and if
+the new IP is already dirty (AWS recycles IPs, and a prior owner's banners - even a ``honeypot``
+tag - may be on Shodan), rotate again, up to ``maxAttempts`` stops per exposed honeypot.
+
+Each exposed honeypot is a *chain*: where it started (``from``) and the replacements it went
+through (``hops``). The whole state is JSON and lives in the execution (``$.rotation``); every
+call returns it with ``next`` telling the ASL what to do:
+
+- ``stop``  - stop the tasks in ``toStop`` (the ASL calls ECS directly), then wait;
+- ``wait``  - wait ``replacementWaitSeconds``, list the service's tasks, then ``observe``;
+- ``check`` - look up the IPs in ``toCheck`` on Shodan, then ``judge``;
+- ``done``  - every chain is ``ROTATED`` or ``FAILED`` (with a reason).
+
+Which replacement belongs to which stopped task: ECS does not say (the service just starts
+tasks), so new tasks are handed to waiting chains in order. A replacement is a task that started
+after the round's stop was decided (``roundStartedAt``) and is not already in a chain.
+
+Dirty: under ``RotateOn=indexed`` a replacement IP is dirty when Shodan has anything on it; under
+``fingerprinted`` when the IP is tagged ``honeypot`` (or our verdict is FINGERPRINTED). Unlike a
+routine sweep, a prior owner's banners count here: we are choosing an IP, and scanners that
+filter on Shodan's tags would skip a tagged IP whoever earned the tag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+INDEXED = "INDEXED"
+FINGERPRINTED = "FINGERPRINTED"
+NOT_INDEXED = "NOT_INDEXED"
+ERROR = "ERROR"
+ROTATE_ON_VALUES: tuple[str, ...] = ("never", "indexed", "fingerprinted")
+HONEYPOT_TAG = "honeypot"
+
+# Chain statuses
+STOPPING, WAITING, CHECKING, ROTATED, FAILED = "STOPPING", "WAITING", "CHECKING", "ROTATED", "FAILED"
+# What the ASL does next
+STOP, WAIT, CHECK, DONE = "stop", "wait", "check", "done"
+
+
+class InvalidRotationInput(ValueError):
+    """The state machine passed something the rotation cannot work with."""
+
+
+def should_rotate(verdict: str | None, rotate_on: str) -> bool:
+    """Whether a verdict calls for a new IP under the stack's RotateOn setting."""
+    if rotate_on == "indexed":
+        return verdict in (INDEXED, FINGERPRINTED)
+    if rotate_on == "fingerprinted":
+        return verdict == FINGERPRINTED
+    return False
+
+
+def prior_owner_verdict(prior_owner: Mapping[str, Any] | None) -> str:
+    """What Shodan shows for an IP's previous owner: their banners, maybe a honeypot tag."""
+    if not prior_owner or not prior_owner.get("banners"):
+        return NOT_INDEXED
+    return FINGERPRINTED if HONEYPOT_TAG in (prior_owner.get("tags") or []) else INDEXED
+
+
+def _now(now: datetime | None) -> str:
+    return (now or datetime.now(UTC)).astimezone(UTC).isoformat()
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _int(event: Mapping[str, Any], key: str, default: int, minimum: int) -> int:
+    try:
+        value = int(event.get(key, default))
+    except (TypeError, ValueError):
+        raise InvalidRotationInput(f"{key} must be a whole number, not {event.get(key)!r}") from None
+    if value < minimum:
+        raise InvalidRotationInput(f"{key} must be at least {minimum}, not {value}")
+    return value
+
+
+def _stop_order(chain: Mapping[str, Any], execution: str) -> dict[str, str]:
+    current = chain["hops"][-1] if chain["hops"] else chain["from"]
+    attempt = len(chain["hops"]) + 1
+    why = chain["from"]["verdict"] if not chain["hops"] else f"replacement IP {current['ip']} is {current['dirty']}"
+    return {
+        "taskArn": current["taskArn"],
+        "ip": current["ip"],
+        "reason": f"ics-honeynet sweep {execution}: rotation {attempt} of {chain['from']['ip']} ({why})"[:255],
+    }
+
+
+def _plan_next(state: dict[str, Any], execution: str, now: datetime | None) -> dict[str, Any]:
+    chains = state["chains"]
+    state["toStop"] = [_stop_order(c, execution) for c in chains if c["status"] == STOPPING]
+    state["toCheck"] = [
+        {"ip": c["hops"][-1]["ip"], "taskArn": c["hops"][-1]["taskArn"], "startedAt": c["hops"][-1]["startedAt"]}
+        for c in chains
+        if c["status"] == CHECKING
+    ]
+    if state["toStop"]:
+        state["next"] = STOP
+        state["roundStartedAt"] = _now(now)
+        state["checksLeft"] = state["replacementChecks"]
+        for chain in chains:
+            if chain["status"] == STOPPING:
+                chain["status"] = WAITING
+    elif any(c["status"] == WAITING for c in chains):
+        state["next"] = WAIT
+    elif state["toCheck"]:
+        state["next"] = CHECK
+    else:
+        state["next"] = DONE
+        state["outcome"] = outcome(state)
+    state.pop("stopResults", None)
+    state.pop("observed", None)
+    state.pop("lookups", None)
+    return state
+
+
+def plan(event: Mapping[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
+    """Start a rotation from the sweep's results: one chain per exposed honeypot of ours."""
+    rotate_on = event.get("rotateOn", "never")
+    if rotate_on not in ROTATE_ON_VALUES:
+        raise InvalidRotationInput(f"rotateOn must be one of {', '.join(ROTATE_ON_VALUES)}, not {rotate_on!r}")
+    results = event.get("results") or []
+    if not isinstance(results, list):
+        raise InvalidRotationInput("results must be the sweep's list of per-IP results")
+    execution = str(event.get("execution") or "manual")
+    chains = [
+        {
+            "from": {"ip": r["ip"], "taskArn": r["taskArn"], "verdict": r.get("verdict")},
+            "hops": [],
+            "status": STOPPING,
+        }
+        for r in results
+        if isinstance(r, Mapping) and r.get("ip") and r.get("taskArn") and should_rotate(r.get("verdict"), rotate_on)
+    ]
+    state: dict[str, Any] = {
+        "execution": execution,
+        "rotateOn": rotate_on,
+        "maxAttempts": _int(event, "maxAttempts", 3, 1),
+        "replacementChecks": _int(event, "replacementChecks", 10, 1),
+        "replacementWaitSeconds": _int(event, "replacementWaitSeconds", 30, 0),
+        "chains": chains,
+    }
+    return _plan_next(state, execution, now)
+
+
+def _state(event: Mapping[str, Any]) -> dict[str, Any]:
+    state = event.get("rotation")
+    if not isinstance(state, Mapping) or not isinstance(state.get("chains"), list):
+        raise InvalidRotationInput("rotation must be the state a previous call returned")
+    return {**state, "chains": [dict(c, hops=[dict(h) for h in c.get("hops", [])]) for c in state["chains"]]}
+
+
+def _apply_stop_results(state: dict[str, Any], stop_results: Iterable[Mapping[str, Any]]) -> None:
+    failed = {r.get("taskArn"): r for r in stop_results if isinstance(r, Mapping) and not r.get("stopped")}
+    for chain in state["chains"]:
+        current = chain["hops"][-1] if chain["hops"] else chain["from"]
+        if chain["status"] == WAITING and current["taskArn"] in failed:
+            error = failed[current["taskArn"]]
+            chain["status"] = FAILED
+            chain["reason"] = f"ECS did not stop task {current['taskArn']}: {error.get('error') or 'unknown error'}"
+
+
+def observe(event: Mapping[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
+    """The service's running tasks after a wait: hand new ones to the chains waiting for one."""
+    state = _state(event)
+    _apply_stop_results(state, event.get("stopResults") or state.get("stopResults") or [])
+    observed = event.get("observed", state.get("observed")) or []
+    if isinstance(observed, Mapping):  # list_honeypot_ips' output, as the ASL stores it
+        observed = observed.get("ips") or []
+    round_started = _parse_time(state.get("roundStartedAt"))
+    taken = {c["from"]["taskArn"] for c in state["chains"]} | {h["taskArn"] for c in state["chains"] for h in c["hops"]}
+    fresh = [
+        t
+        for t in observed
+        if isinstance(t, Mapping)
+        and t.get("ip")
+        and t.get("taskArn")
+        and t["taskArn"] not in taken
+        and (started := _parse_time(t.get("startedAt"))) is not None
+        and (round_started is None or started >= round_started)
+    ]
+    fresh.sort(key=lambda t: str(t.get("startedAt")))
+    for chain in state["chains"]:
+        if chain["status"] == WAITING and fresh:
+            task = fresh.pop(0)
+            chain["hops"].append({"ip": task["ip"], "taskArn": task["taskArn"], "startedAt": task.get("startedAt")})
+            chain["status"] = CHECKING
+    state["checksLeft"] = int(state.get("checksLeft", state["replacementChecks"])) - 1
+    if state["checksLeft"] <= 0:
+        waited = state["replacementChecks"] * state["replacementWaitSeconds"]
+        for chain in state["chains"]:
+            if chain["status"] == WAITING:
+                chain["status"] = FAILED
+                chain["reason"] = f"no replacement task with a public IP within {waited} s"
+    # While some chains still wait, the ones that got a replacement are checked later, together.
+    return _plan_next(state, state["execution"], now)
+
+
+def judge(event: Mapping[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
+    """Shodan's answers for the replacement IPs: clean ones end the chain, dirty ones rotate again."""
+    state = _state(event)
+    lookups = {r.get("ip"): r for r in (event.get("lookups") or state.get("lookups") or []) if isinstance(r, Mapping)}
+    for chain in state["chains"]:
+        if chain["status"] != CHECKING:
+            continue
+        hop = chain["hops"][-1]
+        lookup = lookups.get(hop["ip"])
+        if lookup is None or lookup.get("verdict") in (None, ERROR):
+            # Shodan could not tell: keep the new IP (the next sweep checks it again) and say so.
+            hop["verdict"] = ERROR
+            hop["error"] = (lookup or {}).get("error") or "no Shodan answer for the replacement IP"
+            chain["status"] = ROTATED
+            chain["reason"] = f"replacement IP {hop['ip']} not verified: {hop['error']}"
+            continue
+        hop["verdict"] = lookup["verdict"]
+        prior = prior_owner_verdict(lookup.get("priorOwner"))
+        hop["priorOwner"] = prior
+        dirty = next((v for v in (lookup["verdict"], prior) if should_rotate(v, state["rotateOn"])), None)
+        if dirty is None:
+            chain["status"] = ROTATED
+            chain.pop("reason", None)
+        elif len(chain["hops"]) < state["maxAttempts"]:
+            hop["dirty"] = dirty if dirty == lookup["verdict"] else f"{dirty} by a prior owner"
+            chain["status"] = STOPPING
+        else:
+            hop["dirty"] = dirty if dirty == lookup["verdict"] else f"{dirty} by a prior owner"
+            chain["status"] = FAILED
+            chain["reason"] = (
+                f"still on a dirty IP after {state['maxAttempts']} rotation(s): {hop['ip']} is {hop['dirty']}"
+            )
+    return _plan_next(state, state["execution"], now)
+
+
+ACTIONS = {"plan": plan, "observe": observe, "judge": judge}
+
+
+def advance(event: Mapping[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
+    action = event.get("action")
+    if action not in ACTIONS:
+        raise InvalidRotationInput(f"action must be one of {', '.join(ACTIONS)}, not {action!r}")
+    return ACTIONS[action](event, now=now)
+
+
+def outcome(state: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """Each chain as the report shows it: old IP -> final IP, attempts, status, reason."""
+    chains = (state or {}).get("chains") or []
+    return [
+        {
+            "from": c["from"]["ip"],
+            "fromTask": c["from"]["taskArn"],
+            "verdict": c["from"].get("verdict"),
+            "to": c["hops"][-1]["ip"] if c["status"] == ROTATED and c["hops"] else None,
+            "toTask": c["hops"][-1]["taskArn"] if c["status"] == ROTATED and c["hops"] else None,
+            "toStartedAt": c["hops"][-1].get("startedAt") if c["status"] == ROTATED and c["hops"] else None,
+            "toVerdict": c["hops"][-1].get("verdict") if c["status"] == ROTATED and c["hops"] else None,
+            "via": [h["ip"] for h in c["hops"][:-1]] if c["status"] == ROTATED else [h["ip"] for h in c["hops"]],
+            "attempts": len(c["hops"]) or (1 if c["status"] == FAILED else 0),
+            "status": c["status"],
+            "reason": c.get("reason"),
+        }
+        for c in chains
+    ]
