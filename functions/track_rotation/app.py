@@ -24,6 +24,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "rotation step",
         extra={"action": event.get("action"), "next": state["next"], "chains": statuses},
     )
+    metrics.add_metric(name="RotationSteps", unit=MetricUnit.Count, value=1)
     if state["next"] == DONE:
         metrics.add_metric(name="Rotated", unit=MetricUnit.Count, value=statuses.count(ROTATED))
         metrics.add_metric(name="RotationsFailed", unit=MetricUnit.Count, value=statuses.count(FAILED))
