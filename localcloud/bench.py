@@ -198,8 +198,12 @@ def render(sweeps: list[SweepFigures], cold: dict[str, Any]) -> list[str]:
         )
     lines.append("targets: wall <= 1.1*N/R + 5 s, <= 4 transitions and <= 1 invocation per IP")
     if sweeps:
-        lines.append("Shodan requests per IP, by verdict: " + json.dumps(sweeps[-1].requests_per_verdict))
-        largest = max(sweeps, key=lambda s: s.ips)
+        # A failed sweep's figures are partial: quote the largest sweep that succeeded.
+        succeeded = [s for s in sweeps if s.status == "SUCCEEDED"] or sweeps
+        largest = max(succeeded, key=lambda s: s.ips)
+        lines.append(
+            f"Shodan requests per IP, by verdict ({largest.ips} IPs): " + json.dumps(largest.requests_per_verdict)
+        )
         month = monthly_cost(largest)
         parts = ", ".join(f"{k} {v}" for k, v in month.items() if k != "total")
         lines.append(
