@@ -182,7 +182,7 @@ def map_results(history: list[dict[str, Any]], map_state: str = "CheckEachIp") -
     return []
 
 
-ROTATION_STEPS = ("PlanRotation", "TrackReplacements", "JudgeReplacements")
+ROTATION_STEPS = ("PlanRotation", "TrackReplacements", "JudgeReplacements", "RotationAborted")
 
 
 def rotation_outcome(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -190,7 +190,7 @@ def rotation_outcome(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     outcome: list[dict[str, Any]] = []
     for event in history:
         details = event.get("stateExitedEventDetails") or {}
-        if event["type"] == "TaskStateExited" and details.get("name") in ROTATION_STEPS:
+        if event["type"].endswith("StateExited") and details.get("name") in ROTATION_STEPS:
             state = (json.loads(details.get("output") or "{}").get("rotation") or {}).get("state") or {}
             outcome = state.get("outcome") or []
     return [{k: chain.get(k) for k in ("from", "to", "via", "attempts", "status", "reason")} for chain in outcome]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from honeypot_ips import (
     DESCRIBE_ENIS_BATCH,
     DESCRIBE_TASKS_BATCH,
@@ -25,6 +25,11 @@ if TYPE_CHECKING:
 
 logger = Logger()
 metrics = Metrics()
+
+
+class HoneynetApiError(RuntimeError):
+    """ECS or EC2 failed a call after boto3's own retries. One stable name for the ASL's Retry:
+    botocore raises a class per AWS error code (ServerException, ThrottlingException, ...)."""
 
 
 @cache
@@ -66,12 +71,16 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     cluster = event.get("cluster") or os.environ["CLUSTER_NAME"]
     service = event.get("service") or os.environ["SERVICE_NAME"]
     ecs, ec2 = _clients()
-    arns = _running_task_arns(ecs, cluster, service)
-    tasks: list[dict[str, Any]] = []
-    for batch in chunks(arns, DESCRIBE_TASKS_BATCH):
-        tasks.extend(ecs.describe_tasks(cluster=cluster, tasks=batch)["tasks"])
-    eni_ids = sorted({eni for task in tasks if (eni := eni_of(task))})
-    listing = assemble(cluster, service, tasks, _describe_interfaces(ec2, eni_ids) if eni_ids else {})
+    try:
+        arns = _running_task_arns(ecs, cluster, service)
+        tasks: list[dict[str, Any]] = []
+        for batch in chunks(arns, DESCRIBE_TASKS_BATCH):
+            tasks.extend(ecs.describe_tasks(cluster=cluster, tasks=batch)["tasks"])
+        eni_ids = sorted({eni for task in tasks if (eni := eni_of(task))})
+        interfaces = _describe_interfaces(ec2, eni_ids) if eni_ids else {}
+    except (ClientError, BotoCoreError) as error:
+        raise HoneynetApiError(f"listing the honeynet's tasks failed: {error}") from error
+    listing = assemble(cluster, service, tasks, interfaces)
     listing = add_extra_ips(listing, *parse_extra_ips(os.environ.get("EXTRA_HONEYPOT_IPS", "")))
 
     for skipped in listing.skipped:

@@ -15,7 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 from exposure_history import IpHistory
-from sweep_report import summarize
+from sweep_report import describe_failure, summarize
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -73,7 +73,8 @@ def write_histories(table: str, histories: Iterable[IpHistory]) -> None:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     table = os.environ["EXPOSURE_TABLE"]
     results = event.get("results") or []
-    rotation = (event.get("rotation") or {}).get("outcome") or []
+    rotation_state = event.get("rotation") or {}
+    rotation = rotation_state.get("outcome") or []
     ips = [str(r.get("ip")) for r in results if isinstance(r, dict) and r.get("ip")]
     ips += [str(c["to"]) for c in rotation if c.get("to")]
     histories: dict[str, IpHistory] | None
@@ -93,6 +94,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         histories=histories,
         history_error=history_error,
         rotation=rotation,
+        rotation_error=describe_failure(rotation_state.get("aborted")),
         skipped=event.get("skipped") or [],
         record_key=event.get("recordKey", ""),
         sweep_started_at=event.get("sweepStartedAt"),

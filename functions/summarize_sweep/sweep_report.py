@@ -8,6 +8,8 @@ say what is new: only changes are emailed (see exposure_history).
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -68,6 +70,7 @@ class SweepSummary:
     skipped: list[dict[str, str]] = field(default_factory=list)
     rotation: list[dict[str, Any]] = field(default_factory=list)
     history_error: str | None = None
+    rotation_error: str | None = None
     subject: str = ""
     message: str = ""
     record_key: str = ""
@@ -84,7 +87,7 @@ class SweepSummary:
     @property
     def notify(self) -> bool:
         """Email only when something changed: the same exposure twice a day is noise."""
-        return bool(self.changes)
+        return bool(self.changes or self.rotation_error)
 
     def count(self, kind: str) -> int:
         return sum(c.kind == kind for c in self.changes)
@@ -143,6 +146,7 @@ def summarize(
     histories: Mapping[str, IpHistory] | None,
     history_error: str | None = None,
     rotation: Iterable[Mapping[str, Any]] = (),
+    rotation_error: str | None = None,
     skipped: Iterable[Mapping[str, str]] = (),
     record_key: str = "",
     sweep_started_at: str | None = None,
@@ -177,6 +181,7 @@ def summarize(
         skipped=skipped_list,
         rotation=rotation,
         history_error=history_error,
+        rotation_error=rotation_error,
         record_key=record_key,
     )
     record = {
@@ -190,6 +195,7 @@ def summarize(
         "results": [dict(r) for r in results],
         "skipped": skipped_list,
         "rotation": rotation,
+        "rotationError": rotation_error,
     }
     return replace(
         summary,
@@ -210,6 +216,8 @@ _SUBJECT_PARTS = {
 
 def compose_subject(summary: SweepSummary) -> str:
     parts = [template.format(n=summary.count(kind)) for kind, template in _SUBJECT_PARTS.items() if summary.count(kind)]
+    if summary.rotation_error:
+        parts.append("rotation aborted")
     subject = "ICS honeynet: " + (", ".join(parts) if parts else "no change")
     return subject if len(subject) <= MAX_SUBJECT else subject[: MAX_SUBJECT - 1] + "…"
 
@@ -275,6 +283,8 @@ def compose_message(summary: SweepSummary, *, execution: str, evidence_bucket: s
         lines.append(f"Rotated to a fresh IP (RotateOn={rotate_on}), the new IP checked on Shodan:")
         lines.extend(_rotation_line(c.detail) for c in changed[ROTATED])
         lines.append("")
+    if summary.rotation_error:
+        lines += [f"Rotation ABORTED: {summary.rotation_error}", ""]
     if changed[ROTATION_FAILED]:
         lines.append("Rotation FAILED (the honeypot may still be on an exposed IP):")
         lines.extend(f"- {c.ip}: {c.detail.get('reason') or 'unknown reason'}" for c in changed[ROTATION_FAILED])
@@ -297,3 +307,13 @@ def compose_message(summary: SweepSummary, *, execution: str, evidence_bucket: s
         lines.append(f"Every IP of this sweep, with its verdict or error: s3://{evidence_bucket}/{summary.record_key}")
     lines.append("-- ICS honeynet sweep (Step Functions execution " + execution + ")")
     return "\n".join(lines)
+
+
+def describe_failure(failure: Any) -> str | None:
+    """A Step Functions Catch's {Error, Cause} as one line (a Lambda's Cause is JSON with a trace)."""
+    if not isinstance(failure, dict):
+        return None
+    cause = str(failure.get("Cause") or "")
+    with contextlib.suppress(ValueError, AttributeError):
+        cause = str(json.loads(cause).get("errorMessage") or cause)
+    return f"{failure.get('Error') or 'error'}: {cause}"[:500].rstrip(": ")

@@ -41,6 +41,7 @@ HONEYPOT_TAG = "honeypot"
 STOPPING, WAITING, CHECKING, ROTATED, FAILED = "STOPPING", "WAITING", "CHECKING", "ROTATED", "FAILED"
 # What the ASL does next
 STOP, WAIT, CHECK, DONE = "stop", "wait", "check", "done"
+ABORTED = "the rotation was aborted before this honeypot had a verified new IP (see the sweep's error)"
 
 
 class InvalidRotationInput(ValueError):
@@ -120,6 +121,15 @@ def _plan_next(state: dict[str, Any], execution: str, now: datetime | None) -> d
     else:
         state["next"] = DONE
         state["outcome"] = outcome(state)
+    # What to report if a later step fails for good (the ASL's RotationAborted): every chain not
+    # yet ended counts as failed.
+    state["ifAborted"] = outcome(
+        {
+            "chains": [
+                c if c["status"] in (ROTATED, FAILED) else {**c, "status": FAILED, "reason": ABORTED} for c in chains
+            ]
+        }
+    )
     state.pop("stopResults", None)
     state.pop("observed", None)
     state.pop("lookups", None)

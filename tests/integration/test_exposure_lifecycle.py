@@ -111,3 +111,36 @@ def test_a_replacement_that_never_gets_a_public_ip_fails_the_rotation_after_the_
     assert len(lists) == 1 + 3  # the sweep's listing, then exactly ReplacementChecks waits
     [email] = report.emails
     assert "rotation(s) failed" in email["subject"]
+
+
+def test_a_rotation_that_cannot_finish_still_records_the_sweep_and_alerts(monkeypatch):
+    from moto.ecs.exceptions import ECSException
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    real_list_tasks = EC2ContainerServiceBackend.list_tasks
+    calls = []
+
+    def list_tasks_then_fail(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) > 1:  # the sweep's own listing works; listing replacements keeps failing
+            raise ECSException("ServerException", "ECS is unavailable (local fault injection).")
+        return real_list_tasks(self, *args, **kwargs)
+
+    with LocalCloud(rotate_on="fingerprinted") as cloud:
+        tasks = {t.slot: t for t in cloud.wait_for_running(3)}
+        cloud.scheduler.stop()  # keep the fault away from the local scheduler's own listing
+        monkeypatch.setattr(EC2ContainerServiceBackend, "list_tasks", list_tasks_then_fail)
+        run, report = cloud.sweep()
+        record = cloud.evidence(f"sweeps/{run.name}.json")
+        burned = history(cloud, tasks[2].ip)
+    assert run.status == "SUCCEEDED"  # nothing lost: the record, the history and the alert all happened
+    [rotation] = report.rotated
+    assert rotation["status"] == "FAILED" and "rotation was aborted" in rotation["reason"]
+    lists = [i for i in cloud.runtime.invocations if "ListHoneypotIps" in i.function_name]
+    assert [i.error_type for i in lists] == [None] + ["HoneynetApiError"] * 4  # tried, retried 3 times, given up
+    assert record["checked"] == 3 and record["rotationError"].startswith(
+        "HoneynetApiError: listing the honeynet's tasks failed"
+    )
+    assert burned["rotations"] == 1 and burned["lastVerdict"] == "FINGERPRINTED"
+    [email] = report.emails
+    assert "rotation aborted" in email["subject"] and "Rotation ABORTED: HoneynetApiError" in email["body"]

@@ -105,7 +105,11 @@ def test_a_rejected_shodan_key_fails_the_sweep_loudly():
 
 
 def test_rate_limiting_is_retried_until_every_ip_is_checked():
-    with LocalCloud(scenario_path=SCENARIOS / "rate-limited.yaml", parameters={"MapConcurrency": "3"}) as cloud:
+    # Time scale 0.25: Shodan's 1 s window becomes 250 ms, wide enough that three lookups started
+    # together collide even on a loaded machine (at 0.01 the 10 ms window made this flaky).
+    with LocalCloud(
+        scenario_path=SCENARIOS / "rate-limited.yaml", parameters={"MapConcurrency": "3"}, time_scale=0.25
+    ) as cloud:
         running = cloud.wait_for_running(cloud.desired_count())
         run, report = cloud.sweep()
         errors = [i.error_type for i in cloud.runtime.invocations]

@@ -158,3 +158,15 @@ def test_event_file_through_the_handler(lambda_context):
     assert out["next"] == "stop"
     [order] = out["toStop"]
     assert order["ip"] == "203.0.113.150" and "FINGERPRINTED by a prior owner" in order["reason"]
+
+
+def test_every_step_says_what_to_report_if_the_rotation_is_aborted():
+    state = planned("indexed")
+    assert [(o["from"], o["status"]) for o in state["ifAborted"]] == [("192.0.2.1", "FAILED"), ("192.0.2.2", "FAILED")]
+    assert all("rotation was aborted" in o["reason"] for o in state["ifAborted"])
+    state = advance({"action": "observe", "rotation": stopped_all(state), "observed": [task("9", 1)]}, now=NOW)
+    lookups = [{"ip": "203.0.113.9", "verdict": "NOT_INDEXED", "priorOwner": None}]
+    state = advance({"action": "judge", "rotation": state | {"lookups": lookups}}, now=NOW)
+    done, waiting = state["ifAborted"]
+    assert done["status"] == "ROTATED" and done["to"] == "203.0.113.9"  # finished chains stay finished
+    assert waiting["status"] == "FAILED" and waiting["to"] is None

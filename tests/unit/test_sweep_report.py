@@ -14,7 +14,7 @@ from localcloud.functions import FUNCTIONS_DIR, load_handler
 
 sys.path.insert(0, str(FUNCTIONS_DIR / "summarize_sweep"))
 from exposure_history import IpHistory, record_check
-from sweep_report import MAX_SUBJECT, InvalidSweepInput, summarize
+from sweep_report import MAX_SUBJECT, InvalidSweepInput, describe_failure, summarize
 
 EVENT = Path(__file__).resolve().parents[2] / "events" / "summarize_sweep.json"
 T0, T1 = "2026-11-25T01:00:00+00:00", "2026-11-25T13:00:00+00:00"
@@ -226,3 +226,22 @@ def test_the_handler_alerts_rather_than_fails_when_the_table_is_unreachable(expo
     out = load_handler("summarize_sweep")(json.loads(EVENT.read_text()), lambda_context)
     assert out["notify"] is True and "Exposure history unavailable" in out["message"]
     assert "ResourceNotFoundException" in out["record"]["historyWriteError"]
+
+
+def test_an_aborted_rotation_is_alerted_even_without_other_changes():
+    summary = sweep(
+        [result("192.0.2.9", "FINGERPRINTED")],
+        {"192.0.2.9": seen("192.0.2.9", "FINGERPRINTED")},
+        rotate_on="fingerprinted",
+        rotation_error="HoneynetApiError: listing the honeynet's tasks failed",
+    )
+    assert summary.notify is True and summary.subject == "ICS honeynet: rotation aborted"
+    assert "Rotation ABORTED: HoneynetApiError: listing the honeynet's tasks failed" in summary.message
+    assert summary.record["rotationError"].startswith("HoneynetApiError")
+
+
+def test_a_catch_failure_is_described_in_one_line():
+    cause = json.dumps({"errorMessage": "ECS said no", "errorType": "HoneynetApiError", "stackTrace": ["..."]})
+    assert describe_failure({"Error": "HoneynetApiError", "Cause": cause}) == "HoneynetApiError: ECS said no"
+    assert describe_failure({"Error": "States.Timeout", "Cause": "plain text"}) == "States.Timeout: plain text"
+    assert describe_failure(None) is None
