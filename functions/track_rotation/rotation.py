@@ -16,7 +16,8 @@ call returns it with ``next`` telling the ASL what to do:
 
 Which replacement belongs to which stopped task: ECS does not say (the service just starts
 tasks), so new tasks are handed to waiting chains in order. A replacement is a task that started
-after the round's stop was decided (``roundStartedAt``) and is not already in a chain.
+after the round's stop was decided (``roundStartedAt``) and is not already in a chain, nor one the
+sweep saw still starting (``skipped``: it may reach RUNNING during the rotation).
 
 Dirty: under ``RotateOn=indexed`` a replacement IP is dirty when Shodan has anything on it; under
 ``fingerprinted`` when the IP is tagged ``honeypot`` (or our verdict is FINGERPRINTED). Unlike a
@@ -161,6 +162,7 @@ def plan(event: Mapping[str, Any], *, now: datetime | None = None) -> dict[str, 
         "replacementChecks": _int(event, "replacementChecks", 10, 1),
         "replacementWaitSeconds": _int(event, "replacementWaitSeconds", 30, 0),
         "chains": chains,
+        "notReplacements": sorted({str(s["taskArn"]) for s in event.get("skipped") or [] if s.get("taskArn")}),
     }
     return _plan_next(state, execution, now)
 
@@ -191,6 +193,7 @@ def observe(event: Mapping[str, Any], *, now: datetime | None = None) -> dict[st
         observed = observed.get("ips") or []
     round_started = _parse_time(state.get("roundStartedAt"))
     taken = {c["from"]["taskArn"] for c in state["chains"]} | {h["taskArn"] for c in state["chains"] for h in c["hops"]}
+    taken |= set(state.get("notReplacements") or [])
     fresh = [
         t
         for t in observed

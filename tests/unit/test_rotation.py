@@ -170,3 +170,21 @@ def test_every_step_says_what_to_report_if_the_rotation_is_aborted():
     done, waiting = state["ifAborted"]
     assert done["status"] == "ROTATED" and done["to"] == "203.0.113.9"  # finished chains stay finished
     assert waiting["status"] == "FAILED" and waiting["to"] is None
+
+
+def test_a_task_the_sweep_saw_still_starting_is_not_taken_for_a_replacement():
+    starting = task("6", 2)
+    state = advance(
+        {
+            "action": "plan",
+            "execution": "sweep-1",
+            "rotateOn": "fingerprinted",
+            "results": [{"ip": "192.0.2.1", "taskArn": "arn:task/a", "verdict": "FINGERPRINTED"}],
+            "skipped": [{"taskArn": starting["taskArn"], "reason": "task is PROVISIONING, not RUNNING"}],
+        },
+        now=NOW,
+    )
+    state = advance(
+        {"action": "observe", "rotation": stopped_all(state), "observed": [starting, task("9", 3)]}, now=NOW
+    )
+    assert [h["ip"] for h in state["chains"][0]["hops"]] == ["203.0.113.9"]
