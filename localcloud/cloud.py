@@ -32,7 +32,7 @@ from localcloud.functions import (
     load_handler,
     stdout_routed_to_function_logs,
 )
-from localcloud.report import SweepReport, map_results, rotation_outcome
+from localcloud.report import SweepReport, rotation_outcome
 from localcloud.scenario import Scenario, load_scenario, render_host
 from localcloud.shodan_api import ShodanApiServer
 from localcloud.stack import DeployedStack, Progress, deploy
@@ -171,7 +171,10 @@ class LocalCloud:
         )
         # Handlers run in this process: their environment first, then their import (module-level
         # Powertools objects read it), as in a Lambda container.
-        es.enter_context(_environment({**self._function_environment(), "SHODAN_API_URL": self.shodan.url}))
+        # RETRY_TIME_SCALE: the lookup's own backoff (per IP, inside a batch) runs on the same
+        # scaled clock as the ASL's Retry intervals.
+        local = {"SHODAN_API_URL": self.shodan.url, "RETRY_TIME_SCALE": f"{self.time_scale:g}"}
+        es.enter_context(_environment({**self._function_environment(), **local}))
         for logical_id, function_name in self.stack.functions.items():
             folder = self.stack.code_dirs[logical_id]
             self.runtime.register(function_name, _containers_of(folder), function_log(folder))
@@ -196,7 +199,8 @@ class LocalCloud:
         merged: dict[str, str] = {}
         for name in self.stack.functions.values():
             variables = client.get_function_configuration(FunctionName=name).get("Environment", {})
-            for key, value in variables.get("Variables", {}).items():
+            for key, raw in variables.get("Variables", {}).items():
+                value = str(raw)  # moto keeps a Number parameter's type; Lambda's environment is text
                 if merged.get(key, value) != value:
                     raise RuntimeError(
                         f"functions disagree on environment variable {key}; the local cloud runs them in one process"
@@ -280,7 +284,7 @@ class LocalCloud:
         rotated = rotation_outcome(run.history)
         checked = [
             {k: v for k, v in (("ip", r.get("ip")), ("verdict", r.get("verdict")), ("error", r.get("error"))) if v}
-            for r in map_results(run.history)
+            for r in self.sweep_results(run.name)
         ]
         report = SweepReport(
             status=run.status,
@@ -293,6 +297,14 @@ class LocalCloud:
             cause=run.cause,
         )
         return run, report
+
+    def sweep_results(self, execution: str) -> list[dict[str, Any]]:
+        """Every IP's result: from the sweep record, else from the batches' results objects."""
+        record_key = f"sweeps/{execution}.json"
+        if record_key in self.evidence_keys():
+            return list(self.evidence(record_key).get("results") or [])
+        keys = sorted(k for k in self.evidence_keys() if k.startswith(f"results/{execution}/"))
+        return [result for key in keys for result in self.evidence(key)]
 
     def desired_count(self) -> int:
         service = boto3.client("ecs", region_name=REGION).describe_services(

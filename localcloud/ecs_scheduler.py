@@ -53,7 +53,7 @@ class HoneynetScheduler:
         service: str,
         region: str = "us-east-1",
         on_task_started: Callable[[HoneypotTask], None] = lambda _task: None,
-        interval: float = 0.05,
+        interval: float = 0.1,
     ) -> None:
         self.cluster = cluster
         self.service = service

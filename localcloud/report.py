@@ -173,15 +173,6 @@ def render_timeline(rows: list[StateRow]) -> Iterator[str]:
             yield f"    └ {name:<24} {inner.type:<8} {'; '.join(parts)}"
 
 
-def map_results(history: list[dict[str, Any]], map_state: str = "CheckEachIp") -> list[dict[str, Any]]:
-    """The per-IP results the Map produced (it writes them over the targets, ``$.sweep.items``)."""
-    for event in history:
-        if event["type"] == "MapStateExited" and event["stateExitedEventDetails"]["name"] == map_state:
-            output = json.loads(event["stateExitedEventDetails"].get("output") or "{}")
-            return list((output.get("sweep") or {}).get("items") or [])
-    return []
-
-
 ROTATION_STEPS = ("PlanRotation", "TrackReplacements", "JudgeReplacements", "RotationAborted")
 
 

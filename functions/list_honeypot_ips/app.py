@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,11 @@ class HoneynetApiError(RuntimeError):
 def _clients() -> tuple[Any, Any]:
     # Created once per container, on first use (tests point them at moto first).
     return boto3.client("ecs"), boto3.client("ec2")
+
+
+@cache
+def _s3() -> Any:
+    return boto3.client("s3")
 
 
 def _running_task_arns(ecs: Any, cluster: str, service: str) -> list[str]:
@@ -83,9 +89,22 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     listing = assemble(cluster, service, tasks, interfaces)
     listing = add_extra_ips(listing, *parse_extra_ips(os.environ.get("EXTRA_HONEYPOT_IPS", "")))
 
+    if event.get("targetsKey") and listing.ips:
+        # A sweep: targets to S3 for the lookups; counts and batches to the state machine.
+        try:
+            _s3().put_object(
+                Bucket=event["targetsBucket"],
+                Key=event["targetsKey"],
+                Body=json.dumps(listing.targets_document()).encode(),
+                ContentType="application/json",
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise HoneynetApiError(f"storing the sweep's targets failed: {error}") from error
     for skipped in listing.skipped:
         logger.info("task skipped", extra={"taskArn": skipped.task_arn, "reason": skipped.reason})
     metrics.add_metric(name="RunningHoneypots", unit=MetricUnit.Count, value=len(listing.ips))
     metrics.add_metric(name="SkippedTasks", unit=MetricUnit.Count, value=len(listing.skipped))
     logger.info("honeypot IPs listed", extra={"ips": len(listing.ips), "skipped": len(listing.skipped)})
+    if event.get("targetsKey"):
+        return listing.sweep_json(event["targetsKey"], int(os.environ.get("LOOKUP_BATCH_SIZE", "60")))
     return listing.to_json()

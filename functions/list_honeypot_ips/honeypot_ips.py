@@ -48,6 +48,34 @@ class Listing:
             "skipped": [s.to_json() for s in self.skipped],
         }
 
+    def targets_document(self) -> dict[str, Any]:
+        """What a sweep stores in S3: every target and skipped task (too many for the state)."""
+        return {"targets": [i.to_json() for i in self.ips], "skipped": [s.to_json() for s in self.skipped]}
+
+    def sweep_json(self, targets_key: str, batch_size: int) -> dict[str, Any]:
+        """What the state machine carries instead: counts, batch descriptors, a few skipped tasks
+        (the rotation must not take them for replacements; all of them are in the document)."""
+        return {
+            "cluster": self.cluster,
+            "service": self.service,
+            "count": len(self.ips),
+            "targetsKey": targets_key,
+            "batches": plan_batches(len(self.ips), batch_size),
+            "skippedCount": len(self.skipped),
+            "skipped": [s.to_json() for s in self.skipped[:MAX_SKIPPED_IN_STATE]],
+        }
+
+
+MAX_SKIPPED_IN_STATE = 50
+
+
+def plan_batches(count: int, size: int) -> list[dict[str, int]]:
+    """Consecutive slices of the targets: one lookup invocation each."""
+    if size < 1:
+        raise ValueError(f"the batch size must be at least 1, not {size}")
+    starts = range(0, count, size)
+    return [{"batch": n, "first": first, "size": min(size, count - first)} for n, first in enumerate(starts)]
+
 
 def chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(items), size):

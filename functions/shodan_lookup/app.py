@@ -1,19 +1,37 @@
-"""Lambda adapter: ask Shodan about one honeypot IP (the real ``shodan`` client)."""
+"""Lambda adapter: ask Shodan about one honeypot IP, or a batch of them (the real ``shodan``
+client). A batch (``{"batch", "bucket", "targetsKey", "first", "size", "execution"}``) reads its
+targets from S3 and writes evidence, errors and results back (see batch.py)."""
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from datetime import UTC, datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
+import boto3
 import requests
 import shodan
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
+from batch import (
+    RetryPolicy,
+    batch_summary,
+    compact_result,
+    error_document,
+    error_result,
+    lookup_with_retries,
+    targets_of,
+)
+from botocore.exceptions import BotoCoreError, ClientError
 from exposure import (
     FINGERPRINTED,
     NOT_INDEXED,
+    ShodanAuthError,
+    ShodanLookupError,
     assess,
     classify_api_error,
     has_our_banners,
@@ -93,9 +111,9 @@ def _shodan_call(observer: _HttpObserver, call: Any, *args: Any) -> Any:
         raise typed from None
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def check_ip(event: dict[str, Any]) -> dict[str, Any]:
+    """One IP: Shodan's host document (and honeyscore, only for IPs Shodan has seen since our
+    task started) turned into a verdict. Raises the typed errors of exposure.py."""
     target = parse_target(event)
     threshold = float(os.environ.get("HONEYSCORE_THRESHOLD", "0.5"))
     api, observer = _client(_api_key())
@@ -104,8 +122,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if host is not None:
         host = validate_host(host, target.ip)
     if host is not None and has_our_banners(host, target.started_at):
-        # Only IPs Shodan has seen since our task started cost a second request; a failed
-        # honeyscore is "unknown", not an error.
+        # A failed honeyscore is "unknown", not an error.
         try:
             honeyscore = parse_honeyscore(_shodan_call(observer, api.labs.honeyscore, target.ip))
         except Exception as error:
@@ -122,3 +139,63 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         extra={"ip": target.ip, "verdict": result["verdict"], "ports": result["ports"], "tags": result["tags"]},
     )
     return result
+
+
+# -- batches ---------------------------------------------------------------------------------
+@cache
+def _s3() -> Any:
+    return boto3.client("s3")
+
+
+def _put_json(bucket: str, key: str, document: Any) -> dict[str, Any]:
+    """{"stored": true, "eTag"} or, if S3 refuses after boto3's retries, the error (not raised:
+    the finding still counts and is still reported)."""
+    try:
+        response = _s3().put_object(
+            Bucket=bucket, Key=key, Body=json.dumps(document).encode(), ContentType="application/json"
+        )
+        return {"stored": True, "eTag": response.get("ETag")}
+    except (ClientError, BotoCoreError) as error:
+        code = error.response["Error"]["Code"] if isinstance(error, ClientError) else type(error).__name__
+        logger.warning("S3 refused an object", extra={"key": key, "error": code})
+        return {"stored": False, "Error": f"S3.{code}", "Cause": str(error)[:300]}
+
+
+def check_batch(event: dict[str, Any]) -> dict[str, Any]:
+    bucket, execution = str(event["bucket"]), str(event.get("execution") or "manual")
+    document = json.loads(_s3().get_object(Bucket=bucket, Key=event["targetsKey"])["Body"].read())
+    policy = RetryPolicy(time_scale=float(os.environ.get("RETRY_TIME_SCALE", "1")))
+    results = []
+    for target in targets_of(document, event.get("first"), event.get("size")):
+        ip = str(target.get("ip"))
+        target["evidenceKey"] = f"evidence/{ip}/{execution}.json"
+        try:
+            result = lookup_with_retries(lambda t=target: check_ip(t), policy, time.sleep)
+        except ShodanAuthError:
+            raise  # the sweep fails by this name: every other lookup would fail the same way
+        except (ShodanLookupError, ValueError) as error:
+            error_key = f"errors/{ip}/{execution}.json"
+            stored = _put_json(bucket, error_key, error_document(error))
+            results.append(error_result(target, error, error_key, stored["stored"]))
+            logger.warning("lookup failed", extra={"ip": ip, "error": type(error).__name__})
+            continue
+        evidence = _put_json(bucket, result["evidenceKey"], result["evidence"]) if result["found"] else None
+        results.append(compact_result(result, evidence))
+    results_key = f"results/{execution}/{int(event['batch']):05d}.json"
+    stored = _put_json(bucket, results_key, results)
+    if not stored["stored"]:
+        # Without the results object the sweep would lose these verdicts: let the ASL retry.
+        raise ResultsNotStoredError(f"{results_key}: {stored['Error']}")
+    return batch_summary(int(event["batch"]), int(event["first"]), results, results_key)
+
+
+class ResultsNotStoredError(RuntimeError):
+    """S3 did not take a batch's results."""
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if "batch" in event:
+        return check_batch(event)
+    return check_ip(event)

@@ -1,8 +1,10 @@
-"""Lambda adapter: the sweep's results (and rotation outcome) in; the IPs' histories updated in
-the exposure table; the record, and an email only if something changed, out."""
+"""Lambda adapter: the sweep's results (read from S3, batch by batch) and rotation outcome in; the
+IPs' histories updated in the exposure table; the sweep record written to S3; the email (only if
+something changed) out."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterable
@@ -16,6 +18,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 from exposure_history import IpHistory
 from sweep_report import describe_failure, summarize
+from sweep_results import gather_results
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
 logger = Logger()
 metrics = Metrics()
 dynamodb = boto3.client("dynamodb")
+s3 = boto3.client("s3")
 _to_dynamo, _from_dynamo = TypeSerializer(), TypeDeserializer()
 
 BATCH_GET, BATCH_WRITE, UNPROCESSED_TRIES = 100, 25, 5
@@ -68,11 +72,29 @@ def write_histories(table: str, histories: Iterable[IpHistory]) -> None:
             raise HistoryNotSaved(f"DynamoDB did not store {len(request[table])} item(s) after retries")
 
 
+def read_json(bucket: str, key: str) -> Any:
+    return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def store_record(bucket: str, key: str, record: dict[str, Any]) -> str | None:
+    """None when stored; else why not (the state machine fails the sweep after alerting)."""
+    try:
+        body = json.dumps(record, default=str).encode()
+        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+    except (ClientError, BotoCoreError) as error:
+        logger.exception("sweep record not stored")
+        return f"{type(error).__name__}: {error}"[:500]
+    return None
+
+
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    table = os.environ["EXPOSURE_TABLE"]
-    results = event.get("results") or []
+    table, bucket = os.environ["EXPOSURE_TABLE"], str(event["evidenceBucket"])
+    # Every target, from the document list_honeypot_ips wrote; a failure here fails the sweep
+    # (loudly: without the targets nothing can be accounted for).
+    targets = read_json(bucket, event["targetsKey"])
+    results = gather_results(targets["targets"], event.get("batches") or [], lambda key: read_json(bucket, key))
     rotation_state = event.get("rotation") or {}
     rotation = rotation_state.get("outcome") or []
     ips = [str(r.get("ip")) for r in results if isinstance(r, dict) and r.get("ip")]
@@ -89,23 +111,28 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         results,
         rotate_on=event.get("rotateOn", "never"),
         execution=event.get("execution", "manual"),
-        evidence_bucket=event.get("evidenceBucket", ""),
+        evidence_bucket=bucket,
         checked_at=datetime.now(UTC).isoformat(),
         histories=histories,
         history_error=history_error,
         rotation=rotation,
         rotation_error=describe_failure(rotation_state.get("aborted")),
-        skipped=event.get("skipped") or [],
+        skipped=targets.get("skipped") or [],
         record_key=event.get("recordKey", ""),
         sweep_started_at=event.get("sweepStartedAt"),
     )
     output = summary.to_json()
+    record = output.pop("record")  # too big for the state machine at scale: it goes to S3 from here
     try:
         write_histories(table, summary.histories.values())
     except (ClientError, BotoCoreError, HistoryNotSaved) as error:
         # The sweep record (S3) still holds every result; the next sweep may repeat an alert.
-        output["record"]["historyWriteError"] = f"{type(error).__name__}: {error}"[:500]
+        record["historyWriteError"] = f"{type(error).__name__}: {error}"[:500]
         logger.exception("exposure history not saved")
+    record_error = store_record(bucket, summary.record_key, record)
+    output["recordStored"] = record_error is None
+    if record_error:
+        output["recordError"] = record_error
     metrics.add_metric(name="IpsChecked", unit=MetricUnit.Count, value=summary.checked)
     metrics.add_metric(name="IpsExposed", unit=MetricUnit.Count, value=len(summary.exposed))
     metrics.add_metric(name="LookupErrors", unit=MetricUnit.Count, value=len(summary.errors))

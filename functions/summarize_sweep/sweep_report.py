@@ -36,6 +36,9 @@ EXPOSED_VERDICTS = (INDEXED, FINGERPRINTED)
 
 # SNS rejects subjects over 100 characters.
 MAX_SUBJECT = 100
+# Entries per section of the email: a first sweep of thousands of IPs would otherwise exceed
+# SNS's 256 KB message (and the state machine's state); the sweep record has them all.
+MAX_LISTED = 25
 
 
 class InvalidSweepInput(ValueError):
@@ -259,6 +262,12 @@ def _rotation_line(chain: Mapping[str, Any]) -> str:
     return line
 
 
+def _capped(items: list[Any]) -> tuple[list[Any], list[str]]:
+    """The first MAX_LISTED items, and a line saying how many more the record holds."""
+    more = len(items) - MAX_LISTED
+    return items[:MAX_LISTED], [f"- ... and {more} more (all in the sweep record)"] if more > 0 else []
+
+
 def compose_message(summary: SweepSummary, *, execution: str, evidence_bucket: str, rotate_on: str) -> str:
     """Plain-text email body: the changes first, every figure spelled out."""
     by_ip = {f.ip: f for f in summary.findings}
@@ -276,33 +285,34 @@ def compose_message(summary: SweepSummary, *, execution: str, evidence_bucket: s
     ):
         if changed[kind]:
             lines.append(title)
-            for change in changed[kind]:
+            shown, more = _capped(changed[kind])
+            for change in shown:
                 lines.extend(_finding_lines(by_ip[change.ip], evidence_bucket))
-            lines.append("")
+            lines += [*more, ""]
     if changed[ROTATED]:
         lines.append(f"Rotated to a fresh IP (RotateOn={rotate_on}), the new IP checked on Shodan:")
-        lines.extend(_rotation_line(c.detail) for c in changed[ROTATED])
-        lines.append("")
+        shown, more = _capped(changed[ROTATED])
+        lines += [*(_rotation_line(c.detail) for c in shown), *more, ""]
     if summary.rotation_error:
         lines += [f"Rotation ABORTED: {summary.rotation_error}", ""]
     if changed[ROTATION_FAILED]:
         lines.append("Rotation FAILED (the honeypot may still be on an exposed IP):")
-        lines.extend(f"- {c.ip}: {c.detail.get('reason') or 'unknown reason'}" for c in changed[ROTATION_FAILED])
-        lines.append("")
+        shown, more = _capped(changed[ROTATION_FAILED])
+        lines += [*(f"- {c.ip}: {c.detail.get('reason') or 'unknown reason'}" for c in shown), *more, ""]
     if changed[CHECK_FAILING]:
         lines.append("Could not be checked this sweep (recorded; retried next sweep; not repeated while it fails):")
-        lines.extend(_error_line(by_ip[c.ip], evidence_bucket) for c in changed[CHECK_FAILING])
-        lines.append("")
+        shown, more = _capped(changed[CHECK_FAILING])
+        lines += [*(_error_line(by_ip[c.ip], evidence_bucket) for c in shown), *more, ""]
     newly = {c.ip for c in summary.changes if c.kind in (NEWLY_FINGERPRINTED, NEWLY_INDEXED, ROTATED)}
     unchanged = [f for f in summary.exposed if f.ip not in newly]
     if unchanged:
         lines.append(f"Still on Shodan, unchanged ({len(unchanged)}):")
-        lines.extend(f"- {f.ip}  {f.verdict}" for f in unchanged)
-        lines.append("")
+        shown, more = _capped(unchanged)
+        lines += [*(f"- {f.ip}  {f.verdict}" for f in shown), *more, ""]
     if summary.skipped:
         lines.append("Tasks without a public IP yet (not checked):")
-        lines.extend(f"- {s.get('taskArn', '?')}: {s.get('reason', '')}" for s in summary.skipped)
-        lines.append("")
+        shown, more = _capped(summary.skipped)
+        lines += [*(f"- {s.get('taskArn', '?')}: {s.get('reason', '')}" for s in shown), *more, ""]
     if summary.record_key:
         lines.append(f"Every IP of this sweep, with its verdict or error: s3://{evidence_bucket}/{summary.record_key}")
     lines.append("-- ICS honeynet sweep (Step Functions execution " + execution + ")")

@@ -111,3 +111,27 @@ def test_event_file_names_cluster_and_service(honeynet, handler, lambda_context)
     event.update(cluster="honeynet", service="conpot")
     honeynet.start_task()
     assert len(handler(event, lambda_context)["ips"]) == 1
+
+
+def test_a_sweep_gets_batches_and_its_targets_go_to_s3(honeynet, handler, lambda_context, monkeypatch):
+    monkeypatch.setenv("LOOKUP_BATCH_SIZE", "2")
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket="evidence")
+    started = [honeynet.start_task() for _ in range(3)]
+    honeynet.assign_public_ips = False
+    starting = honeynet.start_task()
+    out = handler({"targetsBucket": "evidence", "targetsKey": "targets/sweep-1.json"}, lambda_context)
+    assert out["count"] == 3 and out["targetsKey"] == "targets/sweep-1.json"
+    assert out["batches"] == [{"batch": 0, "first": 0, "size": 2}, {"batch": 1, "first": 2, "size": 1}]
+    assert [s["taskArn"] for s in out["skipped"]] == [starting.task_arn] and out["skippedCount"] == 1
+    assert "ips" not in out  # the state machine never carries the targets themselves
+    body = boto3.client("s3", region_name=REGION).get_object(Bucket="evidence", Key="targets/sweep-1.json")["Body"]
+    document = json.loads(body.read())
+    assert {t["ip"] for t in document["targets"]} == {t.ip for t in started}
+    assert [s["taskArn"] for s in document["skipped"]] == [starting.task_arn]
+
+
+def test_a_sweep_whose_targets_cannot_be_stored_fails_by_a_name_the_asl_retries(honeynet, handler, lambda_context):
+    honeynet.start_task()
+    with pytest.raises(Exception) as raised:
+        handler({"targetsBucket": "no-such-bucket", "targetsKey": "targets/sweep-1.json"}, lambda_context)
+    assert type(raised.value).__name__ == "HoneynetApiError" and "storing the sweep's targets" in str(raised.value)

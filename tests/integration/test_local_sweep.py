@@ -17,6 +17,11 @@ def verdicts(report) -> dict[str, str]:
     return {item["ip"]: item["verdict"] for item in report.checked}
 
 
+def sweep_files(run) -> list[str]:
+    """A sweep's working files: its targets, and the results of its one batch (LookupBatchSize 60)."""
+    return [f"results/{run.name}/00000.json", f"targets/{run.name}.json"]
+
+
 def test_no_tasks_is_a_quiet_success():
     with LocalCloud(tasks=0) as cloud:
         run, report = cloud.sweep()
@@ -36,8 +41,9 @@ def test_nothing_indexed_sends_nothing():
     assert set(verdicts(report).values()) == {"NOT_INDEXED"}
     assert len(report.checked) == len(running) > 0
     assert report.emails == []
-    # No evidence, but the sweep's record holds every IP with its verdict.
-    assert report.s3_keys == [f"sweeps/{run.name}.json"]
+    # No evidence, but the sweep's record holds every IP with its verdict (beside the sweep's
+    # working files: its targets and one results object per batch).
+    assert sorted(report.s3_keys) == sorted([*sweep_files(run), f"sweeps/{run.name}.json"])
     assert {r["ip"]: r["verdict"] for r in record["results"]} == verdicts(report)
     # A not-indexed IP costs exactly one Shodan request.
     assert set(requests.values()) == {1}
@@ -54,9 +60,11 @@ def test_default_scenario_stores_evidence_and_sends_one_email():
     assert set(found) == {t.ip for t in running}
     exposed = sorted(ip for ip, v in found.items() if v in EXPOSED)
     assert sorted(report.s3_keys) == sorted(
-        [f"evidence/{ip}/{run.name}.json" for ip in exposed] + [f"sweeps/{run.name}.json"]
+        [f"evidence/{ip}/{run.name}.json" for ip in exposed] + [f"sweeps/{run.name}.json"] + sweep_files(run)
     )
     for key, document in evidence.items():
+        if key.startswith(("targets/", "results/")):
+            continue
         if key.startswith("sweeps/"):
             assert document["checked"] == 3 and len(document["results"]) == 3
             continue
@@ -97,7 +105,7 @@ def test_a_rejected_shodan_key_fails_the_sweep_loudly():
         run, report = cloud.sweep()
     assert run.status == "FAILED"
     assert run.error == "ShodanAuthError"
-    assert report.s3_keys == []
+    assert report.s3_keys == [f"targets/{run.name}.json"]  # no evidence, no results, no record
     [email] = report.emails
     assert "FAILED" in email["subject"]
     assert "ShodanAuthError" in email["body"]
@@ -107,14 +115,17 @@ def test_a_rejected_shodan_key_fails_the_sweep_loudly():
 def test_rate_limiting_is_retried_until_every_ip_is_checked():
     # Time scale 0.25: Shodan's 1 s window becomes 250 ms, wide enough that three lookups started
     # together collide even on a loaded machine (at 0.01 the 10 ms window made this flaky).
+    # One IP per batch and three batches at once: concurrent lookups that share one key.
     with LocalCloud(
-        scenario_path=SCENARIOS / "rate-limited.yaml", parameters={"MapConcurrency": "3"}, time_scale=0.25
+        scenario_path=SCENARIOS / "rate-limited.yaml",
+        parameters={"MapConcurrency": "3", "LookupBatchSize": "1"},
+        time_scale=0.25,
     ) as cloud:
         running = cloud.wait_for_running(cloud.desired_count())
         run, report = cloud.sweep()
-        errors = [i.error_type for i in cloud.runtime.invocations]
+        statuses = [r.status for r in cloud.shodan.requests()]
     assert run.status == "SUCCEEDED"
-    assert "ShodanRateLimitError" in errors, "concurrent lookups must have hit the 1 request/s limit"
+    assert 429 in statuses, "concurrent lookups must have hit the 1 request/s limit"
     assert set(verdicts(report)) == {t.ip for t in running}
     assert "ERROR" not in verdicts(report).values()
 
@@ -131,7 +142,7 @@ def test_cli_prints_the_execution_and_what_happened(capsys, flag):
         assert set(document) >= {"status", "executionArn", "checked", "s3Keys", "emails", "rotated"}
         assert document["status"] == "SUCCEEDED" and len(document["checked"]) == 3
     else:
-        for state in ("ListHoneypotIps", "CheckEachIp", "ShodanLookup", "SummarizeSweep", "NotifyExposure"):
+        for state in ("ListHoneypotIps", "CheckEachIp", "LookupBatch", "SummarizeSweep", "NotifyExposure"):
             assert state in out
         assert "IPs checked:" in out and "Emails sent (1):" in out and "Subject: ICS honeynet:" in out
 

@@ -25,7 +25,9 @@ def test_a_sweep_never_exposes_the_shodan_key():
         ]
         logs = cloud.function_log_lines()
         definition = json.dumps(cloud.stack.definition)
-    assert run.status == "SUCCEEDED" and report.rotated and len(objects) == 4 and logs  # 2 evidence, 1 error, 1 record
+    assert (
+        run.status == "SUCCEEDED" and report.rotated and len(objects) == 6 and logs
+    )  # 2 evidence, 1 error, targets, results, record
 
     places = {
         "execution history": json.dumps(run.history, default=str),

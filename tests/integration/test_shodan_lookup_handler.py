@@ -167,3 +167,67 @@ def test_event_file(app, shodan_api, lambda_context):
     out = app.lambda_handler(event, lambda_context)
     assert out["ip"] == event["ip"] and out["taskArn"] == event["taskArn"]
     assert out["evidenceKey"] == event["evidenceKey"] and out["verdict"] == "FINGERPRINTED"
+
+
+# -- batches: targets from S3, evidence/errors/results to S3, per-IP retries in the function -----
+BUCKET = "evidence-bucket"
+QUIET, FAILING = "203.0.113.7", "203.0.113.8"
+
+
+@pytest.fixture
+def sweep_bucket(shodan_api, monkeypatch):
+    monkeypatch.setenv("RETRY_TIME_SCALE", "0")  # back off without waiting
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket=BUCKET)
+    targets = [{"ip": ip, "taskArn": f"arn:task/{ip}", "startedAt": STARTED.isoformat()} for ip in (QUIET, IP, FAILING)]
+    s3.put_object(Bucket=BUCKET, Key="targets/sweep-1.json", Body=json.dumps({"targets": targets, "skipped": []}))
+    return s3
+
+
+def batch(app, lambda_context, **event):
+    base = {"batch": 0, "first": 0, "size": 3, "bucket": BUCKET, "targetsKey": "targets/sweep-1.json"}
+    return app.lambda_handler({**base, "execution": "sweep-1", **event}, lambda_context)
+
+
+def read(s3, key):
+    return json.loads(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+
+
+def test_a_batch_checks_each_ip_retries_per_ip_and_stores_everything(app, shodan_api, sweep_bucket, lambda_context):
+    indexed(shodan_api, kind="indexed", ports=(502,))
+    shodan_api.set_fault("rate_limit", ip=QUIET, times=2)
+    shodan_api.set_fault("500", ip=FAILING)
+    summary = batch(app, lambda_context)
+    assert summary == {
+        "batch": 0,
+        "first": 0,
+        "size": 3,
+        "checked": 3,
+        "resultsKey": "results/sweep-1/00000.json",
+        "errors": 1,
+        "exposed": [{"ip": IP, "taskArn": f"arn:task/{IP}", "verdict": "INDEXED"}],
+    }
+    quiet, found, failed = read(sweep_bucket, summary["resultsKey"])
+    assert quiet == {"ip": QUIET, "taskArn": f"arn:task/{QUIET}", "startedAt": STARTED.isoformat(),
+                     "verdict": "NOT_INDEXED", "priorOwner": None}  # fmt: skip
+    assert [r.status for r in shodan_api.requests(QUIET)] == [429, 429, 404]  # rate limit: backed off, retried
+    assert found["verdict"] == "INDEXED" and found["evidence"]["stored"] is True
+    assert read(sweep_bucket, f"evidence/{IP}/sweep-1.json")["ip_str"] == IP
+    assert len(shodan_api.requests(FAILING)) == 1 + 3  # 5xx: three retries, then recorded
+    assert (failed["verdict"], failed["error"], failed["errorKey"]) == (
+        "ERROR", "ShodanUnavailableError", f"errors/{FAILING}/sweep-1.json")  # fmt: skip
+    error = read(sweep_bucket, failed["errorKey"])
+    assert error["Error"] == "ShodanUnavailableError" and "HTTP 500" in json.loads(error["Cause"])["errorMessage"]
+
+
+def test_a_rejected_key_fails_the_whole_batch_by_name(app, shodan_api, sweep_bucket, lambda_context):
+    shodan_api.set_fault("403")
+    with pytest.raises(Exception) as raised:
+        batch(app, lambda_context)
+    assert type(raised.value).__name__ == "ShodanAuthError"
+    assert sweep_bucket.list_objects_v2(Bucket=BUCKET, Prefix="results/").get("KeyCount") == 0
+
+
+def test_a_batch_outside_the_targets_is_a_clear_error(app, shodan_api, sweep_bucket, lambda_context):
+    with pytest.raises(ValueError, match=r"batch \[2, 5\) is outside the 3 targets"):
+        batch(app, lambda_context, first=2)

@@ -17,6 +17,8 @@ from exposure_history import IpHistory, record_check
 from sweep_report import MAX_SUBJECT, InvalidSweepInput, describe_failure, summarize
 
 EVENT = Path(__file__).resolve().parents[2] / "events" / "summarize_sweep.json"
+# What the sweep's earlier steps left in S3 for that event: the targets and one batch's results.
+SWEEP_OBJECTS = Path(__file__).resolve().parents[1] / "fixtures" / "summarize_sweep_s3.json"
 T0, T1 = "2026-11-25T01:00:00+00:00", "2026-11-25T13:00:00+00:00"
 
 
@@ -204,7 +206,21 @@ def exposure_table(monkeypatch):
             AttributeDefinitions=[{"AttributeName": "ip", "AttributeType": "S"}],
             KeySchema=[{"AttributeName": "ip", "KeyType": "HASH"}],
         )
+        event, objects = json.loads(EVENT.read_text()), json.loads(SWEEP_OBJECTS.read_text())
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket=event["evidenceBucket"])
+        targets = {"targets": objects["targets"], "skipped": objects["skipped"]}
+        s3.put_object(Bucket=event["evidenceBucket"], Key=event["targetsKey"], Body=json.dumps(targets))
+        s3.put_object(
+            Bucket=event["evidenceBucket"], Key=event["batches"][0]["resultsKey"], Body=json.dumps(objects["results"])
+        )
         yield boto3.client("dynamodb")
+
+
+def stored_record(event: dict) -> dict:
+    return json.loads(
+        boto3.client("s3").get_object(Bucket=event["evidenceBucket"], Key=event["recordKey"])["Body"].read()
+    )
 
 
 def test_event_file_through_the_handler_writes_history_and_alerts_once(exposure_table, lambda_context):
@@ -212,6 +228,9 @@ def test_event_file_through_the_handler_writes_history_and_alerts_once(exposure_
     event = json.loads(EVENT.read_text())
     out = handler(event, lambda_context)
     json.dumps(out)  # the state machine needs JSON
+    assert out["recordStored"] is True and "record" not in out  # the record goes to S3, not the state
+    record = stored_record(event)
+    assert [r["verdict"] for r in record["results"]] == ["NOT_INDEXED", "FINGERPRINTED", "ERROR"]
     assert out["notify"] is True and out["changes"]["NEWLY_FINGERPRINTED"] == 1 and out["changes"]["ROTATED"] == 1
     assert "198.51.100.23 -> 203.0.113.200  (2 attempts; skipped dirty IP(s) 203.0.113.150)" in out["message"]
     assert "task is PROVISIONING" in out["message"]
@@ -225,7 +244,30 @@ def test_the_handler_alerts_rather_than_fails_when_the_table_is_unreachable(expo
     exposure_table.delete_table(TableName="exposure")
     out = load_handler("summarize_sweep")(json.loads(EVENT.read_text()), lambda_context)
     assert out["notify"] is True and "Exposure history unavailable" in out["message"]
-    assert "ResourceNotFoundException" in out["record"]["historyWriteError"]
+    assert "ResourceNotFoundException" in stored_record(json.loads(EVENT.read_text()))["historyWriteError"]
+
+
+def test_a_failed_batch_still_accounts_for_each_of_its_ips(exposure_table, lambda_context):
+    event = json.loads(EVENT.read_text())
+    event["batches"] = [{"batch": 0, "first": 0, "size": 3, "error": "Lambda.Unknown", "cause": "out of memory"}]
+    out = load_handler("summarize_sweep")(event, lambda_context)
+    results = stored_record(event)["results"]
+    assert [(r["verdict"], r["error"], r["cause"]) for r in results] == [
+        ("ERROR", "Lambda.Unknown", "out of memory")
+    ] * 3
+    assert out["errorCount"] == 3 and out["changes"]["CHECK_FAILING"] == 3
+
+
+def test_a_record_s3_refuses_is_reported_not_raised(exposure_table, lambda_context):
+    event = json.loads(EVENT.read_text())
+    bucket = event["evidenceBucket"]
+    deny = {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{bucket}/sweeps/*"}
+    boto3.client("s3").put_bucket_policy(
+        Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny]})
+    )
+    out = load_handler("summarize_sweep")(event, lambda_context)
+    assert out["recordStored"] is False and "PutObject operation: Forbidden" in out["recordError"]
+    assert out["notify"] is True  # the alert still goes out; the state machine then fails the sweep
 
 
 def test_an_aborted_rotation_is_alerted_even_without_other_changes():

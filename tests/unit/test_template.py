@@ -118,16 +118,44 @@ def test_only_apis_without_resource_level_permissions_use_star_resources(cfn):
             assert set(actions) <= allowed_star, f"{lid}: {actions} on *"
 
 
+def s3_grants(role: dict) -> set[tuple[str, str]]:
+    grants = set()
+    for policy in role["Properties"].get("Policies", []):
+        for statement in policy["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            for action in (a for a in actions if a.startswith("s3:")):
+                grants |= {(action, r["Fn::Sub"].removeprefix("${EvidenceBucket.Arn}/")) for r in resources}
+    return grants
+
+
 def test_function_permissions_are_scoped(cfn):
     roles = {lid: json.dumps(r) for lid, r in of_type(cfn, "AWS::IAM::Role").items()}
     shodan = roles["ShodanLookupFunctionRole"]
     assert "ssm:GetParameter" in shodan and "parameter${ShodanApiKeyParameter}" in shodan
-    assert "s3:" not in shodan and "ecs:" not in shodan
-    summarize = roles["SummarizeSweepFunctionRole"]
-    assert "ssm:" not in summarize and "ecs:" not in summarize and "s3:" not in summarize
-    sweep = roles["SweepStateMachineRole"]
-    assert "${EvidenceBucket.Arn}/evidence/*" in sweep
-    assert "task/${HoneypotCluster}/*" in sweep
+    assert "ecs:" not in shodan and "ssm:" not in roles["SummarizeSweepFunctionRole"]
+    assert "task/${HoneypotCluster}/*" in roles["SweepStateMachineRole"]
+    # Each S3 grant names one prefix of the evidence bucket, for the one function that needs it.
+    grants = {lid: s3_grants(r) for lid, r in of_type(cfn, "AWS::IAM::Role").items()}
+    assert grants == {
+        "ListHoneypotIpsFunctionRole": {("s3:PutObject", "targets/*")},
+        "ShodanLookupFunctionRole": {
+            ("s3:GetObject", "targets/*"),
+            ("s3:PutObject", "evidence/*"),
+            ("s3:PutObject", "errors/*"),
+            ("s3:PutObject", "results/*"),
+        },
+        "SummarizeSweepFunctionRole": {
+            ("s3:GetObject", "targets/*"),
+            ("s3:GetObject", "results/*"),
+            ("s3:PutObject", "sweeps/*"),
+        },
+        "TrackRotationFunctionRole": set(),
+        "SweepStateMachineRole": set(),
+        "SweepStateMachineSweepRole": set(),  # EventBridge: starts the sweep, nothing else
+        "HoneypotExecutionRole": set(),
+        "HoneynetFlowLogRole": set(),
+    }
 
 
 def test_functions_run_python313_on_arm64(cfn):

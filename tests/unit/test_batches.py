@@ -1,0 +1,102 @@
+"""Batches: how a sweep splits its targets, retries per IP inside a batch, and gathers results."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from localcloud.functions import FUNCTIONS_DIR
+
+sys.path.insert(0, str(FUNCTIONS_DIR / "shodan_lookup"))
+sys.path.insert(0, str(FUNCTIONS_DIR / "list_honeypot_ips"))
+sys.path.insert(0, str(FUNCTIONS_DIR / "summarize_sweep"))
+from batch import RetryPolicy, lookup_with_retries, targets_of
+from exposure import ShodanAuthError, ShodanRateLimitError, ShodanUnavailableError
+from honeypot_ips import plan_batches
+from sweep_results import InvalidSweepResults, gather_results
+
+
+def test_batches_cover_every_target_once():
+    assert plan_batches(0, 60) == []
+    assert plan_batches(125, 60) == [
+        {"batch": 0, "first": 0, "size": 60},
+        {"batch": 1, "first": 60, "size": 60},
+        {"batch": 2, "first": 120, "size": 5},
+    ]
+    with pytest.raises(ValueError, match="at least 1"):
+        plan_batches(3, 0)
+
+
+def failing(*errors: Exception):
+    calls = []
+
+    def lookup():
+        calls.append(1)
+        if len(calls) <= len(errors):
+            raise errors[len(calls) - 1]
+        return {"verdict": "NOT_INDEXED"}
+
+    return lookup, calls
+
+
+def test_retries_follow_the_asl_policy_per_error():
+    policy, sleeps = RetryPolicy(), []
+    lookup, calls = failing(ShodanRateLimitError("slow down"), ShodanUnavailableError("502"))
+    assert lookup_with_retries(lookup, policy, sleeps.append) == {"verdict": "NOT_INDEXED"}
+    assert len(calls) == 3 and len(sleeps) == 2
+    lookup, calls = failing(*[ShodanUnavailableError("503")] * 4)
+    with pytest.raises(ShodanUnavailableError):
+        lookup_with_retries(lookup, policy, sleeps.append)
+    assert len(calls) == 1 + policy.unavailable_retries
+    lookup, calls = failing(*[ShodanRateLimitError("x")] * 6)
+    with pytest.raises(ShodanRateLimitError):
+        lookup_with_retries(lookup, policy, sleeps.append)
+    assert len(calls) == policy.rate_limit_tries
+    lookup, calls = failing(ShodanAuthError("bad key"))
+    with pytest.raises(ShodanAuthError):
+        lookup_with_retries(lookup, policy, sleeps.append)
+    assert len(calls) == 1  # no retry helps a rejected key
+
+
+def test_backoff_is_exponential_capped_jittered_and_scaled():
+    policy = RetryPolicy(base_delay_s=2, max_delay_s=30, time_scale=0.5)
+    assert [policy.delay(n, rng=lambda: 1.0) for n in (1, 2, 3, 4, 5, 6)] == [1, 2, 4, 8, 15, 15]
+    assert policy.delay(3, rng=lambda: 0.0) == 0
+
+
+def test_a_batch_reads_its_slice_and_rejects_anything_else():
+    document = {"targets": [{"ip": f"192.0.2.{i}"} for i in range(5)]}
+    assert [t["ip"] for t in targets_of(document, 3, 2)] == ["192.0.2.3", "192.0.2.4"]
+    with pytest.raises(ValueError, match="outside the 5 targets"):
+        targets_of(document, 4, 2)
+    with pytest.raises(ValueError, match="no 'targets' list"):
+        targets_of({"ips": []}, 0, 1)
+
+
+def test_gathering_accounts_for_every_target_whatever_happened_to_its_batch():
+    targets = [{"ip": f"192.0.2.{i}", "taskArn": f"t{i}"} for i in range(5)]
+    stored = {
+        "results/0.json": [{"ip": "192.0.2.0", "verdict": "NOT_INDEXED"}, {"ip": "192.0.2.1", "verdict": "INDEXED"}]
+    }
+
+    def read(key):
+        return stored[key]
+
+    batches = [
+        {"batch": 0, "first": 0, "size": 2, "resultsKey": "results/0.json"},
+        {"batch": 1, "first": 2, "size": 2, "error": "States.Timeout", "cause": "took too long"},
+        {"batch": 2, "first": 4, "size": 1, "resultsKey": "results/gone.json"},
+    ]
+    results = gather_results(targets, batches, read)
+    assert [(r["ip"], r["verdict"], r.get("error")) for r in results] == [
+        ("192.0.2.0", "NOT_INDEXED", None),
+        ("192.0.2.1", "INDEXED", None),
+        ("192.0.2.2", "ERROR", "States.Timeout"),
+        ("192.0.2.3", "ERROR", "States.Timeout"),
+        ("192.0.2.4", "ERROR", "ResultsNotReadable"),
+    ]
+    assert results[2]["taskArn"] == "t2" and results[2]["cause"] == "took too long"
+    assert gather_results(targets[:1], [], read)[0]["error"] == "NoResult"
+    with pytest.raises(InvalidSweepResults, match="no 'first'/'size'"):
+        gather_results(targets, [{"batch": 0}], read)
