@@ -35,7 +35,7 @@ from localcloud import prices
 from localcloud.cloud import LocalCloud
 from localcloud.functions import FUNCTIONS_DIR, PROJECT_ROOT
 
-DEFAULT_SIZES = ((10, 1.0), (100, 1.0), (1000, 20.0))
+DEFAULT_SIZES = ((10, 1.0), (100, 1.0), (1000, 10.0))
 SWEEPS_PER_MONTH = 60  # rate(12 hours)
 LAMBDA_MEMORY_GB = 0.25
 
@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         "--sizes",
         type=_parse_sizes,
         default=list(DEFAULT_SIZES),
-        help="N@R pairs: N IPs with Shodan at R requests/s (default: 10@1,100@1,1000@20)",
+        help="N@R pairs: N IPs with Shodan at R requests/s (default: 10@1,100@1,1000@10)",
     )
     parser.add_argument("--cold-runs", type=int, default=7, help="fresh interpreters per import timing")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")

@@ -77,6 +77,16 @@ class HoneynetScheduler:
         cluster_name = self.cluster.rsplit("/", 1)[-1]
         return [t for t in backend.tasks.get(cluster_name, {}).values() if t.group == f"service:{self.service}"]
 
+    def _desired_count(self) -> int:
+        from moto.ecs.models import ecs_backends
+
+        backend = ecs_backends[ACCOUNT_ID][self.region]
+        cluster_name = self.cluster.rsplit("/", 1)[-1]
+        service = backend.services.get(f"{cluster_name}:{self.service}")
+        if service is None:
+            raise RuntimeError(f"ECS service {self.service} not found in {self.cluster}")
+        return int(service.desired_count)
+
     def _describe_service(self) -> dict[str, Any]:
         services = self._ecs.describe_services(cluster=self.cluster, services=[self.service])["services"]
         if not services:
@@ -96,6 +106,8 @@ class HoneynetScheduler:
                         self._release(known, task.stopped_reason)
                 else:
                     running += 1
+            if running >= self._desired_count():
+                return  # the common case, checked without an API call: keeps the loop light
             service = self._describe_service()
             for _ in range(max(0, int(service["desiredCount"]) - running)):
                 self._start_task(service)

@@ -39,6 +39,7 @@ from exposure import (
     parse_target,
     validate_host,
 )
+from pacing import RequestPacer
 from requests.adapters import HTTPAdapter
 
 if TYPE_CHECKING:
@@ -51,18 +52,21 @@ KEY_CACHE_SECONDS = 300
 
 
 class _HttpObserver(HTTPAdapter):
-    """Gives the shodan client a timeout (it sets none) and remembers what HTTP saw, which the
-    client's APIError drops (status code, timeout vs refused). Never records URLs: they hold the key."""
+    """Gives the shodan client a timeout (it sets none), paces its requests (see pacing.py) and
+    remembers what HTTP saw, which the client's APIError drops (status code, timeout vs refused).
+    Never records URLs: they hold the key."""
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, pacer: RequestPacer) -> None:
         super().__init__()
         self.timeout = timeout
+        self.pacer = pacer
         self.status: int | None = None
         self.transport_error: str | None = None
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         self.status, self.transport_error = None, None
         kwargs["timeout"] = self.timeout
+        self.pacer.wait()
         try:
             response = super().send(request, **kwargs)
         except requests.Timeout:
@@ -79,15 +83,20 @@ _cached: tuple[tuple[str, str | None], shodan.Shodan, _HttpObserver] | None = No
 
 
 def _client(api_key: str) -> tuple[shodan.Shodan, _HttpObserver]:
-    """One client per container (its 1 request/s pacing carries over between warm invocations),
-    rebuilt only if the key or SHODAN_API_URL changes."""
+    """One client per container (its pacing carries over between warm invocations), rebuilt only
+    if the key or SHODAN_API_URL changes."""
     global _cached
     cache_key = (api_key, os.environ.get("SHODAN_API_URL"))
     if _cached is None or _cached[0] != cache_key:
         api = shodan.Shodan(api_key)
-        # The client paces itself (1 request/s by default, Shodan's limit per key).
-        api.api_rate_limit = float(os.environ.get("SHODAN_REQUESTS_PER_SECOND", "1"))
-        observer = _HttpObserver(timeout=float(os.environ.get("SHODAN_TIMEOUT_SECONDS", "10")))
+        api.api_rate_limit = 0  # our pacer replaces the client's (which adds each request's latency)
+        observer = _HttpObserver(
+            timeout=float(os.environ.get("SHODAN_TIMEOUT_SECONDS", "10")),
+            # One key, one rate: MapConcurrency workers share it.
+            pacer=RequestPacer(
+                float(os.environ.get("SHODAN_REQUESTS_PER_SECOND", "1")) / int(os.environ.get("SHODAN_WORKERS", "1"))
+            ),
+        )
         api._session.mount("https://", observer)
         api._session.mount("http://", observer)
         _cached = (cache_key, api, observer)
@@ -164,13 +173,14 @@ def _put_json(bucket: str, key: str, document: Any) -> dict[str, Any]:
 def check_batch(event: dict[str, Any]) -> dict[str, Any]:
     bucket, execution = str(event["bucket"]), str(event.get("execution") or "manual")
     document = json.loads(_s3().get_object(Bucket=bucket, Key=event["targetsKey"])["Body"].read())
+    _api, observer = _client(_api_key())  # the container's client and its request pacer
     policy = RetryPolicy(time_scale=float(os.environ.get("RETRY_TIME_SCALE", "1")))
     results = []
     for target in targets_of(document, event.get("first"), event.get("size")):
         ip = str(target.get("ip"))
         target["evidenceKey"] = f"evidence/{ip}/{execution}.json"
         try:
-            result = lookup_with_retries(lambda t=target: check_ip(t), policy, time.sleep)
+            result = lookup_with_retries(lambda t=target: check_ip(t), policy, time.sleep, observer.pacer.slow_down)
         except ShodanAuthError:
             raise  # the sweep fails by this name: every other lookup would fail the same way
         except (ShodanLookupError, ValueError) as error:

@@ -34,15 +34,18 @@ MAX_CAUSE_CHARS = 300
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    rate_limit_tries: int = 6
+    rate_limit_tries: int = 8
     unavailable_retries: int = 3
     base_delay_s: float = 2.0
+    # A 429 despite our own pacing is jitter, or another worker on the same key: one Shodan
+    # window (1 s) is enough at first; repeated ones back off exponentially from there.
+    rate_limit_base_s: float = 1.0
     max_delay_s: float = 30.0
     time_scale: float = 1.0  # the local cloud shortens every wait, as it does the ASL's
 
-    def delay(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
+    def delay(self, attempt: int, rng: Callable[[], float] = random.random, base: float | None = None) -> float:
         """Exponential backoff with full jitter (as the ASL's Retry with JitterStrategy FULL)."""
-        ceiling = min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1))
+        ceiling = min(self.max_delay_s, (self.base_delay_s if base is None else base) * 2 ** (attempt - 1))
         return rng() * ceiling * self.time_scale
 
 
@@ -54,8 +57,10 @@ def lookup_with_retries(
     lookup: Callable[[], dict[str, Any]],
     policy: RetryPolicy,
     sleep: Callable[[float], None],
+    on_rate_limited: Callable[[], None] = lambda: None,
 ) -> dict[str, Any]:
-    """One IP's lookup under the retry policy; raises the last error when retries run out."""
+    """One IP's lookup under the retry policy; raises the last error when retries run out.
+    ``on_rate_limited`` lets the request pacer slow down after a 429."""
     rate_limited = unavailable = 0
     while True:
         try:
@@ -64,9 +69,10 @@ def lookup_with_retries(
             raise
         except ShodanRateLimitError:
             rate_limited += 1
+            on_rate_limited()
             if rate_limited >= policy.rate_limit_tries:
                 raise
-            sleep(policy.delay(rate_limited))
+            sleep(policy.delay(rate_limited, base=policy.rate_limit_base_s))
         except ShodanUnavailableError:
             unavailable += 1
             if unavailable > policy.unavailable_retries:

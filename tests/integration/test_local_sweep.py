@@ -113,19 +113,20 @@ def test_a_rejected_shodan_key_fails_the_sweep_loudly():
 
 
 def test_rate_limiting_is_retried_until_every_ip_is_checked():
-    # Time scale 0.25: Shodan's 1 s window becomes 250 ms, wide enough that three lookups started
-    # together collide even on a loaded machine (at 0.01 the 10 ms window made this flaky).
-    # One IP per batch and three batches at once: concurrent lookups that share one key.
+    # Three workers (one IP per batch) share the key's 1 request/s; Shodan also answers 429 twice
+    # for one IP whatever the pace. Time scale 0.25: the 1 s window becomes 250 ms.
     with LocalCloud(
         scenario_path=SCENARIOS / "rate-limited.yaml",
         parameters={"MapConcurrency": "3", "LookupBatchSize": "1"},
         time_scale=0.25,
     ) as cloud:
         running = cloud.wait_for_running(cloud.desired_count())
+        victim = running[0].ip
+        cloud.shodan.set_fault("rate_limit", ip=victim, times=2)
         run, report = cloud.sweep()
-        statuses = [r.status for r in cloud.shodan.requests()]
+        statuses = [r.status for r in cloud.shodan.requests(victim)]
     assert run.status == "SUCCEEDED"
-    assert 429 in statuses, "concurrent lookups must have hit the 1 request/s limit"
+    assert statuses[:2] == [429, 429] and statuses[-1] != 429  # backed off, retried, answered
     assert set(verdicts(report)) == {t.ip for t in running}
     assert "ERROR" not in verdicts(report).values()
 

@@ -14,6 +14,7 @@ sys.path.insert(0, str(FUNCTIONS_DIR / "summarize_sweep"))
 from batch import RetryPolicy, lookup_with_retries, targets_of
 from exposure import ShodanAuthError, ShodanRateLimitError, ShodanUnavailableError
 from honeypot_ips import plan_batches
+from pacing import MARGIN, RequestPacer
 from sweep_results import InvalidSweepResults, gather_results
 
 
@@ -49,7 +50,7 @@ def test_retries_follow_the_asl_policy_per_error():
     with pytest.raises(ShodanUnavailableError):
         lookup_with_retries(lookup, policy, sleeps.append)
     assert len(calls) == 1 + policy.unavailable_retries
-    lookup, calls = failing(*[ShodanRateLimitError("x")] * 6)
+    lookup, calls = failing(*[ShodanRateLimitError("x")] * 8)
     with pytest.raises(ShodanRateLimitError):
         lookup_with_retries(lookup, policy, sleeps.append)
     assert len(calls) == policy.rate_limit_tries
@@ -100,3 +101,32 @@ def test_gathering_accounts_for_every_target_whatever_happened_to_its_batch():
     assert gather_results(targets[:1], [], read)[0]["error"] == "NoResult"
     with pytest.raises(InvalidSweepResults, match="no 'first'/'size'"):
         gather_results(targets, [{"batch": 0}], read)
+
+
+def test_requests_are_paced_start_to_start_with_a_small_margin():
+    now, slept = [100.0], []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        now[0] += seconds
+
+    pacer = RequestPacer(2.0, clock=lambda: now[0], sleep=sleep)
+    assert pacer.wait() == 0  # the first request goes at once
+    now[0] += 0.2  # the request took 200 ms: it counts toward the interval
+    assert pacer.wait() == pytest.approx(MARGIN / 2 - 0.2)
+    now[0] += 5  # a long pause: no debt, no burst after it
+    assert pacer.wait() == 0 and pacer.wait() == pytest.approx(MARGIN / 2)
+    with pytest.raises(ValueError, match="must be positive"):
+        RequestPacer(0)
+
+
+def test_a_429_slows_the_pacer_down_within_a_bound_and_retries_within_a_second():
+    pacer = RequestPacer(20.0)
+    base = pacer.interval
+    for _ in range(20):
+        pacer.slow_down()
+    assert pacer.interval == pytest.approx(base * 1.5)
+    policy, sleeps, slowed = RetryPolicy(), [], []
+    lookup, _calls = failing(ShodanRateLimitError("bunched"))
+    lookup_with_retries(lookup, policy, sleeps.append, lambda: slowed.append(1))
+    assert slowed == [1] and 0 <= sleeps[0] <= 1.0  # within one Shodan window
