@@ -19,6 +19,7 @@ from honeypot_ips import (
     chunks,
     eni_of,
     parse_extra_ips,
+    started_after,
 )
 
 if TYPE_CHECKING:
@@ -87,7 +88,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     except (ClientError, BotoCoreError) as error:
         raise HoneynetApiError(f"listing the honeynet's tasks failed: {error}") from error
     listing = assemble(cluster, service, tasks, interfaces)
-    listing = add_extra_ips(listing, *parse_extra_ips(os.environ.get("EXTRA_HONEYPOT_IPS", "")))
+    if event.get("startedAfter"):
+        # A rotation's check for replacements: only tasks started since its stop (the list stays
+        # small however large the honeynet); extra IPs have no task and are never replacements.
+        listing = started_after(listing, str(event["startedAfter"]))
+    else:
+        listing = add_extra_ips(listing, *parse_extra_ips(os.environ.get("EXTRA_HONEYPOT_IPS", "")))
 
     if event.get("targetsKey") and listing.ips:
         # A sweep: targets to S3 for the lookups; counts and batches to the state machine.

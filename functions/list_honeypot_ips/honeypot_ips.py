@@ -181,3 +181,17 @@ def add_extra_ips(listing: Listing, extra: list[str], invalid: list[Skipped]) ->
     listing.ips.extend(HoneypotIp(ip=ip, task_arn=None, started_at=None, eni=None) for ip in extra if ip not in own)
     listing.skipped.extend(invalid)
     return listing
+
+
+def started_after(listing: Listing, since: str) -> Listing:
+    """Only the tasks that started at or after ``since`` (ISO 8601; a zone-less time is UTC)."""
+    try:
+        cutoff = datetime.fromisoformat(since.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"startedAfter is not an ISO 8601 time: {since[:64]!r}") from None
+    cutoff = cutoff if cutoff.tzinfo else cutoff.replace(tzinfo=UTC)
+
+    def recent(started: str | None) -> bool:
+        return started is not None and datetime.fromisoformat(started) >= cutoff
+
+    return Listing(listing.cluster, listing.service, [i for i in listing.ips if recent(i.started_at)], listing.skipped)

@@ -10,7 +10,7 @@ import pytest
 from localcloud.functions import FUNCTIONS_DIR
 
 sys.path.insert(0, str(FUNCTIONS_DIR / "list_honeypot_ips"))
-from honeypot_ips import assemble, chunks, eni_of, iso_utc
+from honeypot_ips import HoneypotIp, Listing, assemble, chunks, eni_of, iso_utc, started_after
 
 
 def task(n: int, status: str = "RUNNING", eni: str | None = "eni-1", started: object = None) -> dict:
@@ -104,3 +104,19 @@ def test_extra_ips_join_the_listing_without_a_task():
     add_extra_ips(listing, ["198.51.100.77", "192.0.2.1"], [])
     assert [(i.ip, i.task_arn) for i in listing.ips] == [("192.0.2.1", task(1)["taskArn"]), ("198.51.100.77", None)]
     assert listing.to_json()["ips"][1] == {"ip": "198.51.100.77", "taskArn": None, "startedAt": None, "eni": None}
+
+
+def test_a_rotation_lists_only_tasks_started_since_its_stop():
+    listing = Listing(
+        "c",
+        "s",
+        [
+            HoneypotIp("192.0.2.1", "arn:old", "2026-11-25T01:00:00+00:00", "eni-1"),
+            HoneypotIp("192.0.2.2", "arn:new", "2026-11-25T01:05:00.500000+00:00", "eni-2"),
+            HoneypotIp("198.51.100.7", None, None, None),  # an extra IP: never a replacement
+        ],
+    )
+    assert [i.ip for i in started_after(listing, "2026-11-25T01:05:00Z").ips] == ["192.0.2.2"]
+    assert [i.ip for i in started_after(listing, "2026-11-25T01:05:00").ips] == ["192.0.2.2"]  # UTC
+    with pytest.raises(ValueError, match="not an ISO 8601 time"):
+        started_after(listing, "yesterday")
