@@ -70,18 +70,18 @@ class HoneynetScheduler:
         self.errors: list[str] = []
 
     # -- the moto side -----------------------------------------------------------------------
-    def _backend_tasks(self) -> list[Any]:
+    def _backend(self) -> tuple[Any, str]:
+        """moto's ECS backend and the cluster's name (the keys of its task and service maps)."""
         from moto.ecs.models import ecs_backends
 
-        backend = ecs_backends[ACCOUNT_ID][self.region]
-        cluster_name = self.cluster.rsplit("/", 1)[-1]
+        return ecs_backends[ACCOUNT_ID][self.region], self.cluster.rsplit("/", 1)[-1]
+
+    def _backend_tasks(self) -> list[Any]:
+        backend, cluster_name = self._backend()
         return [t for t in backend.tasks.get(cluster_name, {}).values() if t.group == f"service:{self.service}"]
 
     def _desired_count(self) -> int:
-        from moto.ecs.models import ecs_backends
-
-        backend = ecs_backends[ACCOUNT_ID][self.region]
-        cluster_name = self.cluster.rsplit("/", 1)[-1]
+        backend, cluster_name = self._backend()
         service = backend.services.get(f"{cluster_name}:{self.service}")
         if service is None:
             raise RuntimeError(f"ECS service {self.service} not found in {self.cluster}")

@@ -170,6 +170,10 @@ def _put_json(bucket: str, key: str, document: Any) -> dict[str, Any]:
         return {"stored": False, "Error": f"S3.{code}", "Cause": str(error)[:300]}
 
 
+class ResultsNotStoredError(RuntimeError):
+    """S3 did not take a batch's results."""
+
+
 def check_batch(event: dict[str, Any]) -> dict[str, Any]:
     bucket, execution = str(event["bucket"]), str(event.get("execution") or "manual")
     document = json.loads(_s3().get_object(Bucket=bucket, Key=event["targetsKey"])["Body"].read())
@@ -197,10 +201,6 @@ def check_batch(event: dict[str, Any]) -> dict[str, Any]:
         # Without the results object the sweep would lose these verdicts: let the ASL retry.
         raise ResultsNotStoredError(f"{results_key}: {stored['Error']}")
     return batch_summary(int(event["batch"]), int(event["first"]), results, results_key)
-
-
-class ResultsNotStoredError(RuntimeError):
-    """S3 did not take a batch's results."""
 
 
 @logger.inject_lambda_context

@@ -170,10 +170,11 @@ def summarize(
         updated[ip] = history
         changes.extend(found)
     rotation = [dict(chain) for chain in rotation]
+    merged = {**known, **updated}  # record_rotation updates the old and new IPs' entries in place
     for chain in rotation:
-        merged = {**known, **updated}
         changes.append(record_rotation(merged, chain, checked_at=checked_at, execution=execution))
-        updated.update({ip: h for ip, h in merged.items() if ip in (chain.get("from"), chain.get("to"))})
+    moved = {ip for chain in rotation for ip in (chain.get("from"), chain.get("to")) if ip in merged}
+    updated.update({ip: merged[ip] for ip in moved})
     changes.sort(key=lambda c: CHANGE_KINDS.index(c.kind))
     skipped_list = [dict(s) for s in skipped]
     summary = SweepSummary(

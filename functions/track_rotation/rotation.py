@@ -191,8 +191,8 @@ def _apply_stop_results(state: dict[str, Any], stop_results: Iterable[Mapping[st
 def observe(event: Mapping[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
     """The service's running tasks after a wait: hand new ones to the chains waiting for one."""
     state = _state(event)
-    _apply_stop_results(state, event.get("stopResults") or state.get("stopResults") or [])
-    observed = event.get("observed", state.get("observed")) or []
+    _apply_stop_results(state, state.get("stopResults") or [])
+    observed = state.get("observed") or []
     if isinstance(observed, Mapping):  # list_honeypot_ips' output, as the ASL stores it
         observed = observed.get("ips") or []
     round_started = _parse_time(state.get("roundStartedAt"))
@@ -228,7 +228,7 @@ def observe(event: Mapping[str, Any], *, now: datetime | None = None) -> dict[st
 def judge(event: Mapping[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
     """Shodan's answers for the replacement IPs: clean ones end the chain, dirty ones rotate again."""
     state = _state(event)
-    lookups = {r.get("ip"): r for r in (event.get("lookups") or state.get("lookups") or []) if isinstance(r, Mapping)}
+    lookups = {r.get("ip"): r for r in state.get("lookups") or [] if isinstance(r, Mapping)}
     for chain in state["chains"]:
         if chain["status"] != CHECKING:
             continue

@@ -197,6 +197,21 @@ def test_ecs_tasks_stay_running_until_stopped(runtime):
     assert ecs.describe_tasks(cluster="c", tasks=[arn])["tasks"][0]["lastStatus"] == "STOPPED"
 
 
+def test_the_scheduler_reads_moto_ecs_backend_maps(runtime):
+    # localcloud/ecs_scheduler.py reads moto's backend directly (tasks by cluster name, services
+    # by "cluster:service") so its loop needs no API call when nothing changed.
+    from localcloud.ecs_scheduler import HoneynetScheduler
+
+    arn = _fargate_task("service:honeypots")
+    ecs = boto3.client("ecs", region_name=REGION)
+    ecs.create_service(cluster="c", serviceName="honeypots", taskDefinition="f", desiredCount=2)
+    scheduler = HoneynetScheduler(cluster="c", service="honeypots", region=REGION)
+    assert [t.task_arn for t in scheduler._backend_tasks()] == [arn]
+    assert scheduler._desired_count() == 2
+    ecs.update_service(cluster="c", service="honeypots", desiredCount=0)
+    assert scheduler._desired_count() == 0
+
+
 def test_list_tasks_filters_by_service(runtime):
     arn = _fargate_task("service:honeypots")
     ecs = boto3.client("ecs", region_name=REGION)

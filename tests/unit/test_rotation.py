@@ -50,7 +50,7 @@ def test_plan_stops_only_our_tasks_that_rotate_on_says_must_move():
 
 
 def test_a_clean_replacement_ends_the_chain_as_rotated():
-    state = advance({"action": "observe", "rotation": stopped_all(planned()), "observed": [task("9", 1)]}, now=NOW)
+    state = advance({"action": "observe", "rotation": stopped_all(planned()) | {"observed": [task("9", 1)]}}, now=NOW)
     assert state["next"] == "check" and state["toCheck"] == [task("9", 1)]
     lookups = [{"ip": "203.0.113.9", "verdict": "NOT_INDEXED", "priorOwner": None}]
     state = advance({"action": "judge", "rotation": state | {"lookups": lookups}}, now=NOW)
@@ -67,7 +67,7 @@ def test_a_clean_replacement_ends_the_chain_as_rotated():
 
 def test_tasks_from_before_the_stop_are_not_replacements():
     old = task("5", -30)
-    state = advance({"action": "observe", "rotation": stopped_all(planned()), "observed": [old]}, now=NOW)
+    state = advance({"action": "observe", "rotation": stopped_all(planned()) | {"observed": [old]}}, now=NOW)
     assert state["next"] == "wait" and state["checksLeft"] == 9
 
 
@@ -76,7 +76,7 @@ def test_a_dirty_replacement_is_rotated_again_and_the_bound_is_honoured():
     dirty = {"verdict": "NOT_INDEXED", "priorOwner": {"banners": 3, "tags": ["honeypot"]}}
     for attempt, name in enumerate(("7", "8"), start=1):
         state = advance(
-            {"action": "observe", "rotation": stopped_all(state), "observed": [task(name, attempt)]}, now=NOW
+            {"action": "observe", "rotation": stopped_all(state) | {"observed": [task(name, attempt)]}}, now=NOW
         )
         state = advance(
             {"action": "judge", "rotation": state | {"lookups": [{"ip": f"203.0.113.{name}", **dirty}]}}, now=NOW
@@ -94,9 +94,9 @@ def test_a_dirty_replacement_is_rotated_again_and_the_bound_is_honoured():
 
 def test_waiting_is_bounded():
     state = stopped_all(planned(replacementChecks=2, replacementWaitSeconds=30))
-    state = advance({"action": "observe", "rotation": state, "observed": []}, now=NOW)
+    state = advance({"action": "observe", "rotation": state | {"observed": []}}, now=NOW)
     assert state["next"] == "wait"
-    state = advance({"action": "observe", "rotation": state, "observed": []}, now=NOW)
+    state = advance({"action": "observe", "rotation": state | {"observed": []}}, now=NOW)
     assert state["next"] == "done"
     assert state["outcome"][0]["reason"] == "no replacement task with a public IP within 60 s"
 
@@ -107,14 +107,14 @@ def test_a_stop_ecs_refused_fails_that_chain_only():
         {"taskArn": "arn:task/a", "ip": "192.0.2.1", "stopped": False, "error": "Ecs.InvalidParameterException"},
         {"taskArn": "arn:task/b", "ip": "192.0.2.2", "stopped": True},
     ]
-    state = advance({"action": "observe", "rotation": state, "observed": {"ips": [task("9", 1)]}}, now=NOW)
+    state = advance({"action": "observe", "rotation": state | {"observed": {"ips": [task("9", 1)]}}}, now=NOW)
     failed, moving = state["chains"]
     assert failed["status"] == "FAILED" and "Ecs.InvalidParameterException" in failed["reason"]
     assert moving["status"] == "CHECKING" and moving["hops"][0]["ip"] == "203.0.113.9"
 
 
 def test_an_unverifiable_replacement_is_kept_and_said_so():
-    state = advance({"action": "observe", "rotation": stopped_all(planned()), "observed": [task("9", 1)]}, now=NOW)
+    state = advance({"action": "observe", "rotation": stopped_all(planned()) | {"observed": [task("9", 1)]}}, now=NOW)
     lookups = [{"ip": "203.0.113.9", "verdict": "ERROR", "error": "ShodanUnavailableError"}]
     state = advance({"action": "judge", "rotation": state | {"lookups": lookups}}, now=NOW)
     [outcome] = state["outcome"]
@@ -164,7 +164,7 @@ def test_every_step_says_what_to_report_if_the_rotation_is_aborted():
     state = planned("indexed")
     assert [(o["from"], o["status"]) for o in state["ifAborted"]] == [("192.0.2.1", "FAILED"), ("192.0.2.2", "FAILED")]
     assert all("rotation was aborted" in o["reason"] for o in state["ifAborted"])
-    state = advance({"action": "observe", "rotation": stopped_all(state), "observed": [task("9", 1)]}, now=NOW)
+    state = advance({"action": "observe", "rotation": stopped_all(state) | {"observed": [task("9", 1)]}}, now=NOW)
     lookups = [{"ip": "203.0.113.9", "verdict": "NOT_INDEXED", "priorOwner": None}]
     state = advance({"action": "judge", "rotation": state | {"lookups": lookups}}, now=NOW)
     done, waiting = state["ifAborted"]
@@ -185,6 +185,6 @@ def test_a_task_the_sweep_saw_still_starting_is_not_taken_for_a_replacement():
         now=NOW,
     )
     state = advance(
-        {"action": "observe", "rotation": stopped_all(state), "observed": [starting, task("9", 3)]}, now=NOW
+        {"action": "observe", "rotation": stopped_all(state) | {"observed": [starting, task("9", 3)]}}, now=NOW
     )
     assert [h["ip"] for h in state["chains"][0]["hops"]] == ["203.0.113.9"]
