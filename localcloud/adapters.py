@@ -52,6 +52,7 @@ from typing import Any
 import moto
 
 from localcloud.functions import writing_to
+from localcloud.iam import Principal, acting_as
 
 EXPECTED_MOTO_VERSION = "5.2.5"
 
@@ -104,6 +105,9 @@ class Invocation:
 
 
 Handler = Callable[[Any, Any], Any]
+# Handler CPU time is not scaled by the time scale; this much real time is added to the scaled
+# Timeout before an invocation counts as timed out (a cold import on a busy 2-core machine).
+CPU_ALLOWANCE_SECONDS = 1.5
 
 
 class InProcessLambda:
@@ -114,18 +118,30 @@ class InProcessLambda:
     container (its cached clients, the Shodan client's pacing); concurrent ones get their own.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, time_scale: float = 1.0) -> None:
+        # Lambda ends an invocation at the function's Timeout (Sandbox.Timedout). Locally every
+        # wait is scaled by ``time_scale``; CPU time is not, so a fixed allowance is added.
+        self.time_scale = time_scale
         self._functions: dict[str, tuple[Callable[[int], Handler], Any]] = {}
+        self._principals: dict[str, Principal | None] = {}
         self._idle: dict[str, list[Handler]] = {}
         self._started: dict[str, int] = {}
         self.invocations: list[Invocation] = []
         self._lock = threading.Lock()
 
-    def register(self, function_name: str, handler: Handler | Callable[[int], Handler], log: Any = None) -> None:
+    def register(
+        self,
+        function_name: str,
+        handler: Handler | Callable[[int], Handler],
+        log: Any = None,
+        principal: Principal | None = None,
+    ) -> None:
         """``handler``: the handler, or a factory ``container number -> handler`` (one module copy
-        per container); ``log``: a FunctionLog that receives what the handler prints."""
+        per container); ``log``: a FunctionLog that receives what the handler prints;
+        ``principal``: the function's execution role, whose policies authorise its AWS calls."""
         factory = handler if getattr(handler, "is_container_factory", False) else (lambda _n, h=handler: h)
         self._functions[function_name] = (factory, log)  # type: ignore[assignment]
+        self._principals[function_name] = principal
         self._idle[function_name] = []
         self._started[function_name] = 0
 
@@ -161,12 +177,19 @@ class InProcessLambda:
         started = time.monotonic()
         error_type = None
         try:
-            with writing_to(log):
+            with writing_to(log), acting_as(self._principals.get(fn.function_name)):
                 try:
                     result = handler(event, context)
                 finally:
                     self._release(fn.function_name, handler)
             payload = json.dumps(result).encode()
+            limit = context.timeout_seconds * self.time_scale + CPU_ALLOWANCE_SECONDS
+            if time.monotonic() - started > limit:
+                # Lambda would have ended the invocation at its Timeout; what it wrote so far stays.
+                error_type = "Sandbox.Timedout"
+                payload = json.dumps(
+                    {"errorType": error_type, "errorMessage": f"Task timed out after {context.timeout_seconds:.2f} seconds"}
+                ).encode()
         except Exception as exc:
             # What the Lambda runtime answers for an unhandled exception.
             error_type = type(exc).__name__

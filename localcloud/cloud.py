@@ -24,6 +24,8 @@ from typing import Any
 import boto3
 
 from localcloud import adapters
+from localcloud.authorizer import Authorizer, gating
+from localcloud.iam import acting_as, role_principal
 from localcloud.ecs_scheduler import HoneynetScheduler, HoneypotTask
 from localcloud.functions import (
     FUNCTION_LOGS,
@@ -35,7 +37,7 @@ from localcloud.functions import (
 from localcloud.report import SweepReport, rotation_outcome
 from localcloud.scenario import Scenario, load_scenario, render_host
 from localcloud.shodan_api import ShodanApiServer
-from localcloud.stack import DeployedStack, Progress, deploy
+from localcloud.stack import TEMPLATE, DeployedStack, Progress, deploy
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "default.yaml"
 REGION = "us-east-1"
@@ -83,6 +85,8 @@ class LocalCloud:
     parameters: dict[str, str] = field(default_factory=dict)
     time_scale: float = DEFAULT_TIME_SCALE
     stack_name: str = "ics-honeynet-local"
+    # The SAM template to deploy (mutation tests deploy a copy with a defect put back).
+    template_path: Path = TEMPLATE
     # Show the functions' log lines as they are written (they are kept either way).
     echo_function_logs: bool = False
     # The key stored in SSM; None stores the one the scenario's Shodan accepts.
@@ -94,6 +98,7 @@ class LocalCloud:
     shodan: ShodanApiServer = field(init=False)
     scheduler: HoneynetScheduler = field(init=False)
     runtime: adapters.InProcessLambda = field(init=False)
+    authorizer: Authorizer = field(init=False)
     _stack: contextlib.ExitStack = field(init=False)
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -115,7 +120,7 @@ class LocalCloud:
         self.scenario = load_scenario(self.scenario_path)
         # moto's interpreter logs expected control flow (an IsPresent miss) as errors.
         logging.getLogger("moto").setLevel(logging.CRITICAL)
-        self.runtime = adapters.InProcessLambda()
+        self.runtime = adapters.InProcessLambda(time_scale=self.time_scale)
         es = self._stack
         es.enter_context(
             _environment(
@@ -167,6 +172,7 @@ class LocalCloud:
             stack_name=self.stack_name,
             parameters=parameters,
             region=REGION,
+            template_path=self.template_path,
             progress=self.progress,
         )
         # Handlers run in this process: their environment first, then their import (module-level
@@ -175,9 +181,16 @@ class LocalCloud:
         # scaled clock as the ASL's Retry intervals.
         local = {"SHODAN_API_URL": self.shodan.url, "RETRY_TIME_SCALE": f"{self.time_scale:g}"}
         es.enter_context(_environment({**self._function_environment(), **local}))
+        # From here on every call a principal of the stack makes is authorised as on AWS.
+        self.authorizer = es.enter_context(gating(Authorizer(REGION)))
+        self.authorizer.step_functions = role_principal(self.stack.state_machine_role_arn)
+        lambda_client = boto3.client("lambda", region_name=REGION)
         for logical_id, function_name in self.stack.functions.items():
             folder = self.stack.code_dirs[logical_id]
-            self.runtime.register(function_name, _containers_of(folder), function_log(folder))
+            role = lambda_client.get_function_configuration(FunctionName=function_name)["Role"]
+            self.runtime.register(
+                function_name, _containers_of(folder), function_log(folder), principal=role_principal(role)
+            )
 
         self.scheduler = HoneynetScheduler(
             cluster=self.stack.output("HoneypotClusterName"),
@@ -222,9 +235,11 @@ class LocalCloud:
         name = name or f"sweep-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
         sfn = boto3.client("stepfunctions", region_name=REGION)
         event = _scheduled_event(self.stack)
-        arn = sfn.start_execution(stateMachineArn=self.stack.state_machine_arn, name=name, input=json.dumps(event))[
-            "executionArn"
-        ]
+        # EventBridge starts the sweep with the schedule's role.
+        with acting_as(role_principal(self.stack.schedule_role_arn)):
+            arn = sfn.start_execution(
+                stateMachineArn=self.stack.state_machine_arn, name=name, input=json.dumps(event)
+            )["executionArn"]
         deadline = time.monotonic() + timeout
         while True:
             described = sfn.describe_execution(executionArn=arn)

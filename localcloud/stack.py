@@ -57,6 +57,8 @@ class DeployedStack:
     functions: dict[str, str]  # logical id -> deployed function name
     code_dirs: dict[str, str]  # logical id -> folder under functions/
     state_machine_arn: str
+    state_machine_role_arn: str
+    schedule_role_arn: str  # the role EventBridge starts the sweep with
     definition: dict[str, Any]
     emulated: list[str] = field(default_factory=list)
     not_emulated: list[str] = field(default_factory=list)
@@ -233,6 +235,18 @@ def _moto_stack(stack_id: str, region: str) -> Any:
     return cloudformation_backends[ACCOUNT_ID][region].stacks[stack_id]
 
 
+def _schedule_role(cfn: dict[str, Any], physical: dict[str, str], machine_arn: str, region: str) -> str:
+    """The role of the EventBridge rule whose target is the state machine."""
+    events = boto3.client("events", region_name=region)
+    for logical_id, resource in cfn["Resources"].items():
+        if resource["Type"] != "AWS::Events::Rule":
+            continue
+        for target in events.list_targets_by_rule(Rule=physical[logical_id])["Targets"]:
+            if target["Arn"] == machine_arn and target.get("RoleArn"):
+                return str(target["RoleArn"])
+    raise DeployError("no EventBridge rule targets the state machine with a role")
+
+
 def deploy(
     *,
     stack_name: str,
@@ -305,6 +319,9 @@ def deploy(
         progress(f"NOT emulated locally: {', '.join(not_emulated)}")
 
     functions = {lid: physical[lid] for lid in code_dirs}
+    machine_role = boto3.client("stepfunctions", region_name=region).describe_state_machine(
+        stateMachineArn=machine_arn
+    )["roleArn"]
 
     return DeployedStack(
         name=stack_name,
@@ -316,6 +333,8 @@ def deploy(
         functions=functions,
         code_dirs=code_dirs,
         state_machine_arn=machine_arn,
+        state_machine_role_arn=machine_role,
+        schedule_role_arn=_schedule_role(cfn, physical, machine_arn, region),
         definition=json.loads(rendered),
         emulated=emulated,
         not_emulated=not_emulated,

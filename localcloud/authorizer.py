@@ -1,0 +1,153 @@
+"""The gate every AWS call of the local cloud passes before moto executes it.
+
+Installed as two botocore handlers (``before-parameter-build`` keeps the call's parameters,
+``before-call`` decides), so it sees every call from any boto3 client: the handlers', moto's
+Step Functions interpreter's, the local ECS scheduler's. It
+
+1. enforces request rules AWS applies and moto does not (``SERVICE_RULES``), for every caller;
+2. authorises calls made by a principal of the stack (localcloud/iam.py) and answers a denied
+   call exactly as AWS does, so the caller's error handling runs as it would on AWS.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from botocore.awsrequest import AWSResponse
+from botocore.handlers import BUILTIN_HANDLERS
+
+from localcloud.aws_requests import LITERAL_STAR, ApiCall, StackResources, denied_error, requests_for
+from localcloud.iam import (
+    STEP_FUNCTIONS_ACCESS_KEY,
+    AuthRequest,
+    Decision,
+    Principal,
+    Simulator,
+    current_principal,
+    simulator,
+)
+
+
+class Authorizer:
+    def __init__(self, region: str, evaluator: Simulator | None = None) -> None:
+        self.region = region
+        self.resources = StackResources(region)
+        self.evaluator = evaluator or simulator()
+        self.step_functions: Principal | None = None  # the state machine's role
+        self.denials: list[Decision] = []
+        self._lock = threading.Lock()
+
+    def authorise(self, principal: Principal, call: ApiCall) -> Decision:
+        """The first denied request of the call, or the last allowed one."""
+        decision: Decision | None = None
+        for request in requests_for(call, self.resources):
+            decision = self.decide(principal, request)
+            if not decision.allowed:
+                break
+        assert decision is not None, f"no authorisation request for {call.service}:{call.operation}"
+        return decision
+
+    def decide(self, principal: Principal, request: AuthRequest) -> Decision:
+        result = self.evaluator.evaluate(principal, request, literal_star=request.action in LITERAL_STAR)
+        decision = Decision(result == "Allowed", result, request, principal)
+        if not decision.allowed:
+            with self._lock:
+                self.denials.append(decision)
+        return decision
+
+
+# ---------------------------------------------------------------------------------------------
+# Request rules AWS enforces and moto does not
+# ---------------------------------------------------------------------------------------------
+# SNS Publish, Subject: "must be ASCII text that begins with a letter, number, or punctuation
+# mark; must not include line breaks or control characters; and must be less than 100
+# characters long" (SNS API Reference, Publish).
+_SNS_SUBJECT = re.compile(r"^[A-Za-z0-9!-/:-@\[-`{-~][ -~]{0,98}$")
+
+
+def _sns_subject(call: ApiCall) -> str | None:
+    subject = call.params.get("Subject")
+    if subject is None or _SNS_SUBJECT.match(str(subject)):
+        return None
+    return "Invalid parameter: Subject"
+
+
+SERVICE_RULES: dict[tuple[str, str], tuple[Callable[[ApiCall], str | None], str, int]] = {
+    ("sns", "Publish"): (_sns_subject, "InvalidParameter", 400),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# botocore handlers
+# ---------------------------------------------------------------------------------------------
+_active: Authorizer | None = None
+_PARAMS = "localcloud_api_params"
+
+
+class _EmptyBody:
+    def stream(self, **_kw: Any) -> Iterator[bytes]:
+        yield b""
+
+
+def _error(code: str, status: int, message: str) -> tuple[AWSResponse, dict[str, Any]]:
+    request_id = str(uuid.uuid4())
+    http = AWSResponse("https://localcloud", status, {"x-amzn-requestid": request_id}, _EmptyBody())
+    parsed = {
+        "Error": {"Code": code, "Message": message},
+        "ResponseMetadata": {"RequestId": request_id, "HTTPStatusCode": status, "HTTPHeaders": {}},
+    }
+    return http, parsed
+
+
+def _keep_params(params: dict[str, Any], context: dict[str, Any], **_kw: Any) -> None:
+    context[_PARAMS] = dict(params)
+
+
+def _gate(model: Any, request_signer: Any, context: dict[str, Any], **_kw: Any) -> Any:
+    authorizer = _active
+    if authorizer is None:
+        return None
+    service = model.service_model.service_name
+    call = ApiCall(service, model.name, context.get(_PARAMS, {}), context.get("client_region") or authorizer.region)
+    rule = SERVICE_RULES.get((service, model.name))
+    if rule is not None:
+        violation = rule[0](call)
+        if violation:
+            return _error(rule[1], rule[2], violation)
+    principal = current_principal()
+    if principal is None:
+        credentials = getattr(request_signer, "_credentials", None)
+        if credentials is not None and credentials.access_key == STEP_FUNCTIONS_ACCESS_KEY:
+            principal = authorizer.step_functions
+            if principal is None:
+                raise RuntimeError("a Step Functions call before the state machine's role was known")
+    if principal is None:
+        return None  # the account administrator (the local cloud itself)
+    decision = authorizer.authorise(principal, call)
+    if decision.allowed:
+        return None
+    code, status = denied_error(service, via_kms=decision.request.action.startswith("kms:"))
+    return _error(code, status, decision.message())
+
+
+_HANDLERS = [("before-parameter-build", _keep_params), ("before-call", _gate)]
+for _handler in _HANDLERS:
+    if _handler not in BUILTIN_HANDLERS:
+        # Sessions created from now on (moto resets boto3's default session) carry the gate.
+        BUILTIN_HANDLERS.append(_handler)
+
+
+@contextmanager
+def gating(authorizer: Authorizer) -> Iterator[Authorizer]:
+    """Authorise every call through ``authorizer`` for the duration of the block."""
+    global _active
+    saved, _active = _active, authorizer
+    try:
+        yield authorizer
+    finally:
+        _active = saved
