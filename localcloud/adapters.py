@@ -51,6 +51,7 @@ from typing import Any
 
 import moto
 
+from localcloud.fargate import check_registration
 from localcloud.functions import writing_to
 from localcloud.iam import Principal, acting_as
 
@@ -187,9 +188,8 @@ class InProcessLambda:
             if time.monotonic() - started > limit:
                 # Lambda would have ended the invocation at its Timeout; what it wrote so far stays.
                 error_type = "Sandbox.Timedout"
-                payload = json.dumps(
-                    {"errorType": error_type, "errorMessage": f"Task timed out after {context.timeout_seconds:.2f} seconds"}
-                ).encode()
+                message = f"Task timed out after {context.timeout_seconds:.2f} seconds"
+                payload = json.dumps({"errorType": error_type, "errorMessage": message}).encode()
         except Exception as exc:
             # What the Lambda runtime answers for an unhandled exception.
             error_type = type(exc).__name__
@@ -338,6 +338,9 @@ def _patch_ecs_cloudformation() -> contextlib.AbstractContextManager[Any]:
         cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
     ) -> Any:
         props = cloudformation_json["Properties"]
+        check_registration(
+            {"containerDefinitions": _camel(props.get("ContainerDefinitions", [])), "memory": props.get("Memory")}
+        )
         return ecs_backends[account_id][region_name].register_task_definition(
             family=props.get("Family", resource_name),
             container_definitions=_camel(props.get("ContainerDefinitions", [])),

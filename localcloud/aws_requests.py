@@ -59,7 +59,7 @@ class StackResources:
         from moto.kms.models import kms_backends
 
         backend = kms_backends[ACCOUNT_ID][self.region]
-        if key_id.startswith("alias/aws/") or key_id.startswith("arn:aws:kms") and ":alias/aws/" in key_id:
+        if key_id.startswith("alias/aws/") or (key_id.startswith("arn:aws:kms") and ":alias/aws/" in key_id):
             return None
         key = backend.describe_key(key_id)
         # moto keeps a policy from CloudFormation as a dict, one from the API as text.

@@ -25,7 +25,6 @@ import boto3
 
 from localcloud import adapters
 from localcloud.authorizer import Authorizer, gating
-from localcloud.iam import acting_as, role_principal
 from localcloud.ecs_scheduler import HoneynetScheduler, HoneypotTask
 from localcloud.functions import (
     FUNCTION_LOGS,
@@ -34,10 +33,11 @@ from localcloud.functions import (
     load_handler,
     stdout_routed_to_function_logs,
 )
+from localcloud.iam import acting_as, role_principal
 from localcloud.report import SweepReport, rotation_outcome
 from localcloud.scenario import Scenario, load_scenario, render_host
 from localcloud.shodan_api import ShodanApiServer
-from localcloud.stack import TEMPLATE, DeployedStack, Progress, deploy
+from localcloud.stack import TEMPLATE, DeployedStack, DeployError, Progress, deploy
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "default.yaml"
 REGION = "us-east-1"
@@ -201,10 +201,25 @@ class LocalCloud:
         self.progress(f"starting {count} honeypot task(s) (local ECS scheduler)")
         self.scheduler.start()
         es.callback(self.scheduler.stop)
+        self._wait_for_service_stable(count)
         for extra in self.scenario.extra_ips:
             host = render_host(extra.ip, extra.profile, _extra_ip_online_since(), datetime.now(UTC))
             self.shodan.set_host(extra.ip, host)
             self.shodan.set_honeyscore(extra.ip, extra.profile.honeyscore)
+
+    def _wait_for_service_stable(self, count: int, timeout: float = 30.0) -> None:
+        """``sam deploy`` waits for the service to stabilise; a task that cannot start trips the
+        deployment circuit breaker and the stack rolls back. So does the local deploy."""
+        deadline = time.monotonic() + timeout
+        while len(self.scheduler.running_tasks()) < count:
+            if self.scheduler.deployment_failed:
+                raise DeployError(
+                    f"stack {self.stack_name}: ECS deployment circuit breaker was triggered; the honeypot task "
+                    f"failed to start: {self.scheduler.deployment_failed}"
+                )
+            if time.monotonic() > deadline:
+                raise DeployError(f"stack {self.stack_name}: the honeypot service did not stabilise in {timeout:.0f} s")
+            time.sleep(0.02)
 
     def _function_environment(self) -> dict[str, str]:
         """The union of the deployed functions' environments; handlers run in this process."""
@@ -237,9 +252,9 @@ class LocalCloud:
         event = _scheduled_event(self.stack)
         # EventBridge starts the sweep with the schedule's role.
         with acting_as(role_principal(self.stack.schedule_role_arn)):
-            arn = sfn.start_execution(
-                stateMachineArn=self.stack.state_machine_arn, name=name, input=json.dumps(event)
-            )["executionArn"]
+            arn = sfn.start_execution(stateMachineArn=self.stack.state_machine_arn, name=name, input=json.dumps(event))[
+                "executionArn"
+            ]
         deadline = time.monotonic() + timeout
         while True:
             described = sfn.describe_execution(executionArn=arn)

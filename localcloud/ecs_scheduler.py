@@ -12,6 +12,13 @@ same, in a background thread:
 
 Every task it starts is reported to ``on_task_started`` (the Shodan scenario binds what Shodan
 "knows" about the new IP there) and kept in ``history``.
+
+Starting a task runs Fargate's rules (localcloud/fargate.py): its containers in dependency
+order, volumes root-owned, the awslogs stream created *with the task execution role* (through
+the local cloud's IAM gate, so a role that may not write its logs fails the task as on AWS). A
+task that fails to start is STOPPED with Fargate's reason and kept in ``failed_starts``; after
+as many failures as ECS's deployment circuit breaker tolerates, ``deployment_failed`` holds the
+reason and no more tasks are started (ECS marks the deployment FAILED; CloudFormation rolls back).
 """
 
 from __future__ import annotations
@@ -24,6 +31,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
+
+from localcloud.fargate import start_task
+from localcloud.iam import acting_as, role_principal
 
 ACCOUNT_ID = "123456789012"
 
@@ -68,6 +79,9 @@ class HoneynetScheduler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.errors: list[str] = []
+        self._logs = boto3.client("logs", region_name=region)
+        self.failed_starts: list[str] = []
+        self.deployment_failed: str | None = None
 
     # -- the moto side -----------------------------------------------------------------------
     def _backend(self) -> tuple[Any, str]:
@@ -106,18 +120,47 @@ class HoneynetScheduler:
                         self._release(known, task.stopped_reason)
                 else:
                     running += 1
-            if running >= self._desired_count():
+            if running >= self._desired_count() or self.deployment_failed:
                 return  # the common case, checked without an API call: keeps the loop light
             service = self._describe_service()
             for _ in range(max(0, int(service["desiredCount"]) - running)):
-                self._start_task(service)
+                if self._start_task(service) is None and self.deployment_failed:
+                    break
 
-    def start_task(self) -> HoneypotTask:
-        """Start one task for the service now (as the scheduler would)."""
+    def start_task(self) -> HoneypotTask | None:
+        """Start one task for the service now (as the scheduler would); None if it failed."""
         with self._lock:
             return self._start_task(self._describe_service())
 
-    def _start_task(self, service: dict[str, Any]) -> HoneypotTask:
+    def _circuit_breaker_threshold(self) -> int:
+        # ECS: the failed-task threshold is half the desired count, at least 3 and at most 200.
+        return max(3, min(200, -(-self._desired_count() // 2)))
+
+    def _fargate_start(self, task_definition_arn: str, task_arn: str) -> str | None:
+        """Run the task's containers as Fargate would; the reason it stopped, or None."""
+        definition = self._ecs.describe_task_definition(taskDefinition=task_definition_arn)["taskDefinition"]
+        role_arn = definition.get("executionRoleArn")
+        task_id = task_arn.rsplit("/", 1)[-1]
+
+        def create_log_stream(group: str, stream: str) -> str | None:
+            if role_arn is None:
+                return "AccessDeniedException: the task has no execution role"
+            try:
+                with acting_as(role_principal(role_arn)):  # the ECS agent, with the execution role
+                    self._logs.create_log_stream(logGroupName=group, logStreamName=stream)
+                    self._logs.put_log_events(
+                        logGroupName=group,
+                        logStreamName=stream,
+                        logEvents=[{"timestamp": int(time.time() * 1000), "message": "container started (localcloud)"}],
+                    )
+            except ClientError as error:
+                return f"{error.response['Error']['Code']}: {error.response['Error']['Message']}"
+            return None
+
+        outcome = start_task(definition, task_id, create_log_stream)
+        return None if outcome.running else outcome.stopped_reason
+
+    def _start_task(self, service: dict[str, Any]) -> HoneypotTask | None:
         network = service["networkConfiguration"]["awsvpcConfiguration"]
         response = self._ecs.run_task(
             cluster=self.cluster,
@@ -135,6 +178,13 @@ class HoneynetScheduler:
             },
         )
         described = response["tasks"][0]
+        failure = self._fargate_start(described["taskDefinitionArn"], described["taskArn"])
+        if failure is not None:
+            self._ecs.stop_task(cluster=self.cluster, task=described["taskArn"], reason=failure[:1024])
+            self.failed_starts.append(failure)
+            if len(self.failed_starts) >= self._circuit_breaker_threshold():
+                self.deployment_failed = failure
+            return None
         eni = next(
             d["value"]
             for a in described["attachments"]

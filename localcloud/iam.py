@@ -136,7 +136,7 @@ class Simulator:
         node = shutil.which("node")
         if node is None:
             raise SimulatorError("the local cloud's IAM evaluator needs Node.js (node on PATH)")
-        self._process = subprocess.Popen(
+        self._process = subprocess.Popen(  # noqa: S603 - our own script, run by the node on PATH
             [node, str(SIMULATOR_SCRIPT)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
