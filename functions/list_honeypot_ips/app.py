@@ -16,6 +16,7 @@ from honeypot_ips import (
     DESCRIBE_TASKS_BATCH,
     add_extra_ips,
     assemble,
+    batch_size_that_fits,
     chunks,
     eni_of,
     parse_extra_ips,
@@ -112,5 +113,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     metrics.add_metric(name="SkippedTasks", unit=MetricUnit.Count, value=len(listing.skipped))
     logger.info("honeypot IPs listed", extra={"ips": len(listing.ips), "skipped": len(listing.skipped)})
     if event.get("targetsKey"):
-        return listing.sweep_json(event["targetsKey"], int(os.environ.get("LOOKUP_BATCH_SIZE", "60")))
+        size = batch_size_that_fits(
+            requested=int(os.environ.get("LOOKUP_BATCH_SIZE", "60")),
+            timeout_s=float(os.environ.get("LOOKUP_TIMEOUT_SECONDS", "900")),
+            requests_per_s=float(os.environ.get("SHODAN_REQUESTS_PER_SECOND", "1")),
+            workers=int(os.environ.get("SHODAN_WORKERS", "1")),
+        )
+        return listing.sweep_json(event["targetsKey"], size)
     return listing.to_json()

@@ -69,6 +69,27 @@ class Listing:
 MAX_SKIPPED_IN_STATE = 50
 
 
+# Shodan requests per IP at most (host, then honeyscore) and the lookup's worst pacing (it slows
+# by at most 50% after 429s); half of the lookup's Timeout is left for retries.
+REQUESTS_PER_IP = 2
+WORST_PACE_FACTOR = 1.5
+PACING_SHARE_OF_TIMEOUT = 0.5
+
+
+def batch_size_that_fits(requested: int, timeout_s: float, requests_per_s: float, workers: int) -> int:
+    """The largest batch, up to ``requested``, that one lookup invocation finishes in time.
+
+    ``workers`` lookups share one Shodan key at ``requests_per_s``, so each gets its share; a
+    batch that cannot finish would be killed at the Timeout and lose every verdict it held."""
+    if requested < 1 or timeout_s <= 0 or requests_per_s <= 0 or workers < 1:
+        raise ValueError(
+            f"invalid lookup settings: batch {requested}, timeout {timeout_s}s, {requests_per_s} request/s, "
+            f"{workers} worker(s)"
+        )
+    seconds_per_ip = REQUESTS_PER_IP * WORST_PACE_FACTOR * workers / requests_per_s
+    return max(1, min(requested, int(timeout_s * PACING_SHARE_OF_TIMEOUT // seconds_per_ip)))
+
+
 def plan_batches(count: int, size: int) -> list[dict[str, int]]:
     """Consecutive slices of the targets: one lookup invocation each."""
     if size < 1:

@@ -34,8 +34,8 @@ from exposure_history import (
 ROTATE_ON_VALUES: tuple[str, ...] = ("never", "indexed", "fingerprinted")
 EXPOSED_VERDICTS = (INDEXED, FINGERPRINTED)
 
-# SNS rejects subjects over 100 characters.
-MAX_SUBJECT = 100
+# SNS Publish: a Subject must be ASCII without line breaks and "less than 100 characters".
+MAX_SUBJECT = 99
 # Entries per section of the email: a first sweep of thousands of IPs would otherwise exceed
 # SNS's 256 KB message (and the state machine's state); the sweep record has them all.
 MAX_LISTED = 25
@@ -223,7 +223,7 @@ def compose_subject(summary: SweepSummary) -> str:
     if summary.rotation_error:
         parts.append("rotation aborted")
     subject = "ICS honeynet: " + (", ".join(parts) if parts else "no change")
-    return subject if len(subject) <= MAX_SUBJECT else subject[: MAX_SUBJECT - 1] + "…"
+    return subject if len(subject) <= MAX_SUBJECT else subject[: MAX_SUBJECT - 3] + "..."
 
 
 def _finding_lines(f: Finding, evidence_bucket: str) -> list[str]:

@@ -164,7 +164,9 @@ def test_subject_fits_sns_limit():
     many = [result(f"192.0.2.{i}", "FINGERPRINTED") for i in range(200)]
     errors = [result(f"198.51.100.{i}", "ERROR") for i in range(200)]
     failed = [chain("FAILED", reason="x")]
-    assert len(sweep(many + errors, rotation=failed).subject) <= MAX_SUBJECT
+    subject = sweep(many + errors, rotation=failed).subject
+    assert len(subject) <= MAX_SUBJECT == 99
+    assert subject.isascii() and "\n" not in subject
 
 
 def test_bad_input_is_a_clear_error():

@@ -67,7 +67,7 @@ def test_security_group_opens_exactly_the_templates_ports(conpot_template):
     rules = group["SecurityGroupIngress"]
     assert {(r["IpProtocol"], r["FromPort"]) for r in rules} == TEMPLATE_PORTS[conpot_template]
     assert all(r["FromPort"] == r["ToPort"] and r["Description"] for r in rules)
-    [container] = cfn["Resources"]["HoneypotTaskDefinition"]["Properties"]["ContainerDefinitions"]
+    _init, container = cfn["Resources"]["HoneypotTaskDefinition"]["Properties"]["ContainerDefinitions"]
     assert {(m["Protocol"], m["ContainerPort"]) for m in container["PortMappings"]} == TEMPLATE_PORTS[conpot_template]
     env = {e["Name"]: e["Value"] for e in container["Environment"]}
     assert env["CONPOT_TEMPLATE"] == {"Ref": "HoneypotTemplate"}
@@ -179,8 +179,9 @@ def test_honeypot_task_is_locked_down(cfn):
     props = cfn["Resources"]["HoneypotTaskDefinition"]["Properties"]
     assert "TaskRoleArn" not in props  # a compromised honeypot holds no AWS credentials
     assert (props["Cpu"], props["Memory"], props["NetworkMode"]) == ("256", "512", "awsvpc")
-    [container] = props["ContainerDefinitions"]
-    assert container["ReadonlyRootFilesystem"] is True and container["Memory"] == 512
+    init, container = props["ContainerDefinitions"]
+    assert init["ReadonlyRootFilesystem"] is True and container["ReadonlyRootFilesystem"] is True
+    assert (init["Memory"], container["Memory"]) == (64, 448)
     assert {m["ContainerPath"] for m in container["MountPoints"]} == {"/tmp/conpot", "/var/log/conpot"}
     assert {e["Name"] for e in container["Environment"]} == {
         "CONPOT_CONFIG",
@@ -263,3 +264,82 @@ def test_only_the_summarizer_and_the_rotation_counter_touch_the_exposure_table(c
         "SummarizeSweepFunctionRole": ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"],
         "SweepStateMachineRole": ["dynamodb:UpdateItem"],
     }
+
+
+# -- what AWS requires of a deployment (issue: real AWS) ------------------------------------------
+def test_the_lookup_timeout_the_batches_are_cut_for_is_the_lookups_timeout(cfn):
+    listing = cfn["Resources"]["ListHoneypotIpsFunction"]["Properties"]
+    lookup = cfn["Resources"]["ShodanLookupFunction"]["Properties"]
+    assert listing["Environment"]["Variables"]["LOOKUP_TIMEOUT_SECONDS"] == "900"
+    assert lookup["Timeout"] == 900
+    assert listing["Environment"]["Variables"]["SHODAN_WORKERS"] == lookup["Environment"]["Variables"]["SHODAN_WORKERS"]
+
+
+def test_the_longest_rotation_the_parameters_allow_fits_in_the_execution_timeout(cfn):
+    # An execution timeout cannot be caught: the sweep record and history would never be written.
+    params = cfn["Parameters"]
+    worst = (
+        params["MaxRotationAttempts"]["MaxValue"]
+        * params["ReplacementChecks"]["MaxValue"]
+        * params["ReplacementWaitSeconds"]["MaxValue"]
+    )
+    assert worst == 18_000
+    assert json.loads(ASL.read_text())["TimeoutSeconds"] == 21_600  # an hour left for everything else
+
+
+def test_the_exposure_tables_key_and_the_evidence_bucket_outlive_the_stack(cfn):
+    for lid in ("ExposureTable", "HoneynetKey", "EvidenceBucket"):
+        resource = cfn["Resources"][lid]
+        assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == ("Retain", "Retain"), lid
+
+
+def test_the_service_starts_after_its_route_out_and_fails_fast_when_a_task_cannot_start(cfn):
+    service = cfn["Resources"]["HoneypotService"]
+    assert set(service["DependsOn"]) == {"PublicDefaultRoute", "PublicSubnetARouteTable", "PublicSubnetBRouteTable"}
+    breaker = service["Properties"]["DeploymentConfiguration"]["DeploymentCircuitBreaker"]
+    assert breaker == {"Enable": True, "Rollback": True}
+
+
+def test_the_image_comes_from_t_pots_default_registry(cfn):
+    assert cfn["Parameters"]["HoneypotImage"]["Default"] == "ghcr.io/telekom-security/conpot:24.04.1"
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"), [("1", True), ("0.5", True), ("25", True), ("0", False), ("0.0", False)]
+)
+def test_shodan_rate_must_be_positive(cfn, value, accepted):
+    assert bool(re.fullmatch(cfn["Parameters"]["ShodanRequestsPerSecond"]["AllowedPattern"], value)) is accepted
+
+
+def test_every_lambda_task_retries_the_errors_aws_recommends():
+    recommended = {
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+        "Lambda.TooManyRequestsException",
+        "Lambda.ClientExecutionTimeoutException",
+    }
+
+    def tasks(states: dict) -> list[tuple[str, dict]]:
+        found = []
+        for name, state in states.items():
+            if state.get("Resource") == "arn:aws:states:::lambda:invoke":
+                found.append((name, state))
+            for child in [state.get("ItemProcessor") or state.get("Iterator") or {}, *state.get("Branches", [])]:
+                found += tasks(child.get("States", {}))
+        return found
+
+    lambda_tasks = tasks(json.loads(ASL.read_text())["States"])
+    assert len(lambda_tasks) == 8
+    for name, state in lambda_tasks:
+        retried = {error for retry in state["Retry"] for error in retry["ErrorEquals"]}
+        assert recommended <= retried, name
+
+
+def test_conpot_starts_only_after_a_root_init_container_prepared_its_volumes(cfn):
+    [definition] = of_type(cfn, "AWS::ECS::TaskDefinition").values()
+    init, conpot = definition["Properties"]["ContainerDefinitions"]
+    assert (init["Name"], init["User"], init["Essential"]) == ("prepare-volumes", "0", False)
+    assert conpot["DependsOn"] == [{"ContainerName": "prepare-volumes", "Condition": "SUCCESS"}]
+    assert {m["ContainerPath"] for m in init["MountPoints"]} == {m["ContainerPath"] for m in conpot["MountPoints"]}
+    assert init["Memory"] + conpot["Memory"] <= int(definition["Properties"]["Memory"])
