@@ -32,6 +32,10 @@ upgrade which changes the patched internals fails loudly instead of silently.
   type, network configuration, tags), so the deployed honeynet is the one the template says.
 - ``ECS task state``: moto's default "immediate" state progression turns a RUNNING task into
   STOPPED the first time anything looks at it. We pin tasks: they stay as set.
+- ``Fn::GetAtt LogGroup.Arn``: CloudFormation answers ``arn:...:log-group:NAME:*`` (the
+  AWS::Logs::LogGroup return values); moto answers without the trailing ``:*``, which hides a
+  grant such as ``${LogGroup.Arn}:log-stream:*`` that matches no stream on AWS. We answer as
+  CloudFormation does.
 - ``ECS ListTasks(serviceName)``: moto ignores the filter; we filter on the task group
   ``service:<name>``, which is how ECS labels a service's tasks.
 """
@@ -123,6 +127,7 @@ class InProcessLambda:
         # Lambda ends an invocation at the function's Timeout (Sandbox.Timedout). Locally every
         # wait is scaled by ``time_scale``; CPU time is not, so a fixed allowance is added.
         self.time_scale = time_scale
+        self.cpu_allowance = CPU_ALLOWANCE_SECONDS
         self._functions: dict[str, tuple[Callable[[int], Handler], Any]] = {}
         self._principals: dict[str, Principal | None] = {}
         self._idle: dict[str, list[Handler]] = {}
@@ -184,7 +189,7 @@ class InProcessLambda:
                 finally:
                     self._release(fn.function_name, handler)
             payload = json.dumps(result).encode()
-            limit = context.timeout_seconds * self.time_scale + CPU_ALLOWANCE_SECONDS
+            limit = context.timeout_seconds * self.time_scale + self.cpu_allowance
             if time.monotonic() - started > limit:
                 # Lambda would have ended the invocation at its Timeout; what it wrote so far stays.
                 error_type = "Sandbox.Timedout"
@@ -488,6 +493,18 @@ def _patch_ecs_list_tasks_by_service() -> contextlib.AbstractContextManager[Any]
     return _patch_attr(EC2ContainerServiceBackend, "list_tasks", list_tasks)
 
 
+def _patch_log_group_arn_attribute() -> contextlib.AbstractContextManager[Any]:
+    from moto.logs.models import LogGroup
+
+    original = LogGroup.get_cfn_attribute
+
+    def get_cfn_attribute(self: Any, attribute_name: str) -> str:
+        value = original(self, attribute_name)
+        return f"{value}:*" if attribute_name == "Arn" else value
+
+    return _patch_attr(LogGroup, "get_cfn_attribute", get_cfn_attribute)
+
+
 # ---------------------------------------------------------------------------------------------
 def _patch_attr(owner: Any, name: str, value: Any) -> contextlib.AbstractContextManager[Any]:
     from unittest import mock
@@ -511,4 +528,5 @@ def installed(runtime: InProcessLambda, time_scale: float = 1.0) -> Iterator[Non
         stack.enter_context(_patch_ecs_cloudformation())
         stack.enter_context(_pin_ecs_task_state())
         stack.enter_context(_patch_ecs_list_tasks_by_service())
+        stack.enter_context(_patch_log_group_arn_attribute())
         yield

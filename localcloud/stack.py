@@ -32,6 +32,7 @@ from typing import Any
 
 import boto3
 
+from localcloud.fargate import TaskDefinitionRejected
 from localcloud.functions import PROJECT_ROOT
 from localcloud.sam import load_template, transform_template
 
@@ -281,12 +282,15 @@ def deploy(
     unknown = sorted(set(parameters) - declared)
     if unknown:
         raise DeployError(f"template.yaml has no parameters named {', '.join(unknown)}")
-    stack_id = cloudformation.create_stack(
-        StackName=stack_name,
-        TemplateBody=json.dumps(cfn),
-        Parameters=[{"ParameterKey": k, "ParameterValue": str(v)} for k, v in parameters.items()],
-        Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
-    )["StackId"]
+    try:
+        stack_id = cloudformation.create_stack(
+            StackName=stack_name,
+            TemplateBody=json.dumps(cfn),
+            Parameters=[{"ParameterKey": k, "ParameterValue": str(v)} for k, v in parameters.items()],
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+        )["StackId"]
+    except TaskDefinitionRejected as rejected:  # what ECS answers CloudFormation, which rolls back
+        raise DeployError(f"stack {stack_name} CREATE_FAILED: task definition: ClientException: {rejected}") from None
     described = cloudformation.describe_stacks(StackName=stack_id)["Stacks"][0]
     if described["StackStatus"] != "CREATE_COMPLETE":
         raise DeployError(f"stack {stack_name} ended in {described['StackStatus']}")

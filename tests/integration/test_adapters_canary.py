@@ -348,3 +348,69 @@ def test_lambda_containers_are_reused_when_warm_and_added_when_concurrent(runtim
     for thread in threads:
         thread.join()
     assert runtime.containers_started("pool") == 3  # concurrent: more containers
+
+
+# -- moto internals the IAM gate and the Fargate play read (localcloud/aws_requests.py, iam.py) ------
+def test_moto_answers_a_log_groups_arn_without_the_trailing_star_and_we_add_it():
+    from moto.logs.models import LogGroup
+
+    group = LogGroup("123456789012", "us-east-1", "/g")
+    assert group.arn == "arn:aws:logs:us-east-1:123456789012:log-group:/g"
+    with mock_aws(config=MOTO_CONFIG), adapters.installed(adapters.InProcessLambda()):
+        assert group.get_cfn_attribute("Arn") == "arn:aws:logs:us-east-1:123456789012:log-group:/g:*"
+
+
+def test_the_step_functions_interpreter_signs_with_its_literal_access_key():
+    import inspect
+
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    from localcloud.iam import STEP_FUNCTIONS_ACCESS_KEY
+
+    assert f'aws_access_key_id="{STEP_FUNCTIONS_ACCESS_KEY}"' in inspect.getsource(boto_client.boto_client_for)
+
+
+def test_the_resource_facts_the_authorisation_table_reads_from_moto(runtime):
+    from localcloud.aws_requests import StackResources
+    from localcloud.iam import role_principal
+
+    kms = boto3.client("kms", region_name="us-east-1")
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:*", "Resource": "*"}],
+    }
+    key = kms.create_key(Policy=json.dumps(policy))["KeyMetadata"]
+    topic = boto3.client("sns", region_name="us-east-1").create_topic(
+        Name="t", Attributes={"KmsMasterKeyId": key["KeyId"]}
+    )["TopicArn"]
+    boto3.client("dynamodb", region_name="us-east-1").create_table(
+        TableName="h",
+        AttributeDefinitions=[{"AttributeName": "ip", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "ip", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+        SSESpecification={"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": key["Arn"]},
+    )
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="evidence-b")
+    bucket_policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::evidence-b/*"}],
+    }
+    s3.put_bucket_policy(Bucket="evidence-b", Policy=json.dumps(bucket_policy))
+    iam = boto3.client("iam")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    inline = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+    iam.put_role_policy(RoleName="r", PolicyName="p", PolicyDocument=json.dumps(inline))
+
+    resources = StackResources("us-east-1")
+    assert resources.kms_key(key["KeyId"]) == (key["Arn"], policy)
+    assert resources.topic_key(topic) == key["KeyId"]
+    assert resources.table_key("h") == key["Arn"]
+    assert resources.bucket_policy("evidence-b") == bucket_policy
+    assert role_principal(role).policies == (inline,)

@@ -1,0 +1,146 @@
+"""Mutation tests: each defect that would break a real deployment, put back into a copy of the
+template, makes the local cloud fail the way AWS would; the real template passes.
+
+The defects are the ones a reading of AWS's documentation found in this stack (issue "Real AWS"):
+the local cloud let every one of them pass before it evaluated IAM and played Fargate."""
+
+from __future__ import annotations
+
+import types
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from localcloud.adapters import InProcessLambda
+from localcloud.cloud import LocalCloud
+from localcloud.functions import PROJECT_ROOT
+from localcloud.stack import DeployError
+
+TEMPLATE = PROJECT_ROOT / "template.yaml"
+
+FIXED_LOG_GRANT = 'Resource: !Sub "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${HoneypotLogGroup}:log-stream:*"'
+LOG_GRANT_ON_GROUP_ARN = 'Resource: !Sub "${HoneypotLogGroup.Arn}:log-stream:*"'
+FIXED_LIST_TASKS = """              Action: ecs:ListTasks
+              # ListTasks without a container instance is authorised against "*"; the cluster
+              # condition key scopes it to this cluster.
+              Resource: "*\""""
+LIST_TASKS_ON_CONTAINER_INSTANCES = """              Action: ecs:ListTasks
+              Resource: !Sub "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:container-instance/${HoneypotCluster}/*\""""
+CONPOT_DEPENDS_ON_INIT = """          DependsOn:
+            - { ContainerName: prepare-volumes, Condition: SUCCESS }
+"""
+
+
+def mutant(tmp_path: Path, old: str, new: str) -> Path:
+    """A copy of the project's template with one defect put back, beside the code it deploys."""
+    text = TEMPLATE.read_text()
+    assert text.count(old) == 1, f"the fixed template no longer contains: {old}"
+    for folder in ("functions", "statemachine"):
+        (tmp_path / folder).symlink_to(PROJECT_ROOT / folder)
+    path = tmp_path / "template.yaml"
+    path.write_text(text.replace(old, new))
+    return path
+
+
+def without_init_container(text: str) -> str:
+    start = text.index("        - Name: prepare-volumes")
+    end = text.index("        - Name: conpot\n")
+    return text[:start] + text[end:].replace(CONPOT_DEPENDS_ON_INIT, "")
+
+
+def test_the_real_template_deploys_and_sweeps_with_no_call_denied():
+    with LocalCloud() as cloud:
+        run = cloud.run_sweep()
+        assert run.status == "SUCCEEDED"
+        assert cloud.authorizer.denials == []
+        # The ECS agent created each container's awslogs stream with the task execution role.
+        streams = boto3.client("logs", region_name="us-east-1").describe_log_streams(
+            logGroupName=cloud.stack.output("HoneypotLogGroupName")
+        )["logStreams"]
+        prefixes = sorted({s["logStreamName"].rsplit("/", 1)[0] for s in streams})
+        assert prefixes == ["conpot/conpot", "conpot/prepare-volumes"]
+        assert len(streams) == 6  # two containers x three tasks
+
+
+def test_a_log_grant_built_on_the_log_groups_arn_fails_the_deploy_as_on_aws(tmp_path):
+    template = mutant(tmp_path, FIXED_LOG_GRANT, LOG_GRANT_ON_GROUP_ARN)
+    with pytest.raises(DeployError) as failure, LocalCloud(template_path=template):
+        pass
+    message = str(failure.value)
+    assert "ECS deployment circuit breaker was triggered" in message
+    assert "ResourceInitializationError: failed to validate logger args" in message
+    assert "is not authorized to perform: logs:CreateLogStream" in message
+
+
+def test_conpot_without_the_init_container_crash_loops_and_fails_the_deploy(tmp_path):
+    text = TEMPLATE.read_text()
+    (tmp_path / "functions").symlink_to(PROJECT_ROOT / "functions")
+    (tmp_path / "statemachine").symlink_to(PROJECT_ROOT / "statemachine")
+    template = tmp_path / "template.yaml"
+    template.write_text(without_init_container(text).replace("          Memory: 448\n", "          Memory: 512\n"))
+    with pytest.raises(DeployError, match=r"Essential container in task exited: conpot: PermissionError: \[Errno 13\]"):
+        with LocalCloud(template_path=template):
+            pass
+
+
+def test_tmpfs_is_refused_as_fargate_refuses_it(tmp_path):
+    template = mutant(
+        tmp_path,
+        CONPOT_DEPENDS_ON_INIT,
+        CONPOT_DEPENDS_ON_INIT
+        + "          LinuxParameters:\n            Tmpfs: [{ ContainerPath: /tmp/conpot, Size: 64 }]\n",
+    )
+    with pytest.raises(DeployError, match="CREATE_FAILED: task definition: .*tmpfs is not supported on Fargate"):
+        with LocalCloud(template_path=template):
+            pass
+
+
+def test_list_tasks_granted_on_container_instances_is_denied_and_the_sweep_fails(tmp_path):
+    template = mutant(tmp_path, FIXED_LIST_TASKS, LIST_TASKS_ON_CONTAINER_INSTANCES)
+    with LocalCloud(template_path=template) as cloud:
+        run = cloud.run_sweep()
+        assert run.status == "FAILED"
+        assert run.error == "HoneynetApiError"
+        assert "is not authorized to perform: ecs:ListTasks on resource: *" in run.cause
+        [denial] = {(d.request.action, d.request.resource) for d in cloud.authorizer.denials}
+        assert denial == ("ecs:ListTasks", "*")
+        # The failure email went out (the state machine may publish); the denial is named in it.
+        [email] = cloud.emails()
+        assert "ecs:ListTasks" in email.body
+
+
+def test_sns_refuses_a_subject_of_100_characters_as_aws_does():
+    with LocalCloud(tasks=0) as cloud:
+        sns = boto3.client("sns", region_name="us-east-1")
+        topic = cloud.stack.output("AlertTopicArn")
+        sns.publish(TopicArn=topic, Subject="x" * 99, Message="ok")
+        for subject in ("x" * 100, "two\nlines", "caf\u00e9"):
+            with pytest.raises(ClientError) as refused:
+                sns.publish(TopicArn=topic, Subject=subject, Message="no")
+            assert refused.value.response["Error"]["Code"] == "InvalidParameter"
+
+
+def test_a_lambda_running_past_its_timeout_answers_sandbox_timedout():
+    runtime = InProcessLambda(time_scale=0.01)
+    runtime.cpu_allowance = 0.0
+
+    def slow(_event, _context):
+        import time
+
+        time.sleep(0.05)  # 5 s at this time scale
+        return {"ok": True}
+
+    runtime.register("slow", slow)
+    fn = types.SimpleNamespace(
+        function_name="slow",
+        memory_size=128,
+        timeout=3,
+        function_arn="arn:aws:lambda:us-east-1:123456789012:function:slow",
+    )
+    payload, function_error = runtime.invoke(fn, b"{}")
+    assert function_error == "Unhandled"
+    assert payload == b'{"errorType": "Sandbox.Timedout", "errorMessage": "Task timed out after 3.00 seconds"}'
+    fn.timeout = 10
+    assert runtime.invoke(fn, b"{}") == (b'{"ok": true}', None)

@@ -1,0 +1,194 @@
+"""The local cloud's AWS rules, unit by unit: the authorisation table, the IAM evaluator, Fargate.
+
+Each rule is one AWS behaviour moto does not have (README, "What the local cloud enforces")."""
+
+from __future__ import annotations
+
+import pytest
+
+from localcloud.aws_requests import ApiCall, StackResources, log_stream_arn, requests_for
+from localcloud.fargate import TaskDefinitionRejected, UnknownImage, check_registration, image_facts, start_task
+from localcloud.iam import AuthRequest, Principal, UnmodelledOperation, literal_star_policies, simulator
+
+ACCOUNT = "123456789012"
+CLUSTER = f"arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/honeynet"
+GROUP = "/ics-honeynet/stack/conpot"
+
+
+def policy(action: str, resource: str | list[str], condition: dict | None = None) -> dict:
+    statement = {"Effect": "Allow", "Action": action, "Resource": resource}
+    if condition:
+        statement["Condition"] = condition
+    return {"Version": "2012-10-17", "Statement": [statement]}
+
+
+def role(*policies: dict) -> Principal:
+    return Principal(f"arn:aws:iam::{ACCOUNT}:role/r", tuple(policies))
+
+
+# -- the table --------------------------------------------------------------------------------------
+def test_list_tasks_is_authorised_against_star_scoped_by_the_cluster():
+    [request] = requests_for(ApiCall("ecs", "ListTasks", {"cluster": "honeynet"}, "us-east-1"), StackResources("x"))
+    assert request == AuthRequest("ecs:ListTasks", "*", {"ecs:cluster": CLUSTER})
+
+
+def test_describe_tasks_is_one_request_per_task():
+    call = ApiCall("ecs", "DescribeTasks", {"cluster": "honeynet", "tasks": ["a", "b"]}, "us-east-1")
+    resources = [r.resource for r in requests_for(call, StackResources("x"))]
+    assert resources == [
+        f"arn:aws:ecs:us-east-1:{ACCOUNT}:task/honeynet/a",
+        f"arn:aws:ecs:us-east-1:{ACCOUNT}:task/honeynet/b",
+    ]
+
+
+def test_an_operation_missing_from_the_table_fails_loudly():
+    with pytest.raises(UnmodelledOperation, match="ecs:RunTask is not in the local cloud's authorisation table"):
+        requests_for(ApiCall("ecs", "RunTask", {}, "us-east-1"), StackResources("x"))
+
+
+def test_ssm_parameter_arn_keeps_the_names_path():
+    [request] = requests_for(ApiCall("ssm", "GetParameter", {"Name": "/a/b"}, "eu-central-1"), StackResources("x"))
+    assert request.resource == f"arn:aws:ssm:eu-central-1:{ACCOUNT}:parameter/a/b"
+
+
+# -- the evaluator ----------------------------------------------------------------------------------
+def test_a_grant_on_the_log_groups_arn_plus_log_stream_matches_no_stream():
+    # Fn::GetAtt LogGroup.Arn ends in ":*": appending ":log-stream:*" matches nothing.
+    stream = AuthRequest("logs:CreateLogStream", log_stream_arn("us-east-1", GROUP, "conpot/conpot/t1"))
+    group_arn = f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{GROUP}"
+    assert simulator().evaluate(role(policy("logs:CreateLogStream", f"{group_arn}:*:log-stream:*")), stream) == (
+        "ImplicitlyDenied"
+    )
+    assert simulator().evaluate(role(policy("logs:CreateLogStream", f"{group_arn}:log-stream:*")), stream) == "Allowed"
+
+
+def test_list_tasks_needs_a_grant_on_the_literal_star():
+    request = AuthRequest("ecs:ListTasks", "*", {"ecs:cluster": CLUSTER})
+    on_instances = role(policy("ecs:ListTasks", f"arn:aws:ecs:us-east-1:{ACCOUNT}:container-instance/honeynet/*"))
+    scoped_star = role(policy("ecs:ListTasks", "*", {"ArnEquals": {"ecs:cluster": CLUSTER}}))
+    other_cluster = role(policy("ecs:ListTasks", "*", {"ArnEquals": {"ecs:cluster": CLUSTER + "-other"}}))
+    assert simulator().evaluate(on_instances, request, literal_star=True) == "ImplicitlyDenied"
+    assert simulator().evaluate(scoped_star, request, literal_star=True) == "Allowed"
+    assert simulator().evaluate(other_cluster, request, literal_star=True) == "ImplicitlyDenied"
+
+
+def test_literal_star_keeps_only_allow_statements_on_star():
+    mixed = policy("ecs:ListTasks", ["arn:aws:ecs:*:*:container-instance/*", "*"])
+    [kept] = literal_star_policies((mixed,))
+    assert kept["Statement"][0]["Resource"] == ["*"]
+    [dropped] = literal_star_policies((policy("ecs:ListTasks", "arn:aws:ecs:*:*:container-instance/*"),))
+    assert dropped["Statement"] == []
+
+
+def test_a_kms_key_policy_is_a_resource_policy():
+    key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k"
+    only_cloudwatch = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+            }
+        ],
+    }
+    request = AuthRequest("kms:Decrypt", key, resource_policy=only_cloudwatch)
+    # The key policy does not delegate to IAM (no account root statement): the role's grant is not enough.
+    assert simulator().evaluate(role(policy("kms:Decrypt", key)), request) == "ImplicitlyDenied"
+    assert simulator().evaluate(Principal("cloudwatch.amazonaws.com"), request) == "Allowed"
+
+
+# -- Fargate ----------------------------------------------------------------------------------------
+def container(name: str, **extra: object) -> dict:
+    return {"name": name, "image": "ghcr.io/telekom-security/conpot:24.04.1", **extra}
+
+
+MOUNTS = [
+    {"sourceVolume": "tmp", "containerPath": "/tmp/conpot"},
+    {"sourceVolume": "log", "containerPath": "/var/log/conpot"},
+]
+VOLUMES = [{"name": "tmp"}, {"name": "log"}]
+INIT = container(
+    "init",
+    user="0",
+    essential=False,
+    entryPoint=["/bin/sh", "-c"],
+    command=["chown 2000:2000 /tmp/conpot /var/log/conpot"],
+    mountPoints=MOUNTS,
+)
+
+
+def allow_logs(_group: str, _stream: str) -> None:
+    return None
+
+
+def test_fargate_refuses_tmpfs_and_containers_larger_than_the_task():
+    with pytest.raises(TaskDefinitionRejected, match="tmpfs is not supported on Fargate"):
+        check_registration({"containerDefinitions": [container("c", linuxParameters={"tmpfs": [{"size": 64}]})]})
+    with pytest.raises(TaskDefinitionRejected, match=r"memory \(576 MiB\) is more than the task's memory \(512 MiB\)"):
+        check_registration(
+            {"memory": "512", "containerDefinitions": [container("a", memory=512), container("b", memory=64)]}
+        )
+
+
+def test_conpot_cannot_write_root_owned_volumes():
+    conpot = container("conpot", readonlyRootFilesystem=True, mountPoints=MOUNTS)
+    outcome = start_task({"containerDefinitions": [conpot], "volumes": VOLUMES}, "t1", allow_logs)
+    assert not outcome.running
+    assert outcome.stopped_reason == (
+        "Essential container in task exited: conpot: PermissionError: [Errno 13] Permission denied: '/tmp/conpot'"
+    )
+
+
+def test_a_root_init_container_makes_the_volumes_conpots():
+    conpot = container(
+        "conpot",
+        readonlyRootFilesystem=True,
+        mountPoints=MOUNTS,
+        dependsOn=[{"containerName": "init", "condition": "SUCCESS"}],
+    )
+    outcome = start_task({"containerDefinitions": [conpot, INIT], "volumes": VOLUMES}, "t1", allow_logs)
+    assert (outcome.running, dict(outcome.exit_codes)) == (True, {"init": 0})
+
+
+def test_an_init_container_that_is_not_root_fails_and_conpot_never_starts():
+    init = {**INIT, "user": "2000"}
+    conpot = container("conpot", mountPoints=MOUNTS, dependsOn=[{"containerName": "init", "condition": "SUCCESS"}])
+    outcome = start_task({"containerDefinitions": [init, conpot], "volumes": VOLUMES}, "t1", allow_logs)
+    assert (
+        outcome.stopped_reason
+        == "CannotStartContainerError: container conpot depends on init (SUCCESS), which exited 1"
+    )
+
+
+def test_an_essential_init_container_stops_the_task_when_it_exits():
+    outcome = start_task({"containerDefinitions": [{**INIT, "essential": True}], "volumes": VOLUMES}, "t1", allow_logs)
+    assert outcome.stopped_reason == "Essential container in task exited: init: exited 0"
+
+
+def test_awslogs_without_permission_fails_the_task_before_any_container_runs():
+    logged = container(
+        "conpot",
+        logConfiguration={
+            "logDriver": "awslogs",
+            "options": {"awslogs-group": GROUP, "awslogs-stream-prefix": "conpot"},
+        },
+    )
+    seen: list[tuple[str, str]] = []
+
+    def denied(group: str, stream: str) -> str:
+        seen.append((group, stream))
+        return "AccessDeniedException: not authorized"
+
+    outcome = start_task({"containerDefinitions": [logged]}, "t1", denied)
+    assert seen == [(GROUP, "conpot/conpot/t1")]
+    assert outcome.stopped_reason.startswith("ResourceInitializationError: failed to validate logger args")
+    assert outcome.stopped_reason.endswith("AccessDeniedException: not authorized")
+
+
+def test_what_the_local_cloud_knows_of_an_image_is_in_one_place():
+    assert image_facts("dtagdevsec/conpot:24.04.1") is image_facts("ghcr.io/telekom-security/conpot@sha256:" + "a" * 64)
+    assert image_facts("dtagdevsec/conpot:24.04.1").user == "2000"
+    with pytest.raises(UnknownImage, match="does not know image nginx:latest"):
+        image_facts("nginx:latest")
