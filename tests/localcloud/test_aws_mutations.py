@@ -20,14 +20,20 @@ from localcloud.stack import DeployError
 
 TEMPLATE = PROJECT_ROOT / "template.yaml"
 
-FIXED_LOG_GRANT = 'Resource: !Sub "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${HoneypotLogGroup}:log-stream:*"'
+FIXED_LOG_GRANT = (
+    'Resource: !Sub "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:'
+    '${HoneypotLogGroup}:log-stream:*"'
+)
 LOG_GRANT_ON_GROUP_ARN = 'Resource: !Sub "${HoneypotLogGroup.Arn}:log-stream:*"'
 FIXED_LIST_TASKS = """              Action: ecs:ListTasks
               # ListTasks without a container instance is authorised against "*"; the cluster
               # condition key scopes it to this cluster.
               Resource: "*\""""
-LIST_TASKS_ON_CONTAINER_INSTANCES = """              Action: ecs:ListTasks
-              Resource: !Sub "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:container-instance/${HoneypotCluster}/*\""""
+LIST_TASKS_ON_CONTAINER_INSTANCES = (
+    "              Action: ecs:ListTasks\n"
+    '              Resource: !Sub "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}'
+    ':container-instance/${HoneypotCluster}/*"'
+)
 CONPOT_DEPENDS_ON_INIT = """          DependsOn:
             - { ContainerName: prepare-volumes, Condition: SUCCESS }
 """
@@ -80,9 +86,9 @@ def test_conpot_without_the_init_container_crash_loops_and_fails_the_deploy(tmp_
     (tmp_path / "statemachine").symlink_to(PROJECT_ROOT / "statemachine")
     template = tmp_path / "template.yaml"
     template.write_text(without_init_container(text).replace("          Memory: 448\n", "          Memory: 512\n"))
-    with pytest.raises(DeployError, match=r"Essential container in task exited: conpot: PermissionError: \[Errno 13\]"):
-        with LocalCloud(template_path=template):
-            pass
+    expected = r"Essential container in task exited: conpot: PermissionError: \[Errno 13\]"
+    with pytest.raises(DeployError, match=expected), LocalCloud(template_path=template):
+        pass
 
 
 def test_tmpfs_is_refused_as_fargate_refuses_it(tmp_path):
@@ -92,9 +98,9 @@ def test_tmpfs_is_refused_as_fargate_refuses_it(tmp_path):
         CONPOT_DEPENDS_ON_INIT
         + "          LinuxParameters:\n            Tmpfs: [{ ContainerPath: /tmp/conpot, Size: 64 }]\n",
     )
-    with pytest.raises(DeployError, match="CREATE_FAILED: task definition: .*tmpfs is not supported on Fargate"):
-        with LocalCloud(template_path=template):
-            pass
+    expected = r"CREATE_FAILED: task definition: .*tmpfs is not supported on Fargate"
+    with pytest.raises(DeployError, match=expected), LocalCloud(template_path=template):
+        pass
 
 
 def test_list_tasks_granted_on_container_instances_is_denied_and_the_sweep_fails(tmp_path):

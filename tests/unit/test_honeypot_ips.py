@@ -160,5 +160,5 @@ def test_a_batch_of_more_than_one_ip_always_fits_half_the_timeout(requested, rat
 
 
 def test_invalid_lookup_settings_are_a_clear_error():
-    with pytest.raises(ValueError, match="invalid lookup settings: batch 60, timeout 900s, 0.0 request/s"):
+    with pytest.raises(ValueError, match=r"invalid lookup settings: batch 60, timeout 900s, 0\.0 request/s"):
         batch_size_that_fits(60, 900, 0.0, 1)
