@@ -374,6 +374,8 @@ def sweep_finding(stack: Deployment, execution: Api | None) -> Finding:
     if status in FAILED_EXECUTION:
         error = execution.get("error") or status
         cause = short_cause(execution.get("cause"))
+        # A Lambda error's cause names its type, which is already the error: say it once.
+        what = cause if cause.startswith(f"{error}: ") else f"{error}: {cause}" if cause else str(error)
         history = (
             f"aws stepfunctions get-execution-history --execution-arn {execution.get('executionArn')} "
             f"--region {stack.region} --reverse-order --max-items 10"
@@ -381,7 +383,7 @@ def sweep_finding(stack: Deployment, execution: Api | None) -> Finding:
         return Finding(
             "sweep",
             "FAIL",
-            f"last sweep {name} {status}{at}: {error}" + (f": {cause}" if cause else ""),
+            f"last sweep {name} {status}{at}: {what}",
             f"fix the cause, then start a sweep: {start}; the failed execution's events: {history}",
         )
     return Finding("sweep", "WARN", f"last sweep {name} is {status}{at}", start)
