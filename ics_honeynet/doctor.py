@@ -228,7 +228,7 @@ def _stopped_line(task: Api) -> str:
         if c.get("reason") and c["reason"] not in reasons
     ]
     when = task.get("stoppedAt")
-    at = f" at {when:%Y-%m-%d %H:%M UTC}" if isinstance(when, datetime) else ""
+    at = f" at {when.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if isinstance(when, datetime) else ""
     return f"task {task_id(task)} stopped{at}: {'; '.join(reasons)}"
 
 
@@ -368,7 +368,8 @@ def sweep_finding(stack: Deployment, execution: Api | None) -> Finding:
         return Finding("sweep", "WARN", f"no sweep has run; start one: {start}", start)
     name, status = execution.get("name", "?"), str(execution.get("status"))
     started = execution.get("startDate")
-    at = f" (started {started:%Y-%m-%d %H:%M %Z})" if isinstance(started, datetime) else ""
+    # boto3 answers in the machine's time zone; say UTC, as the console's ISO times do.
+    at = f" (started {started.astimezone(UTC):%Y-%m-%d %H:%M} UTC)" if isinstance(started, datetime) else ""
     if status in ("SUCCEEDED", "RUNNING"):
         return Finding("sweep", "OK", f"last sweep {name} {status}{at}")
     if status in FAILED_EXECUTION:

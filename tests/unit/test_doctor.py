@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import boto3
@@ -181,7 +181,7 @@ def test_missing_tasks_fail_with_the_stopped_tasks_reasons():
             "cccccccc33",
             "STOPPED",
             stoppedReason="Task failed to start",
-            stoppedAt=datetime(2026, 5, 4, 11, 58, tzinfo=UTC),
+            stoppedAt=datetime(2026, 5, 4, 13, 58, tzinfo=timezone(timedelta(hours=2))),  # 11:58 UTC
             containers=[{"name": "conpot", "reason": "CannotPullContainerError: pull access denied"}],
         ),
         task("dddddddd44", "STOPPED", stoppedReason="Scaling activity initiated by deployment"),
