@@ -12,12 +12,13 @@ PIP_FLAGS := --quiet --disable-pip-version-check --progress-bar off
 # `sam build` looks for python3.13 on PATH; put the interpreter we found there.
 SAM_PATH := $(dir $(PYTHON)):$(PATH)
 
-.PHONY: help install run test lint build unit integration bench clean
+.PHONY: help install run doctor test lint build unit integration bench clean
 
 help:
 	@echo "make run    deploy the stack into the local cloud and run one sweep"
 	@echo "make test   install, lint, build and run all tests"
 	@echo "make bench  benchmarks (speed, cost, cold start)"
+	@echo "make doctor ARGS=\"--stack NAME [--region R]\"  check a stack deployed on AWS (your credentials)"
 	@echo "make lint | build | unit | integration | clean"
 
 $(VENV)/.installed: requirements-dev.txt
@@ -49,10 +50,15 @@ install: $(VENV)/.installed
 run: $(VENV)/.installed
 	@$(PY) -m localcloud run $(ARGS)
 
+doctor: $(VENV)/.installed
+	@$(PY) -m ics_honeynet doctor $(ARGS)
+
 lint: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed node_modules/.installed
 	@echo "==> ruff"
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
+	@echo "==> mypy --strict ics_honeynet"
+	@$(VENV)/bin/mypy --strict ics_honeynet
 	@echo "==> sam validate --lint"
 	@SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --region us-east-1 --template template.yaml
 	@echo "==> cfn-lint (+ cfn-lint-serverless rules)"
