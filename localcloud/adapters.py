@@ -35,7 +35,8 @@ upgrade which changes the patched internals fails loudly instead of silently.
 - ``Fn::GetAtt LogGroup.Arn``: CloudFormation answers ``arn:...:log-group:NAME:*`` (the
   AWS::Logs::LogGroup return values); moto answers without the trailing ``:*``, which hides a
   grant such as ``${LogGroup.Arn}:log-stream:*`` that matches no stream on AWS. We answer as
-  CloudFormation does.
+  CloudFormation does. moto's ``AWS::Logs::LogGroup`` also drops ``KmsKeyId`` (it reads the API's
+  ``kmsKeyId``); we keep it, so ``DescribeLogGroups`` shows the key as on AWS.
 - ``ECS ListTasks(serviceName)``: moto ignores the filter; we filter on the task group
   ``service:<name>``, which is how ECS labels a service's tasks.
 """
@@ -502,7 +503,21 @@ def _patch_log_group_arn_attribute() -> contextlib.AbstractContextManager[Any]:
         value = original(self, attribute_name)
         return f"{value}:*" if attribute_name == "Arn" else value
 
-    return _patch_attr(LogGroup, "get_cfn_attribute", get_cfn_attribute)
+    create = LogGroup.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(
+        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        group = create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        group.kms_key_id = group.kms_key_id or cloudformation_json["Properties"].get("KmsKeyId")
+        return group
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(_patch_attr(LogGroup, "get_cfn_attribute", get_cfn_attribute))
+    stack.enter_context(
+        _patch_attr(LogGroup, "create_from_cloudformation_json", classmethod(create_from_cloudformation_json))
+    )
+    return stack
 
 
 # ---------------------------------------------------------------------------------------------

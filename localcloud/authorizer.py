@@ -23,12 +23,14 @@ from botocore.handlers import BUILTIN_HANDLERS
 
 from localcloud.aws_requests import LITERAL_STAR, ApiCall, StackResources, denied_error, requests_for
 from localcloud.iam import (
+    ACCOUNT_ID,
     STEP_FUNCTIONS_ACCESS_KEY,
     AuthRequest,
     Decision,
     Principal,
     Simulator,
     current_principal,
+    service_principal,
     simulator,
 )
 
@@ -151,3 +153,24 @@ def gating(authorizer: Authorizer) -> Iterator[Authorizer]:
         yield authorizer
     finally:
         _active = saved
+
+
+# ---------------------------------------------------------------------------------------------
+# Services using the stack's keys on their own behalf
+# ---------------------------------------------------------------------------------------------
+def alarm_delivery_denial(authorizer: Authorizer, topic_arn: str) -> str | None:
+    """A CloudWatch alarm publishes to an encrypted topic as ``cloudwatch.amazonaws.com``, which
+    needs the topic's key by its key policy (SNS developer guide, "Enable compatibility between
+    event sources from AWS services and encrypted topics"); otherwise the action fails silently."""
+    key_id = authorizer.resources.topic_key(topic_arn)
+    key = authorizer.resources.kms_key(key_id) if key_id else None
+    if key is None:
+        return None
+    arn, policy = key
+    principal = service_principal("cloudwatch.amazonaws.com")
+    for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+        request = AuthRequest(action, arn, {"aws:SourceAccount": ACCOUNT_ID}, resource_policy=policy)
+        decision = authorizer.decide(principal, request)
+        if not decision.allowed:
+            return decision.message()
+    return None

@@ -24,7 +24,7 @@ from typing import Any
 import boto3
 
 from localcloud import adapters
-from localcloud.authorizer import Authorizer, gating
+from localcloud.authorizer import Authorizer, alarm_delivery_denial, gating
 from localcloud.ecs_scheduler import HoneynetScheduler, HoneypotTask
 from localcloud.functions import (
     FUNCTION_LOGS,
@@ -71,6 +71,19 @@ class SweepRun:
         return self.status == "SUCCEEDED"
 
 
+@dataclass(frozen=True)
+class AlarmDelivery:
+    """A CloudWatch alarm that went into ALARM, and whether its notification could be delivered."""
+
+    alarm: str
+    topic_arn: str
+    denied: str | None  # why CloudWatch could not publish to the encrypted topic
+
+    @property
+    def delivered(self) -> bool:
+        return self.denied is None
+
+
 @dataclass
 class Email:
     subject: str
@@ -99,6 +112,7 @@ class LocalCloud:
     scheduler: HoneynetScheduler = field(init=False)
     runtime: adapters.InProcessLambda = field(init=False)
     authorizer: Authorizer = field(init=False)
+    alarm_deliveries: list[AlarmDelivery] = field(init=False, default_factory=list)
     _stack: contextlib.ExitStack = field(init=False)
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -207,6 +221,18 @@ class LocalCloud:
             self.shodan.set_host(extra.ip, host)
             self.shodan.set_honeyscore(extra.ip, extra.profile.honeyscore)
 
+    def _fire_alarms(self, run: SweepRun) -> None:
+        """The sweep's alarms on failed and timed-out executions: who would receive them."""
+        metric = {"FAILED": "ExecutionsFailed", "TIMED_OUT": "ExecutionsTimedOut"}.get(run.status)
+        if metric is None:
+            return
+        for alarm in boto3.client("cloudwatch", region_name=REGION).describe_alarms()["MetricAlarms"]:
+            if alarm.get("MetricName") != metric:
+                continue
+            for topic in alarm.get("AlarmActions", []):
+                denial = alarm_delivery_denial(self.authorizer, topic)
+                self.alarm_deliveries.append(AlarmDelivery(alarm["AlarmName"], topic, denial))
+
     def _wait_for_service_stable(self, count: int, timeout: float = 30.0) -> None:
         """``sam deploy`` waits for the service to stabilise; a task that cannot start trips the
         deployment circuit breaker and the stack rolls back. So does the local deploy."""
@@ -267,7 +293,7 @@ class LocalCloud:
         for page in sfn.get_paginator("get_execution_history").paginate(executionArn=arn):
             history.extend(page["events"])
         output = described.get("output")
-        return SweepRun(
+        run = SweepRun(
             name=name,
             execution_arn=arn,
             status=described["status"],
@@ -279,6 +305,8 @@ class LocalCloud:
             stopped=described.get("stopDate"),
             history=history,
         )
+        self._fire_alarms(run)
+        return run
 
     # -- what the user looks at afterwards -----------------------------------------------------
     def emails(self) -> list[Email]:

@@ -150,3 +150,28 @@ def test_a_lambda_running_past_its_timeout_answers_sandbox_timedout():
     assert payload == b'{"errorType": "Sandbox.Timedout", "errorMessage": "Task timed out after 3.00 seconds"}'
     fn.timeout = 10
     assert runtime.invoke(fn, b"{}") == (b'{"ok": true}', None)
+
+
+KEY_POLICY_FOR_ALARMS = """          - Sid: CloudWatchAlarmsPublish
+            Effect: Allow
+            Principal: { Service: cloudwatch.amazonaws.com }"""
+
+
+def test_a_failed_sweeps_alarms_reach_the_encrypted_topic():
+    with LocalCloud(stored_shodan_key="not-the-key") as cloud:
+        run = cloud.run_sweep()
+        assert run.status == "FAILED"
+        assert [(d.alarm, d.delivered) for d in cloud.alarm_deliveries] == [("SweepFailedAlarm", True)]
+
+
+def test_without_the_key_policy_for_cloudwatch_a_failed_sweeps_alarm_is_never_delivered(tmp_path):
+    template = mutant(
+        tmp_path,
+        KEY_POLICY_FOR_ALARMS,
+        KEY_POLICY_FOR_ALARMS.replace("cloudwatch.amazonaws.com", "events.amazonaws.com"),
+    )
+    with LocalCloud(template_path=template, stored_shodan_key="not-the-key") as cloud:
+        assert cloud.run_sweep().status == "FAILED"
+        [delivery] = cloud.alarm_deliveries
+        assert not delivery.delivered
+        assert "cloudwatch.amazonaws.com is not authorized to perform: kms:GenerateDataKey" in delivery.denied
