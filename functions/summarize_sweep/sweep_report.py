@@ -8,8 +8,6 @@ say what is new: only changes are emailed (see exposure_history).
 
 from __future__ import annotations
 
-import contextlib
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -30,6 +28,7 @@ from exposure_history import (
     record_check,
     record_rotation,
 )
+from sweep_results import failure_message
 
 ROTATE_ON_VALUES: tuple[str, ...] = ("never", "indexed", "fingerprinted")
 EXPOSED_VERDICTS = (INDEXED, FINGERPRINTED)
@@ -324,7 +323,5 @@ def describe_failure(failure: Any) -> str | None:
     """A Step Functions Catch's {Error, Cause} as one line (a Lambda's Cause is JSON with a trace)."""
     if not isinstance(failure, dict):
         return None
-    cause = str(failure.get("Cause") or "")
-    with contextlib.suppress(ValueError, AttributeError):
-        cause = str(json.loads(cause).get("errorMessage") or cause)
+    cause = failure_message(failure.get("Cause"))
     return f"{failure.get('Error') or 'error'}: {cause}"[:500].rstrip(": ")

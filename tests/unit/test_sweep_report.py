@@ -258,6 +258,18 @@ def test_a_failed_batch_still_accounts_for_each_of_its_ips(exposure_table, lambd
     assert out["errorCount"] == 3 and out["changes"]["CHECK_FAILING"] == 3
 
 
+def test_a_failed_batch_cause_is_parsed_before_it_is_shortened(exposure_table, lambda_context):
+    # What the ASL's BatchFailed passes on: the Lambda error's Cause, JSON with a long stack trace.
+    message = "the targets document has no 'targets' list"
+    trace = [f'  File "/var/task/app.py", line {n}, in check_batch\n' for n in range(40)]
+    cause = json.dumps({"errorMessage": message, "errorType": "BatchInputError", "stackTrace": trace})
+    event = json.loads(EVENT.read_text())
+    event["batches"] = [{"batch": 0, "first": 0, "size": 3, "error": "BatchInputError", "cause": cause}]
+    out = load_handler("summarize_sweep")(event, lambda_context)
+    assert [r["cause"] for r in stored_record(event)["results"]] == [message] * 3
+    assert f"BatchInputError: {message}" in out["message"] and "errorMessage" not in out["message"]
+
+
 def test_a_record_s3_refuses_is_reported_not_raised(exposure_table, lambda_context):
     event = json.loads(EVENT.read_text())
     bucket = event["evidenceBucket"]
