@@ -232,10 +232,13 @@ def render_host(ip: str, profile: Profile, task_started_at: datetime, now: datet
     if profile.kind == "not_indexed":
         return None
     seen = task_started_at + timedelta(hours=profile.banner_age_hours)
+    # Shodan's crawlers reach the ports one after another: each banner 7 minutes before the last.
+    stamps = [seen - timedelta(minutes=7 * i) for i in range(len(profile.ports))]
     if profile.kind != "stale":
-        # Shodan cannot have seen this task before it started, nor in the future.
-        seen = min(max(seen, task_started_at), now)
-    banners = [_banner(ip, port, seen - timedelta(minutes=7 * i), profile.org) for i, port in enumerate(profile.ports)]
+        # A scenario's honeypot banners are ours: Shodan cannot have seen this task before it
+        # started, nor in the future. Only a `stale` profile dates banners before the task.
+        stamps = [min(max(stamp, task_started_at), now) for stamp in stamps]
+    banners = [_banner(ip, port, stamp, profile.org) for port, stamp in zip(profile.ports, stamps, strict=True)]
     tags = sorted(set(profile.tags) | ({"ics"} if set(profile.ports) & {102, 502, 47808, 44818} else set()))
     host: dict[str, Any] = {
         "ip_str": ip,

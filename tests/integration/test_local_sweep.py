@@ -78,6 +78,11 @@ def test_default_scenario_stores_evidence_and_sends_one_email():
     assert f"sweeps/{run.name}.json" in email["body"]
     assert "FINGERPRINTED" in email["body"] and "honeypot" in email["body"]
     assert report.rotated == []  # RotateOn defaults to never
+    # A fresh task's banners are all ours (none predates startedAt): every port of the scenario.
+    [record] = [document for key, document in evidence.items() if key.startswith("sweeps/")]
+    ports = {r["verdict"]: (r.get("ports"), r.get("priorOwner")) for r in record["results"]}
+    assert ports["INDEXED"] == ([80, 102, 502], None)
+    assert ports["FINGERPRINTED"] == ([21, 80, 102, 161, 502, 44818, 47808], None)
 
 
 def test_rotation_moves_the_fingerprinted_honeypot_to_a_new_ip():
