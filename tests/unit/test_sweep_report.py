@@ -153,11 +153,54 @@ def test_email_lists_each_new_finding_with_verdict_ports_tags_and_evidence_key()
         evidence_bucket="bucket-1",
     )
     body = summary.message
-    assert body.startswith("Shodan sweep sweep-7: 2 honeypot IP(s) checked, 2 change(s) since the last sweep.")
-    assert "Newly fingerprinted as a honeypot:\n- 198.51.100.23  FINGERPRINTED" in body
+    assert body.startswith("Shodan sweep sweep-7: 2 honeypot IP(s) checked; first sweep of these IPs, 2 finding(s).")
+    assert (
+        "Newly fingerprinted as a honeypot:\n- 198.51.100.23  FINGERPRINTED\n"
+        f"    task:       {result('198.51.100.23', '')['taskArn']}\n"
+        "    on Shodan:  https://www.shodan.io/host/198.51.100.23\n"
+    ) in body
+    assert "    on Shodan:  https://www.shodan.io/host/192.0.2.5\n" in body
     assert "102, 502" in body and "honeypot, ics" in body
     assert "s3://bucket-1/evidence/198.51.100.23/sweep-7.json" in body
     assert "NOT STORED (S3.AccessDenied: denied)" in body
+
+
+def test_the_headline_counts_only_ips_checked_and_says_since_the_last_sweep_only_after_one():
+    failing = [result("192.0.2.1", "ERROR", error="ShodanUnavailableError", cause="timed out")]
+    assert sweep(failing).message.startswith(
+        "Shodan sweep sweep-1: none of 1 honeypot IP(s) could be checked; first sweep of these IPs, 1 finding(s)."
+    )
+    known = {"192.0.2.2": seen("192.0.2.2", "NOT_INDEXED")}
+    mixed = [*failing, result("192.0.2.2", "INDEXED")]
+    assert sweep(mixed, known).message.startswith(
+        "Shodan sweep sweep-1: 1 of 2 honeypot IP(s) checked, 1 could not be; 2 change(s) since the last sweep."
+    )
+    # The table could not be read: no claim about a first sweep.
+    unreadable = summarize(
+        mixed, histories=None, history_error="reading t: X", rotate_on="never", execution="sweep-1",
+        evidence_bucket="b", checked_at=T1,
+    )  # fmt: skip
+    assert unreadable.message.startswith(
+        "Shodan sweep sweep-1: 1 of 2 honeypot IP(s) checked, 1 could not be; 2 change(s) since the last sweep."
+    )
+
+
+def test_extra_ips_are_labelled_and_every_exposed_ip_links_to_its_shodan_page():
+    extra = {"ip": "198.51.100.77", "taskArn": None, "verdict": "FINGERPRINTED", "tags": ["honeypot"]}
+    still = {"ip": "198.51.100.78", "taskArn": None, "verdict": "INDEXED"}
+    failing = {"ip": "198.51.100.79", "taskArn": None, "verdict": "ERROR", "error": "ShodanResponseError"}
+    known = {"198.51.100.78": IpHistory(ip="198.51.100.78", first_indexed=T0, last_verdict="INDEXED")}
+    body = sweep([extra, still, failing], known).message
+    assert (
+        "Newly fingerprinted as a honeypot:\n"
+        "- 198.51.100.77  FINGERPRINTED  [extra IP]\n"
+        "    task:       extra IP (ExtraHoneypotIps: outside this stack, never rotated)\n"
+        "    on Shodan:  https://www.shodan.io/host/198.51.100.77\n"
+    ) in body
+    assert "- 198.51.100.79  [extra IP]  ShodanResponseError\n" in body
+    assert (
+        "Still on Shodan, unchanged (1):\n- 198.51.100.78  INDEXED  [extra IP]  https://www.shodan.io/host/198.51.100.78\n"
+    ) in body
 
 
 def test_subject_fits_sns_limit():
