@@ -77,7 +77,7 @@ class SweepSummary:
     message: str = ""
     record_key: str = ""
     record: dict[str, Any] = field(default_factory=dict)
-    first_sweep: bool = False  # no IP of this sweep has any history (and the table was readable)
+    first_sweep: bool = False  # no IP of this sweep was checked before (and the table was readable)
 
     @property
     def exposed(self) -> list[Finding]:
@@ -187,7 +187,8 @@ def summarize(
         history_error=history_error,
         rotation_error=rotation_error,
         record_key=record_key,
-        first_sweep=histories is not None and not any(str(r["ip"]) in known for r in results),
+        # Items the ASL's CountRotation created this sweep hold no check: they are not a last sweep.
+        first_sweep=histories is not None and not any(h.last_checked for h in known.values()),
     )
     record = {
         "execution": execution,

@@ -180,4 +180,10 @@ def test_extra_ips_are_checked_and_never_rotated():
     assert [r["from"] for r in report.rotated] == [own.ip]  # the extra IP is exposed too, but not ours to move
     assert {"taskArn": "extra:not-an-ip", "reason": "not an IP address: 'not-an-ip'"} in record["skipped"]
     [email] = report.emails
-    assert "198.51.100.77  FINGERPRINTED" in email["body"]
+    assert (
+        "- 198.51.100.77  FINGERPRINTED  [extra IP]\n"
+        "    task:       extra IP (ExtraHoneypotIps: outside this stack, never rotated)\n"
+        "    on Shodan:  https://www.shodan.io/host/198.51.100.77\n"
+    ) in email["body"]
+    assert f"- {own.ip}  INDEXED\n" in email["body"] and f"https://www.shodan.io/host/{own.ip}\n" in email["body"]
+    assert email["body"].startswith(f"Shodan sweep {run.name}: 3 honeypot IP(s) checked; first sweep of these IPs, ")
