@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,10 @@ def test_a_failed_sweeps_report_does_not_say_no_honeypot_was_running():
     ]
     quiet = SweepReport(status="SUCCEEDED", execution_arn="arn", checked=[], s3_keys=[], emails=[], rotated=[])
     assert list(quiet.render())[1] == "  (none: no RUNNING honeypot with a public IP)"
+
+
+def test_make_help_says_how_to_pass_options():
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(["make", "-s", "help"], cwd=root, capture_output=True, text=True, check=True).stdout
+    assert 'ARGS="..." passes options, e.g. make run ARGS="--scenario scenarios/recycled-ip.yaml --json"' in out
+    assert "make run ARGS=--help" in out
