@@ -275,7 +275,7 @@ def test_event_file_through_the_handler_writes_history_and_alerts_once(exposure_
     record = stored_record(event)
     assert [r["verdict"] for r in record["results"]] == ["NOT_INDEXED", "FINGERPRINTED", "ERROR"]
     assert out["notify"] is True and out["changes"]["NEWLY_FINGERPRINTED"] == 1 and out["changes"]["ROTATED"] == 1
-    assert "198.51.100.23 -> 203.0.113.200  (2 attempts; skipped dirty IP(s) 203.0.113.150)" in out["message"]
+    assert "- 198.51.100.23 -> 203.0.113.200\n" in out["message"]
     assert "task is PROVISIONING" in out["message"]
     items = exposure_table.scan(TableName="exposure")["Items"]
     assert {i["ip"]["S"] for i in items} == {"203.0.113.10", "198.51.100.23", "192.0.2.77", "203.0.113.200"}
