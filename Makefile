@@ -16,8 +16,10 @@ SAM_PATH := $(dir $(PYTHON)):$(PATH)
 
 help:
 	@echo "make run    deploy the stack into the local cloud and run one sweep"
+	@echo "           ARGS=\"...\" passes options, e.g. make run ARGS=\"--scenario scenarios/recycled-ip.yaml --json\""
+	@echo "           (all options and scenario fields: make run ARGS=--help)"
 	@echo "make test   install, lint, build and run all tests"
-	@echo "make bench  benchmarks (speed, cost, cold start)"
+	@echo "make bench  benchmarks (speed, cost, cold start); ARGS=\"--sizes 10@1,100@1\" as for run"
 	@echo "make doctor ARGS=\"--stack NAME [--region R]\"  check a stack deployed on AWS (your credentials)"
 	@echo "make lint | build | unit | integration | clean"
 

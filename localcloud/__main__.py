@@ -1,9 +1,11 @@
-"""``python -m localcloud``: deploy the real stack into the local cloud and run a sweep.
+"""python -m localcloud: deploy the real stack into the local cloud and run a sweep.
 
-    python -m localcloud run [--scenario FILE] [--tasks N] [--rotate-on never|indexed|fingerprinted] [--json]
+    python -m localcloud run [--scenario FILE] [--tasks N] [--rotate-on never|indexed|fingerprinted]
+                             [--time-scale F] [--json]
 
 Progress goes to stderr; the result goes to stdout (text, or one JSON document with --json).
-Exit status is 0 when the execution SUCCEEDED, 1 when it did not, 2 on bad arguments.
+Exit status is 0 when the execution SUCCEEDED, 1 when it did not, 2 on bad arguments or a bad
+scenario file.
 """
 
 from __future__ import annotations
@@ -12,30 +14,71 @@ import argparse
 import json
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from localcloud.cloud import DEFAULT_SCENARIO, DEFAULT_TIME_SCALE, LocalCloud
 from localcloud.report import render_timeline, timeline
+from localcloud.scenario import ROTATE_ON, Scenario, ScenarioError, load_scenario, scenario_help
+
+
+def _time_scale(text: str) -> float:
+    """--time-scale: a factor on every sleep; 0 or less would turn retries into a busy loop."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number above 0 (e.g. 0.01, or 1 for real time), not {text}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m localcloud", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="deploy the stack locally and run one sweep")
-    run.add_argument("--scenario", type=Path, default=DEFAULT_SCENARIO, help="scenario YAML (default: %(default)s)")
-    run.add_argument("--tasks", type=int, default=None, help="honeypot tasks (default: the scenario's slots)")
+    run = sub.add_parser(
+        "run",
+        help="deploy the stack locally and run one sweep",
+        description="Deploy the real stack into the local cloud and run one sweep.",
+        epilog=scenario_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     run.add_argument(
-        "--rotate-on", choices=["never", "indexed", "fingerprinted"], default="never", help="the RotateOn parameter"
+        "--scenario",
+        type=Path,
+        default=DEFAULT_SCENARIO,
+        metavar="FILE",
+        help="scenario YAML (default: scenarios/default.yaml)",
+    )
+    run.add_argument(
+        "--tasks",
+        type=int,
+        default=None,
+        metavar="N",
+        help="honeypot tasks (default: the scenario's run.tasks, or its honeypots)",
+    )
+    run.add_argument(
+        "--rotate-on",
+        choices=ROTATE_ON,
+        default=None,
+        help="RotateOn (default: the scenario's, or never)",
     )
     run.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     sub.add_parser("bench", help="speed, cost and cold-start benchmarks (python -m localcloud bench --help)")
     run.add_argument(
         "--time-scale",
-        type=float,
-        default=DEFAULT_TIME_SCALE,
-        help="factor applied to the ASL's Retry/Wait intervals (default: %(default)s)",
+        type=_time_scale,
+        default=None,
+        metavar="F",
+        help=f"factor (above 0) applied to the ASL's Retry/Wait intervals (default: the scenario's, or "
+        f"{DEFAULT_TIME_SCALE})",
     )
     return parser
+
+
+def _profile_label(scenario: Scenario, slot: int) -> str:
+    profile = scenario.profile_for_slot(slot)
+    return f" ({profile.name}: {profile.kind})" if profile.name else f" ({profile.kind})"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,22 +87,34 @@ def run(args: argparse.Namespace) -> int:
     def progress(message: str) -> None:
         print(f"==> [{time.monotonic() - started:5.1f}s] {message}", file=sys.stderr, flush=True)
 
-    if not args.scenario.is_file():
-        print(f"error: scenario file not found: {args.scenario}", file=sys.stderr)
-        return 2
     if args.tasks is not None and args.tasks < 0:
         print("error: --tasks must be 0 or more", file=sys.stderr)
         return 2
-    progress(f"Retry/Wait intervals scaled by {args.time_scale} (the ASL keeps AWS-realistic values)")
+    try:
+        scenario = load_scenario(args.scenario)
+    except ScenarioError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    # The scenario says how it is best run; the flags override it.
+    rotate_on = args.rotate_on or scenario.rotate_on or "never"
+    time_scale = args.time_scale or scenario.time_scale or DEFAULT_TIME_SCALE
+    tasks = args.tasks if args.tasks is not None else scenario.tasks
+    progress(f"scenario {args.scenario.name}: {scenario.description or '(no description)'}")
+    progress(
+        f"RotateOn={rotate_on}; Retry/Wait intervals scaled by {time_scale:g} (the ASL keeps AWS-realistic values)"
+    )
     with LocalCloud(
-        scenario_path=args.scenario, tasks=args.tasks, rotate_on=args.rotate_on, time_scale=args.time_scale,
-        progress=progress,
+        scenario_path=args.scenario, tasks=tasks, rotate_on=rotate_on, time_scale=time_scale,
+        parameters=dict(scenario.parameters), progress=progress,
     ) as cloud:  # fmt: skip
         running = cloud.wait_for_running(cloud.desired_count()) if cloud.desired_count() else []
         for task in running:
-            progress(f"honeypot task {task.task_arn.rsplit('/', 1)[-1][:8]} RUNNING on {task.ip}")
+            label = _profile_label(cloud.scenario, task.slot)
+            progress(f"honeypot task {task.task_arn.rsplit('/', 1)[-1][:8]} RUNNING on {task.ip}{label}")
         progress("starting the sweep (as the EventBridge schedule would)")
         sweep, report = cloud.sweep()
+        report.running = len(running)
+        report.shodan_answers = dict(Counter(r.status for r in cloud.shodan.requests()))
         progress(f"execution {sweep.name} {sweep.status}")
         if args.json:
             print(json.dumps(report.to_json(), indent=2, default=str))

@@ -197,6 +197,16 @@ class SweepReport:
     rotated: list[dict[str, Any]]
     error: str | None = None
     cause: str | None = None
+    # What the caller saw besides the execution: honeypots RUNNING when the sweep started, and
+    # the local Shodan's answers by HTTP status (None: not known).
+    running: int | None = None
+    shodan_answers: dict[int, int] | None = None
+
+    def _nothing_checked(self) -> str:
+        if self.status != "SUCCEEDED":
+            running = f"{self.running} honeypot(s) RUNNING, but " if self.running else ""
+            return f"  (none: {running}the sweep {self.status} before any IP was checked)"
+        return "  (none: no RUNNING honeypot with a public IP)"
 
     def to_json(self) -> dict[str, Any]:
         document: dict[str, Any] = {
@@ -207,6 +217,10 @@ class SweepReport:
             "emails": self.emails,
             "rotated": self.rotated,
         }
+        if self.running is not None:
+            document["running"] = self.running
+        if self.shodan_answers is not None:
+            document["shodanAnswers"] = {str(k): v for k, v in sorted(self.shodan_answers.items())}
         if self.error:
             document["error"] = self.error
             document["cause"] = self.cause
@@ -215,10 +229,14 @@ class SweepReport:
     def render(self) -> Iterator[str]:
         yield "IPs checked:"
         if not self.checked:
-            yield "  (none: no RUNNING honeypot with a public IP)"
+            yield self._nothing_checked()
         for item in self.checked:
             extra = f"  {item['error']}" if item.get("error") else ""
             yield f"  {item['ip']:<16} {item['verdict']}{extra}"
+        if self.shodan_answers is not None:
+            answers = ", ".join(f"{n} x {status}" for status, n in sorted(self.shodan_answers.items()))
+            retried = " (429: rate limited, retried)" if 429 in self.shodan_answers else ""
+            yield f"Shodan requests ({sum(self.shodan_answers.values())}): {answers or 'none'}{retried}"
         yield f"S3 objects written ({len(self.s3_keys)}):"
         yield from (f"  {key}" for key in self.s3_keys)
         yield f"Emails sent ({len(self.emails)}):"

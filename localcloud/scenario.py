@@ -16,12 +16,13 @@ from typing import Any
 import yaml
 
 KINDS = ("not_indexed", "indexed", "fingerprinted", "stale")
+ROTATE_ON = ("never", "indexed", "fingerprinted")
 DEFAULT_PORTS = (21, 80, 102, 161, 502, 44818, 47808)  # Conpot's default template, as T-Pot runs it
 SHODAN_TIME = "%Y-%m-%dT%H:%M:%S.%f"  # Shodan's timestamps: ISO 8601, no zone, UTC
 
 
 class ScenarioError(ValueError):
-    pass
+    """A scenario file that does not match SCHEMA; the message names the file, entry and field."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Profile:
     # Hours between the task's start and Shodan's banners; negative: before the task started
     # (a prior owner of a recycled IP).
     banner_age_hours: float = 2.0
+    name: str | None = None  # the scenario's label, printed next to the task
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,11 @@ class Scenario:
     replacements: list[Profile] = field(default_factory=list)
     default_replacement: Profile = field(default_factory=Profile)
     extra_ips: list[ExtraIp] = field(default_factory=list)
+    # How `python -m localcloud run` runs it (its flags override these); None: the CLI's default.
+    rotate_on: str | None = None
+    tasks: int | None = None
+    time_scale: float | None = None
+    parameters: dict[str, str] = field(default_factory=dict)
 
     def profile_for_slot(self, slot: int) -> Profile:
         """Slots 0..N-1 are the first tasks; later slots are replacements, in order."""
@@ -68,76 +75,216 @@ class Scenario:
 
 
 # ---------------------------------------------------------------------------------------------
+# The schema: every field a scenario file may hold, its type, its range and what it means. It is
+# the one place scenarios are checked, and the documentation `python -m localcloud run --help`
+# prints (scenario_help()).
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Field:
+    kind: str  # text | number | whole | list:text | list:port | choice | mapping | profile | profiles
+    doc: str
+    choices: tuple[str, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    fields: dict[str, Field] | None = None  # a mapping's own fields
+
+
+_TYPE_NAMES = {
+    "text": "a string",
+    "number": "a number",
+    "whole": "a whole number",
+    "list:text": "a list of strings, e.g. [honeypot, ics]",
+    "list:port": "a list of ports (whole numbers 1-65535), e.g. [80, 502]",
+    "mapping": "a mapping",
+}
+
+PROFILE_FIELDS: dict[str, Field] = {
+    "name": Field("text", "a label for this honeypot, printed next to the task that gets it"),
+    "shodan": Field(
+        "choice",
+        "what Shodan knows: not_indexed (404), indexed (banners since the task started), fingerprinted "
+        "(indexed and tagged honeypot, honeyscore 1.0 unless set), stale (banners of a prior owner, "
+        "before the task started)",
+        choices=KINDS,
+    ),
+    "ports": Field("list:port", "ports Shodan has banners for (default: Conpot's default template)", low=1, high=65535),
+    "tags": Field("list:text", "Shodan's host tags (fingerprinted and stale: [honeypot])"),
+    "honeyscore": Field("number", "Shodan's honeyscore, 0.0-1.0 (default: none; fingerprinted: 1.0)", low=0, high=1),
+    "org": Field("text", "the organisation Shodan reports (default: Amazon Technologies Inc.)"),
+    "banner_age_hours": Field(
+        "number",
+        "hours from the task's start to Shodan's banners (default 2; stale: -72, must be negative); "
+        "never later than now",
+    ),
+}
+EXTRA_IP = Field("text", "the honeypot's IP address (listed in the ExtraHoneypotIps parameter)")
+
+SCHEMA: dict[str, Field] = {
+    "description": Field("text", "one line: what this scenario shows"),
+    "shodan": Field(
+        "mapping",
+        "the local Shodan API",
+        fields={
+            "api_key": Field("text", "the key it accepts (the local cloud stores it in SSM)"),
+            "rate_limit_per_s": Field("number", "requests/s per key it allows; 0: no limit (Shodan: 1)", low=0),
+        },
+    ),
+    "run": Field(
+        "mapping",
+        "how python -m localcloud run runs this scenario (its flags override these)",
+        fields={
+            "rotate_on": Field("choice", "the RotateOn parameter (default never)", choices=ROTATE_ON),
+            "tasks": Field("whole", "honeypot tasks (default: one per entry of honeypots)", low=0),
+            "time_scale": Field("number", "factor on the ASL's Retry/Wait intervals (default 0.01)", low=1e-6),
+            "parameters": Field(
+                "mapping", "template parameters, e.g. {MapConcurrency: 3, LookupBatchSize: 1}", fields={}
+            ),
+        },
+    ),
+    "honeypots": Field("profiles", "one profile per honeypot task, in the order the tasks start"),
+    "replacements": Field("profiles", "profiles of tasks started later (after a rotation), in order"),
+    "default_replacement": Field("profile", "the profile of any later task (default: not_indexed)"),
+    "extra_ips": Field("profiles", "honeypots outside the stack: an ip and a profile each"),
+}
+
+
+def scenario_help() -> str:
+    """The schema as text: every field, its type and meaning."""
+    lines = ["scenario file fields (YAML):"]
+    for name, spec in SCHEMA.items():
+        lines.append(f"  {name}: {spec.doc}")
+        for sub, subspec in (spec.fields or {}).items():
+            lines.append(f"    {sub}: {subspec.doc}")
+    lines.append("  a profile (an entry of honeypots/replacements/extra_ips, or default_replacement) is one of")
+    lines.append(f"  {', '.join(KINDS)}, or a mapping of:")
+    lines.extend(f"    {name}: {spec.doc}" for name, spec in PROFILE_FIELDS.items())
+    lines.append(f"  an extra_ips entry also has ip: {EXTRA_IP.doc}")
+    return "\n".join(lines)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _range_text(spec: Field) -> str:
+    if spec.low is not None and spec.high is not None:
+        return f" from {spec.low:g} to {spec.high:g}"
+    return f" of at least {spec.low:g}" if spec.low is not None else ""
+
+
+def _check(value: Any, spec: Field, where: str) -> Any:
+    """``value`` checked against ``spec`` (and converted: lists to tuples, numbers to float)."""
+    if spec.kind == "choice":
+        if value not in spec.choices:
+            raise ScenarioError(f"{where}: expected one of {', '.join(spec.choices)}, got {value!r}")
+        return value
+    if spec.kind == "text":
+        if not isinstance(value, str):
+            raise ScenarioError(f"{where}: expected a string, got {value!r}")
+        return value
+    if spec.kind in ("number", "whole"):
+        whole = spec.kind == "whole"
+        if not _is_number(value) or (whole and not isinstance(value, int)):
+            raise ScenarioError(f"{where}: expected {_TYPE_NAMES[spec.kind]}{_range_text(spec)}, got {value!r}")
+        if (spec.low is not None and value < spec.low) or (spec.high is not None and value > spec.high):
+            raise ScenarioError(f"{where}: expected {_TYPE_NAMES[spec.kind]}{_range_text(spec)}, got {value!r}")
+        return int(value) if whole else float(value)
+    if spec.kind.startswith("list:"):
+        if not isinstance(value, list):
+            raise ScenarioError(f"{where}: expected {_TYPE_NAMES[spec.kind]}, got {value!r}")
+        item = Field("whole", "", low=spec.low, high=spec.high) if spec.kind == "list:port" else Field("text", "")
+        return tuple(_check(v, item, f"{where}[{i}]") for i, v in enumerate(value))
+    if spec.kind == "mapping":
+        return _mapping(value, spec.fields, where)
+    raise AssertionError(f"unknown schema kind {spec.kind}")  # pragma: no cover - a schema typo
+
+
+def _mapping(value: Any, fields: dict[str, Field] | None, where: str) -> dict[str, Any]:
+    """A mapping's fields checked; ``fields`` empty: any names, scalar values (template parameters)."""
+    if not isinstance(value, dict):
+        raise ScenarioError(f"{where}: expected a mapping, got {value!r}")
+    if not fields:
+        for key, item in value.items():
+            if not isinstance(item, str | int | float) or isinstance(item, bool):
+                raise ScenarioError(f"{where}.{key}: expected a string or a number, got {item!r}")
+        return {str(k): str(v) for k, v in value.items()}
+    unknown = sorted(set(value) - set(fields))
+    if unknown:
+        raise ScenarioError(f"{where}: unknown field(s) {', '.join(map(str, unknown))}; known: {', '.join(fields)}")
+    return {key: _check(item, fields[key], f"{where}.{key}") for key, item in value.items() if item is not None}
+
+
 def _profile(raw: Any, where: str) -> Profile:
     if isinstance(raw, str):
         raw = {"shodan": raw}
+    if isinstance(raw, dict) and isinstance(raw.get("name"), str):
+        where = f"{where} ({raw['name']})"
     if not isinstance(raw, dict):
-        raise ScenarioError(f"{where}: expected a profile (a mapping or one of {', '.join(KINDS)})")
-    unknown = set(raw) - {"name", "shodan", "ports", "tags", "honeyscore", "org", "banner_age_hours"}
-    if unknown:
-        raise ScenarioError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
-    kind = raw.get("shodan", "not_indexed")
-    if kind not in KINDS:
-        raise ScenarioError(f"{where}.shodan: {kind!r} is not one of {', '.join(KINDS)}")
+        raise ScenarioError(f"{where}: expected a profile (a mapping, or one of {', '.join(KINDS)}), got {raw!r}")
+    values = _mapping(raw, PROFILE_FIELDS, where)
+    kind = values.get("shodan", "not_indexed")
     defaults = {"fingerprinted": (("honeypot",), 1.0, 2.0), "stale": (("honeypot",), None, -72.0)}
     tags, honeyscore, age = defaults.get(kind, ((), None, 2.0))
-    try:
-        ports = tuple(int(p) for p in raw.get("ports", DEFAULT_PORTS))
-        score = raw.get("honeyscore", honeyscore)
-        score = None if score is None else float(score)
-        age = float(raw.get("banner_age_hours", age))
-    except (TypeError, ValueError) as error:
-        raise ScenarioError(f"{where}: {error}") from None
-    if score is not None and not 0.0 <= score <= 1.0:
-        raise ScenarioError(f"{where}.honeyscore: must be between 0.0 and 1.0")
+    age = values.get("banner_age_hours", age)
     if kind == "stale" and age >= 0:
         raise ScenarioError(f"{where}.banner_age_hours: a stale profile's banners predate the task (negative hours)")
     return Profile(
         kind=kind,
-        ports=ports,
-        tags=tuple(str(t) for t in raw.get("tags", tags)),
-        honeyscore=score,
-        org=str(raw.get("org", Profile.org)),
+        ports=values.get("ports", DEFAULT_PORTS),
+        tags=values.get("tags", tags),
+        honeyscore=values.get("honeyscore", honeyscore),
+        org=values.get("org", Profile.org),
         banner_age_hours=age,
+        name=values.get("name"),
     )
+
+
+def _profiles(raw: Any, where: str) -> list[Profile]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise ScenarioError(f"{where}: expected a list of profiles, got {raw!r}")
+    return [_profile(p, f"{where}[{i}]") for i, p in enumerate(raw)]
 
 
 def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
     if not isinstance(data, dict):
-        raise ScenarioError(f"{source}: a scenario is a YAML mapping")
-    unknown = set(data) - {"description", "shodan", "honeypots", "replacements", "default_replacement", "extra_ips"}
+        raise ScenarioError(f"{source}: a scenario is a YAML mapping (see scenarios/default.yaml)")
+    top = {k: v for k, v in data.items() if k not in ("honeypots", "replacements", "default_replacement", "extra_ips")}
+    plain = {k: f for k, f in SCHEMA.items() if f.kind not in ("profile", "profiles")}
+    unknown = sorted(set(top) - set(plain))
     if unknown:
-        raise ScenarioError(f"{source}: unknown field(s) {', '.join(sorted(unknown))}")
-    shodan = data.get("shodan") or {}
-    try:
-        rate = shodan.get("rate_limit_per_s")
-        settings = ShodanSettings(
-            api_key=str(shodan.get("api_key", ShodanSettings.api_key)),
-            rate_limit_per_s=None if rate in (None, 0) else float(rate),
-        )
-    except (AttributeError, TypeError, ValueError) as error:
-        raise ScenarioError(f"{source}: shodan: {error}") from None
-    honeypots = data.get("honeypots") or []
-    replacements = data.get("replacements") or []
-    if not isinstance(honeypots, list) or not isinstance(replacements, list):
-        raise ScenarioError(f"{source}: honeypots and replacements are lists of profiles")
+        raise ScenarioError(f"{source}: unknown field(s) {', '.join(map(str, unknown))}; known: {', '.join(SCHEMA)}")
+    values = _mapping(top, plain, source)
+    shodan = values.get("shodan", {})
+    rate = shodan.get("rate_limit_per_s")
     extras = []
     for i, raw in enumerate(data.get("extra_ips") or []):
+        where = f"{source}: extra_ips[{i}]"
         if not isinstance(raw, dict) or "ip" not in raw:
-            raise ScenarioError(f"{source}: extra_ips[{i}] needs an 'ip'")
+            raise ScenarioError(f"{where}: needs an 'ip'")
         try:
-            ipaddress.ip_address(str(raw["ip"]))
-        except ValueError:
-            raise ScenarioError(f"{source}: extra_ips[{i}].ip: {raw['ip']!r} is not an IP address") from None
-        profile = _profile({k: v for k, v in raw.items() if k != "ip"}, f"{source}: extra_ips[{i}]")
-        extras.append(ExtraIp(str(raw["ip"]), profile))
+            ip = str(ipaddress.ip_address(_check(raw["ip"], EXTRA_IP, f"{where}.ip")))
+        except ValueError as error:
+            if isinstance(error, ScenarioError):
+                raise
+            raise ScenarioError(f"{where}.ip: {raw['ip']!r} is not an IP address") from None
+        profile = _profile({k: v for k, v in raw.items() if k != "ip"}, where)
+        extras.append(ExtraIp(ip, profile))
+    run = values.get("run", {})
     return Scenario(
-        description=str(data.get("description", "")),
-        shodan=settings,
-        honeypots=[_profile(p, f"{source}: honeypots[{i}]") for i, p in enumerate(honeypots)],
-        replacements=[_profile(p, f"{source}: replacements[{i}]") for i, p in enumerate(replacements)],
+        description=values.get("description", ""),
+        shodan=ShodanSettings(
+            api_key=shodan.get("api_key", ShodanSettings.api_key), rate_limit_per_s=rate if rate else None
+        ),
+        honeypots=_profiles(data.get("honeypots"), f"{source}: honeypots"),
+        replacements=_profiles(data.get("replacements"), f"{source}: replacements"),
         default_replacement=_profile(data.get("default_replacement", "not_indexed"), f"{source}: default_replacement"),
         extra_ips=extras,
+        rotate_on=run.get("rotate_on"),
+        tasks=run.get("tasks"),
+        time_scale=run.get("time_scale"),
+        parameters=run.get("parameters", {}),
     )
 
 
@@ -146,6 +293,8 @@ def load_scenario(path: Path) -> Scenario:
         data = yaml.safe_load(Path(path).read_text())
     except FileNotFoundError:
         raise ScenarioError(f"scenario file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ScenarioError(f"{path}: cannot be read: {error}") from None
     except yaml.YAMLError as error:
         raise ScenarioError(f"{path}: not valid YAML: {error}") from None
     return parse_scenario(data, str(path))
@@ -232,10 +381,13 @@ def render_host(ip: str, profile: Profile, task_started_at: datetime, now: datet
     if profile.kind == "not_indexed":
         return None
     seen = task_started_at + timedelta(hours=profile.banner_age_hours)
+    # Shodan's crawlers reach the ports one after another: each banner 7 minutes before the last.
+    stamps = [seen - timedelta(minutes=7 * i) for i in range(len(profile.ports))]
     if profile.kind != "stale":
-        # Shodan cannot have seen this task before it started, nor in the future.
-        seen = min(max(seen, task_started_at), now)
-    banners = [_banner(ip, port, seen - timedelta(minutes=7 * i), profile.org) for i, port in enumerate(profile.ports)]
+        # A scenario's honeypot banners are ours: Shodan cannot have seen this task before it
+        # started, nor in the future. Only a `stale` profile dates banners before the task.
+        stamps = [min(max(stamp, task_started_at), now) for stamp in stamps]
+    banners = [_banner(ip, port, stamp, profile.org) for port, stamp in zip(profile.ports, stamps, strict=True)]
     tags = sorted(set(profile.tags) | ({"ics"} if set(profile.ports) & {102, 502, 47808, 44818} else set()))
     host: dict[str, Any] = {
         "ip_str": ip,

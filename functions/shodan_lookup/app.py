@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import requests
 import shodan
+from api_key import read_api_key
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
@@ -104,8 +105,13 @@ def _client(api_key: str) -> tuple[shodan.Shodan, _HttpObserver]:
 
 
 def _api_key() -> str:
-    # Decrypted in this function only, cached for the container; never logged.
-    return parameters.get_parameter(os.environ["SHODAN_API_KEY_PARAMETER"], decrypt=True, max_age=KEY_CACHE_SECONDS)  # type: ignore[return-value]
+    """Decrypted in this function only, cached for the container; never logged. A key that
+    cannot be read raises ShodanKeyUnavailableError (the sweep fails, naming parameter and region)."""
+    return read_api_key(
+        lambda name: parameters.get_parameter(name, decrypt=True, max_age=KEY_CACHE_SECONDS),
+        os.environ["SHODAN_API_KEY_PARAMETER"],
+        os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "(unknown region)",
+    )
 
 
 def _shodan_call(observer: _HttpObserver, call: Any, *args: Any) -> Any:

@@ -8,8 +8,6 @@ say what is new: only changes are emailed (see exposure_history).
 
 from __future__ import annotations
 
-import contextlib
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -30,6 +28,7 @@ from exposure_history import (
     record_check,
     record_rotation,
 )
+from sweep_results import failure_message
 
 ROTATE_ON_VALUES: tuple[str, ...] = ("never", "indexed", "fingerprinted")
 EXPOSED_VERDICTS = (INDEXED, FINGERPRINTED)
@@ -78,6 +77,7 @@ class SweepSummary:
     message: str = ""
     record_key: str = ""
     record: dict[str, Any] = field(default_factory=dict)
+    first_sweep: bool = False  # no IP of this sweep was checked before (and the table was readable)
 
     @property
     def exposed(self) -> list[Finding]:
@@ -187,6 +187,8 @@ def summarize(
         history_error=history_error,
         rotation_error=rotation_error,
         record_key=record_key,
+        # Items the ASL's CountRotation created this sweep hold no check: they are not a last sweep.
+        first_sweep=histories is not None and not any(h.last_checked for h in known.values()),
     )
     record = {
         "execution": execution,
@@ -226,10 +228,19 @@ def compose_subject(summary: SweepSummary) -> str:
     return subject if len(subject) <= MAX_SUBJECT else subject[: MAX_SUBJECT - 3] + "..."
 
 
+SHODAN_HOST_PAGE = "https://www.shodan.io/host/{ip}"
+EXTRA_IP_LABEL = "extra IP (ExtraHoneypotIps: outside this stack, never rotated)"
+
+
+def _label(f: Finding) -> str:
+    """After an IP on a one-line entry: extra IPs (no task of ours) say so."""
+    return "  [extra IP]" if f.task_arn is None else ""
+
+
 def _finding_lines(f: Finding, evidence_bucket: str) -> list[str]:
-    lines = [f"- {f.ip}  {f.verdict}"]
-    if f.task_arn:
-        lines.append(f"    task:       {f.task_arn}")
+    lines = [f"- {f.ip}  {f.verdict}{_label(f)}"]
+    lines.append(f"    task:       {f.task_arn or EXTRA_IP_LABEL}")
+    lines.append(f"    on Shodan:  {SHODAN_HOST_PAGE.format(ip=f.ip)}")
     lines.append(f"    ports:      {', '.join(map(str, f.ports)) or '-'}")
     lines.append(f"    tags:       {', '.join(f.tags) or '-'}")
     lines.append(f"    honeyscore: {f.honeyscore if f.honeyscore is not None else 'unknown'}")
@@ -245,7 +256,7 @@ def _finding_lines(f: Finding, evidence_bucket: str) -> list[str]:
 
 
 def _error_line(f: Finding, evidence_bucket: str) -> str:
-    line = f"- {f.ip}  {f.error or 'error'}"
+    line = f"- {f.ip}{_label(f)}  {f.error or 'error'}"
     if f.cause:
         line += f": {f.cause}"
     if f.error_key and f.error_stored:
@@ -269,15 +280,26 @@ def _capped(items: list[Any]) -> tuple[list[Any], list[str]]:
     return items[:MAX_LISTED], [f"- ... and {more} more (all in the sweep record)"] if more > 0 else []
 
 
+def _headline(summary: SweepSummary) -> str:
+    """How many IPs were checked (not counting those that could not be), and how many changes -
+    "since the last sweep" only when an earlier sweep saw any of these IPs."""
+    total, failed = summary.checked, len(summary.errors)
+    if not failed:
+        checked = f"{total} honeypot IP(s) checked"
+    elif failed == total:
+        checked = f"none of {total} honeypot IP(s) could be checked"
+    else:
+        checked = f"{total - failed} of {total} honeypot IP(s) checked, {failed} could not be"
+    if summary.first_sweep:
+        return f"{checked}; first sweep of these IPs, {len(summary.changes)} finding(s)"
+    return f"{checked}; {len(summary.changes)} change(s) since the last sweep"
+
+
 def compose_message(summary: SweepSummary, *, execution: str, evidence_bucket: str, rotate_on: str) -> str:
     """Plain-text email body: the changes first, every figure spelled out."""
     by_ip = {f.ip: f for f in summary.findings}
     changed = {kind: [c for c in summary.changes if c.kind == kind] for kind in CHANGE_KINDS}
-    lines = [
-        f"Shodan sweep {execution}: {summary.checked} honeypot IP(s) checked, "
-        f"{len(summary.changes)} change(s) since the last sweep.",
-        "",
-    ]
+    lines = [f"Shodan sweep {execution}: {_headline(summary)}.", ""]
     if summary.history_error:
         lines += [f"Exposure history unavailable ({summary.history_error}): every finding is reported as new.", ""]
     for kind, title in (
@@ -309,7 +331,7 @@ def compose_message(summary: SweepSummary, *, execution: str, evidence_bucket: s
     if unchanged:
         lines.append(f"Still on Shodan, unchanged ({len(unchanged)}):")
         shown, more = _capped(unchanged)
-        lines += [*(f"- {f.ip}  {f.verdict}" for f in shown), *more, ""]
+        lines += [*(f"- {f.ip}  {f.verdict}{_label(f)}  {SHODAN_HOST_PAGE.format(ip=f.ip)}" for f in shown), *more, ""]
     if summary.skipped:
         lines.append("Tasks without a public IP yet (not checked):")
         shown, more = _capped(summary.skipped)
@@ -324,7 +346,5 @@ def describe_failure(failure: Any) -> str | None:
     """A Step Functions Catch's {Error, Cause} as one line (a Lambda's Cause is JSON with a trace)."""
     if not isinstance(failure, dict):
         return None
-    cause = str(failure.get("Cause") or "")
-    with contextlib.suppress(ValueError, AttributeError):
-        cause = str(json.loads(cause).get("errorMessage") or cause)
+    cause = failure_message(failure.get("Cause"))
     return f"{failure.get('Error') or 'error'}: {cause}"[:500].rstrip(": ")

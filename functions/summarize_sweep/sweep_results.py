@@ -7,14 +7,29 @@ still accounts for each of its IPs: an ERROR result with the reason. Nothing is 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 ERROR = "ERROR"
+MAX_CAUSE_CHARS = 300
 
 
 class InvalidSweepResults(ValueError):
     """The targets document or the batch summaries are not what the sweep writes."""
+
+
+def failure_message(cause: Any) -> str:
+    """A Step Functions Catch's Cause as text: a Lambda's Cause is JSON (message, type, stack
+    trace); its ``errorMessage`` is what a reader needs. Anything else is kept as it is."""
+    text = "" if cause is None else str(cause)
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(parsed, Mapping) and parsed.get("errorMessage"):
+        return str(parsed["errorMessage"])
+    return text
 
 
 def _error(target: Mapping[str, Any], error: str, cause: str) -> dict[str, Any]:
@@ -24,7 +39,7 @@ def _error(target: Mapping[str, Any], error: str, cause: str) -> dict[str, Any]:
         "startedAt": target.get("startedAt"),
         "verdict": ERROR,
         "error": error,
-        "cause": cause[:300],
+        "cause": failure_message(cause)[:MAX_CAUSE_CHARS],  # parsed first: never a cut JSON document
     }
 
 

@@ -44,6 +44,26 @@ def test_shodan_forbidden_fails_the_sweep_and_alerts(quiet, fault):
     assert "sweep FAILED" in email["subject"] and "ShodanAuthError" in email["body"]
 
 
+def test_a_missing_shodan_key_parameter_fails_the_sweep_and_alerts_naming_it(quiet):
+    # The README's put-parameter in the wrong region: the stack's region has no such parameter.
+    boto3.client("ssm", region_name="us-east-1").delete_parameter(Name="/ics-honeynet/shodan-api-key")
+    run, report = quiet.sweep()
+    fix = (
+        "store the key as a SecureString in SSM parameter /ics-honeynet/shodan-api-key in region us-east-1 "
+        "(aws ssm put-parameter --region us-east-1 --type SecureString --name /ics-honeynet/shodan-api-key "
+        "--value ...)"
+    )
+    assert run.status == "FAILED" and run.error == "ShodanKeyUnavailableError"
+    assert run.cause.startswith("the Shodan API key could not be read (")
+    assert run.cause.endswith(fix)
+    assert quiet.shodan.requests() == []
+    assert report.s3_keys == [f"targets/{run.name}.json"]  # no IP recorded as "not checked"
+    [email] = report.emails
+    assert email["subject"] == "ICS honeynet: sweep FAILED"
+    assert "Error: ShodanKeyUnavailableError\nCause: the Shodan API key could not be read (" in email["body"]
+    assert fix in email["body"] and "errorMessage" not in email["body"]
+
+
 @pytest.mark.parametrize(
     ("fault", "error"),
     [

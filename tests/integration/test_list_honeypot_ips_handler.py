@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import boto3
 import pytest
@@ -14,7 +13,6 @@ from localcloud.ecs_scheduler import HoneynetScheduler
 from localcloud.functions import load_handler
 
 REGION = "us-east-1"
-EVENT = Path(__file__).resolve().parents[2] / "events" / "list_honeypot_ips.json"
 
 
 @pytest.fixture
@@ -102,15 +100,6 @@ def test_pages_through_more_than_a_hundred_tasks(honeynet, handler, lambda_conte
     out = handler({}, lambda_context)
     assert len(out["ips"]) == 150
     assert len({i["ip"] for i in out["ips"]}) == 150
-
-
-def test_event_file_names_cluster_and_service(honeynet, handler, lambda_context):
-    event = json.loads(EVENT.read_text())
-    with pytest.raises(Exception, match=r"ClusterNotFound|not found"):
-        handler(event, lambda_context)  # the example names a deployed stack's cluster
-    event.update(cluster="honeynet", service="conpot")
-    honeynet.start_task()
-    assert len(handler(event, lambda_context)["ips"]) == 1
 
 
 def test_a_sweep_gets_batches_and_its_targets_go_to_s3(honeynet, handler, lambda_context, monkeypatch):

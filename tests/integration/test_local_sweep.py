@@ -78,6 +78,11 @@ def test_default_scenario_stores_evidence_and_sends_one_email():
     assert f"sweeps/{run.name}.json" in email["body"]
     assert "FINGERPRINTED" in email["body"] and "honeypot" in email["body"]
     assert report.rotated == []  # RotateOn defaults to never
+    # A fresh task's banners are all ours (none predates startedAt): every port of the scenario.
+    [record] = [document for key, document in evidence.items() if key.startswith("sweeps/")]
+    ports = {r["verdict"]: (r.get("ports"), r.get("priorOwner")) for r in record["results"]}
+    assert ports["INDEXED"] == ([80, 102, 502], None)
+    assert ports["FINGERPRINTED"] == ([21, 80, 102, 161, 502, 44818, 47808], None)
 
 
 def test_rotation_moves_the_fingerprinted_honeypot_to_a_new_ip():
@@ -175,4 +180,10 @@ def test_extra_ips_are_checked_and_never_rotated():
     assert [r["from"] for r in report.rotated] == [own.ip]  # the extra IP is exposed too, but not ours to move
     assert {"taskArn": "extra:not-an-ip", "reason": "not an IP address: 'not-an-ip'"} in record["skipped"]
     [email] = report.emails
-    assert "198.51.100.77  FINGERPRINTED" in email["body"]
+    assert (
+        "- 198.51.100.77  FINGERPRINTED  [extra IP]\n"
+        "    task:       extra IP (ExtraHoneypotIps: outside this stack, never rotated)\n"
+        "    on Shodan:  https://www.shodan.io/host/198.51.100.77\n"
+    ) in email["body"]
+    assert f"- {own.ip}  INDEXED\n" in email["body"] and f"https://www.shodan.io/host/{own.ip}\n" in email["body"]
+    assert email["body"].startswith(f"Shodan sweep {run.name}: 3 honeypot IP(s) checked; first sweep of these IPs, ")

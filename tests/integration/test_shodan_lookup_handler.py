@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import boto3
 import pytest
@@ -17,7 +16,6 @@ from localcloud.shodan_api import ShodanApiServer
 
 KEY = "s3cr3t-shodan-key-0123456789"
 PARAMETER = "/ics-honeynet/shodan-api-key"
-EVENT = Path(__file__).resolve().parents[2] / "events" / "shodan_lookup.json"
 IP = "198.51.100.23"
 STARTED = datetime(2026, 11, 23, 21, 40, tzinfo=UTC)
 
@@ -159,14 +157,6 @@ def test_the_key_never_reaches_logs_or_outputs(app, shodan_api, lambda_context, 
     assert '"verdict":"FINGERPRINTED"' in everything.replace(" ", "")  # the logs are there
     assert KEY not in everything
     assert KEY not in json.dumps(out)
-
-
-def test_event_file(app, shodan_api, lambda_context):
-    event = json.loads(EVENT.read_text())
-    indexed(shodan_api, kind="fingerprinted", tags=("honeypot",))
-    out = app.lambda_handler(event, lambda_context)
-    assert out["ip"] == event["ip"] and out["taskArn"] == event["taskArn"]
-    assert out["evidenceKey"] == event["evidenceKey"] and out["verdict"] == "FINGERPRINTED"
 
 
 # -- batches: targets from S3, evidence/errors/results to S3, per-IP retries in the function -----

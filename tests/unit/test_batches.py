@@ -11,6 +11,7 @@ from localcloud.functions import FUNCTIONS_DIR
 sys.path.insert(0, str(FUNCTIONS_DIR / "shodan_lookup"))
 sys.path.insert(0, str(FUNCTIONS_DIR / "list_honeypot_ips"))
 sys.path.insert(0, str(FUNCTIONS_DIR / "summarize_sweep"))
+from api_key import ShodanKeyUnavailableError, read_api_key
 from batch import RetryPolicy, lookup_with_retries, targets_of
 from exposure import ShodanAuthError, ShodanRateLimitError, ShodanUnavailableError
 from honeypot_ips import plan_batches
@@ -130,3 +131,31 @@ def test_a_429_slows_the_pacer_down_within_a_bound_and_retries_within_a_second()
     lookup, _calls = failing(ShodanRateLimitError("bunched"))
     lookup_with_retries(lookup, policy, sleeps.append, lambda: slowed.append(1))
     assert slowed == [1] and 0 <= sleeps[0] <= 1.0  # within one Shodan window
+
+
+# -- the key ---------------------------------------------------------------------------------
+FIX = (
+    "store the key as a SecureString in SSM parameter /ics/key in region eu-central-1 "
+    "(aws ssm put-parameter --region eu-central-1 --type SecureString --name /ics/key --value ...)"
+)
+
+
+def test_a_missing_key_parameter_is_a_configuration_error_naming_parameter_and_region():
+    def missing(name: str) -> str:
+        raise LookupError(f"An error occurred (ParameterNotFound) when calling the GetParameter operation: {name}")
+
+    with pytest.raises(ShodanKeyUnavailableError) as raised:
+        read_api_key(missing, "/ics/key", "eu-central-1")
+    assert str(raised.value) == (
+        "the Shodan API key could not be read (An error occurred (ParameterNotFound) when calling the "
+        f"GetParameter operation: /ics/key): {FIX}"
+    )
+    # Not a per-IP lookup error: the batch does not record it for each IP, the sweep fails by its name.
+    assert not isinstance(raised.value, (ShodanAuthError, ValueError))
+
+
+def test_an_empty_key_is_a_configuration_error_and_a_stored_key_is_returned():
+    with pytest.raises(ShodanKeyUnavailableError) as raised:
+        read_api_key(lambda _name: "  ", "/ics/key", "eu-central-1")
+    assert str(raised.value) == f"the Shodan API key parameter is empty: {FIX}"
+    assert read_api_key(lambda name: f"key-of-{name}", "/ics/key", "eu-central-1") == "key-of-/ics/key"

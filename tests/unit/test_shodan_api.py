@@ -145,3 +145,23 @@ def test_timeout_fault_holds_the_answer(server):
 def test_unknown_fault_is_refused(server):
     with pytest.raises(ValueError, match="unknown fault"):
         server.set_fault("flaky")
+
+
+def _stamps(host: dict) -> dict[int, str]:
+    return {banner["port"]: banner["timestamp"] for banner in host["data"]}
+
+
+def test_a_fresh_tasks_banners_are_never_before_its_start():
+    # Shodan saw the task right away: every banner at its start (none before), in Shodan's format.
+    host = render_host(IP, Profile(kind="indexed", ports=(80, 102, 502)), STARTED, STARTED)
+    assert _stamps(host) == {80: "2026-11-24T10:00:00.000000", 102: "2026-11-24T10:00:00.000000",
+                             502: "2026-11-24T10:00:00.000000"}  # fmt: skip
+    # Two hours in: 7 minutes apart, the earliest still at or after the start.
+    later = render_host(IP, Profile(kind="fingerprinted", ports=(80, 102)), STARTED, STARTED + timedelta(hours=3))
+    assert _stamps(later) == {80: "2026-11-24T12:00:00.000000", 102: "2026-11-24T11:53:00.000000"}
+    assert later["last_update"] == "2026-11-24T12:00:00.000000"
+
+
+def test_only_a_stale_profile_dates_banners_before_the_task():
+    host = render_host(IP, Profile(kind="stale", ports=(80, 102), banner_age_hours=-72), STARTED, STARTED)
+    assert _stamps(host) == {80: "2026-11-21T10:00:00.000000", 102: "2026-11-21T09:53:00.000000"}

@@ -153,11 +153,54 @@ def test_email_lists_each_new_finding_with_verdict_ports_tags_and_evidence_key()
         evidence_bucket="bucket-1",
     )
     body = summary.message
-    assert body.startswith("Shodan sweep sweep-7: 2 honeypot IP(s) checked, 2 change(s) since the last sweep.")
-    assert "Newly fingerprinted as a honeypot:\n- 198.51.100.23  FINGERPRINTED" in body
+    assert body.startswith("Shodan sweep sweep-7: 2 honeypot IP(s) checked; first sweep of these IPs, 2 finding(s).")
+    assert (
+        "Newly fingerprinted as a honeypot:\n- 198.51.100.23  FINGERPRINTED\n"
+        f"    task:       {result('198.51.100.23', '')['taskArn']}\n"
+        "    on Shodan:  https://www.shodan.io/host/198.51.100.23\n"
+    ) in body
+    assert "    on Shodan:  https://www.shodan.io/host/192.0.2.5\n" in body
     assert "102, 502" in body and "honeypot, ics" in body
     assert "s3://bucket-1/evidence/198.51.100.23/sweep-7.json" in body
     assert "NOT STORED (S3.AccessDenied: denied)" in body
+
+
+def test_the_headline_counts_only_ips_checked_and_says_since_the_last_sweep_only_after_one():
+    failing = [result("192.0.2.1", "ERROR", error="ShodanUnavailableError", cause="timed out")]
+    assert sweep(failing).message.startswith(
+        "Shodan sweep sweep-1: none of 1 honeypot IP(s) could be checked; first sweep of these IPs, 1 finding(s)."
+    )
+    known = {"192.0.2.2": seen("192.0.2.2", "NOT_INDEXED")}
+    mixed = [*failing, result("192.0.2.2", "INDEXED")]
+    assert sweep(mixed, known).message.startswith(
+        "Shodan sweep sweep-1: 1 of 2 honeypot IP(s) checked, 1 could not be; 2 change(s) since the last sweep."
+    )
+    # The table could not be read: no claim about a first sweep.
+    unreadable = summarize(
+        mixed, histories=None, history_error="reading t: X", rotate_on="never", execution="sweep-1",
+        evidence_bucket="b", checked_at=T1,
+    )  # fmt: skip
+    assert unreadable.message.startswith(
+        "Shodan sweep sweep-1: 1 of 2 honeypot IP(s) checked, 1 could not be; 2 change(s) since the last sweep."
+    )
+
+
+def test_extra_ips_are_labelled_and_every_exposed_ip_links_to_its_shodan_page():
+    extra = {"ip": "198.51.100.77", "taskArn": None, "verdict": "FINGERPRINTED", "tags": ["honeypot"]}
+    still = {"ip": "198.51.100.78", "taskArn": None, "verdict": "INDEXED"}
+    failing = {"ip": "198.51.100.79", "taskArn": None, "verdict": "ERROR", "error": "ShodanResponseError"}
+    known = {"198.51.100.78": IpHistory(ip="198.51.100.78", first_indexed=T0, last_verdict="INDEXED")}
+    body = sweep([extra, still, failing], known).message
+    assert (
+        "Newly fingerprinted as a honeypot:\n"
+        "- 198.51.100.77  FINGERPRINTED  [extra IP]\n"
+        "    task:       extra IP (ExtraHoneypotIps: outside this stack, never rotated)\n"
+        "    on Shodan:  https://www.shodan.io/host/198.51.100.77\n"
+    ) in body
+    assert "- 198.51.100.79  [extra IP]  ShodanResponseError\n" in body
+    assert (
+        "Still on Shodan, unchanged (1):\n- 198.51.100.78  INDEXED  [extra IP]  https://www.shodan.io/host/198.51.100.78\n"
+    ) in body
 
 
 def test_subject_fits_sns_limit():
@@ -234,7 +277,7 @@ def test_event_file_through_the_handler_writes_history_and_alerts_once(exposure_
     record = stored_record(event)
     assert [r["verdict"] for r in record["results"]] == ["NOT_INDEXED", "FINGERPRINTED", "ERROR"]
     assert out["notify"] is True and out["changes"]["NEWLY_FINGERPRINTED"] == 1 and out["changes"]["ROTATED"] == 1
-    assert "198.51.100.23 -> 203.0.113.200  (2 attempts; skipped dirty IP(s) 203.0.113.150)" in out["message"]
+    assert "- 198.51.100.23 -> 203.0.113.200\n" in out["message"]
     assert "task is PROVISIONING" in out["message"]
     items = exposure_table.scan(TableName="exposure")["Items"]
     assert {i["ip"]["S"] for i in items} == {"203.0.113.10", "198.51.100.23", "192.0.2.77", "203.0.113.200"}
@@ -258,6 +301,18 @@ def test_a_failed_batch_still_accounts_for_each_of_its_ips(exposure_table, lambd
         ("ERROR", "Lambda.Unknown", "out of memory")
     ] * 3
     assert out["errorCount"] == 3 and out["changes"]["CHECK_FAILING"] == 3
+
+
+def test_a_failed_batch_cause_is_parsed_before_it_is_shortened(exposure_table, lambda_context):
+    # What the ASL's BatchFailed passes on: the Lambda error's Cause, JSON with a long stack trace.
+    message = "the targets document has no 'targets' list"
+    trace = [f'  File "/var/task/app.py", line {n}, in check_batch\n' for n in range(40)]
+    cause = json.dumps({"errorMessage": message, "errorType": "BatchInputError", "stackTrace": trace})
+    event = json.loads(EVENT.read_text())
+    event["batches"] = [{"batch": 0, "first": 0, "size": 3, "error": "BatchInputError", "cause": cause}]
+    out = load_handler("summarize_sweep")(event, lambda_context)
+    assert [r["cause"] for r in stored_record(event)["results"]] == [message] * 3
+    assert f"BatchInputError: {message}" in out["message"] and "errorMessage" not in out["message"]
 
 
 def test_a_record_s3_refuses_is_reported_not_raised(exposure_table, lambda_context):

@@ -1,0 +1,32 @@
+"""Reading the Shodan API key: a key that cannot be read is a configuration error (pure).
+
+A missing, unreadable or empty SSM parameter is not a per-IP failure: every lookup of the sweep
+would fail the same way. ``ShodanKeyUnavailableError`` fails the sweep (the state machine
+catches it by name, as it does ``ShodanAuthError``), and its message says what to fix: the
+parameter's name and region. It never carries the key (there is none to carry).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+
+class ShodanKeyUnavailableError(Exception):
+    """The SSM parameter holding the Shodan key is missing, unreadable or empty."""
+
+
+def read_api_key(get: Callable[[str], object], name: str, region: str) -> str:
+    """The key from ``get(name)`` (SSM, decrypted), or ShodanKeyUnavailableError naming what to fix."""
+    fix = (
+        f"store the key as a SecureString in SSM parameter {name} in region {region} "
+        f"(aws ssm put-parameter --region {region} --type SecureString --name {name} --value ...)"
+    )
+    try:
+        value = get(name)
+    except Exception as error:
+        # Only the error's class and message (ParameterNotFound, AccessDenied, KMS): no key in them.
+        reason = " ".join(str(error).split())[:200] or type(error).__name__
+        raise ShodanKeyUnavailableError(f"the Shodan API key could not be read ({reason}): {fix}") from None
+    if not isinstance(value, str) or not value.strip():
+        raise ShodanKeyUnavailableError(f"the Shodan API key parameter is empty: {fix}")
+    return value

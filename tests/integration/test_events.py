@@ -1,0 +1,142 @@
+"""events/: each file is what the sweep really sends its function (the payloads of a real sweep in
+the local cloud), and each runs through its handler given what README "Deploy" says it needs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from localcloud.cloud import LocalCloud
+from localcloud.functions import load_handler
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "events"
+# The objects a deployed stack's earlier sweep steps leave in S3 (the events name them).
+SWEEP_OBJECTS = ROOT / "tests" / "fixtures" / "summarize_sweep_s3.json"
+
+# event file -> (function folder, the state machine's state that invokes it with that shape)
+FUNCTION_EVENTS = {
+    "list_honeypot_ips.json": ("list_honeypot_ips", "ListHoneypotIps"),
+    "list_replacements.json": ("list_honeypot_ips", "ListReplacements"),
+    "shodan_lookup.json": ("shodan_lookup", "LookupBatch"),
+    "shodan_lookup_replacement.json": ("shodan_lookup", "LookupReplacement"),
+    "track_rotation.json": ("track_rotation", "JudgeReplacements"),
+    "summarize_sweep.json": ("summarize_sweep", "SummarizeSweep"),
+}
+
+
+def shape(value: Any) -> Any:
+    """Field names and JSON types, recursively (lists by their first element; null is 'any')."""
+    if isinstance(value, dict):
+        return {key: shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [shape(value[0])] if value else []
+    return None if value is None else type(value).__name__
+
+
+def same_shape(event: Any, sent: Any) -> bool:
+    if isinstance(event, dict) and isinstance(sent, dict):
+        return event.keys() == sent.keys() and all(same_shape(event[k], sent[k]) for k in event)
+    if isinstance(event, list) and isinstance(sent, list):
+        return not event or not sent or same_shape(event[0], sent[0])
+    return event is None or sent is None or event == sent
+
+
+@pytest.fixture(scope="module")
+def swept():
+    """A real sweep with a verified rotation: every function is invoked, each payload recorded."""
+    with LocalCloud(rotate_on="fingerprinted") as cloud:
+        cloud.wait_for_running(3)
+        run, _report = cloud.sweep()
+        assert run.status == "SUCCEEDED"
+        sent: dict[str, list[Any]] = {}
+        entered = None
+        for event in run.history:
+            if event["type"] == "TaskStateEntered":
+                entered = event["stateEnteredEventDetails"]["name"]
+            if event["type"] == "TaskScheduled" and event["taskScheduledEventDetails"]["resource"] == "invoke":
+                payload = json.loads(event["taskScheduledEventDetails"]["parameters"])["Payload"]
+                sent.setdefault(entered, []).append(shape(payload))
+        yield cloud, sent
+
+
+def test_every_event_file_is_covered():
+    assert sorted(p.name for p in EVENTS.glob("*.json")) == sorted([*FUNCTION_EVENTS, "sweep.json"])
+
+
+@pytest.mark.parametrize("name", list(FUNCTION_EVENTS))
+def test_each_event_is_the_payload_the_sweep_sends(swept, name):
+    _cloud, sent = swept
+    _folder, state = FUNCTION_EVENTS[name]
+    event = shape(json.loads((EVENTS / name).read_text()))
+    assert sent[state], f"the sweep never ran {state}"
+    assert any(same_shape(event, payload) for payload in sent[state]), json.dumps([event, sent[state]], indent=1)
+
+
+def test_the_state_machine_event_is_what_eventbridge_sends(swept):
+    cloud, _sent = swept
+    event = json.loads((EVENTS / "sweep.json").read_text())
+    assert shape(event) == shape(_scheduled(cloud))
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    arn = sfn.start_execution(
+        stateMachineArn=cloud.stack.state_machine_arn, name="sweep-from-event-file", input=json.dumps(event)
+    )["executionArn"]
+    status = _wait(sfn, arn)
+    described = sfn.describe_execution(executionArn=arn)
+    assert status == "SUCCEEDED", (described.get("error"), described.get("cause"))
+
+
+def test_each_event_runs_through_its_handler_with_what_the_readme_says_it_needs(swept, lambda_context):
+    events = {name: json.loads((EVENTS / name).read_text()) for name in FUNCTION_EVENTS}
+    # What a deployed stack has: its bucket with the targets and results of the events' sweep.
+    bucket = events["summarize_sweep.json"]["evidenceBucket"]
+    objects = json.loads(SWEEP_OBJECTS.read_text())
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket=bucket)
+    targets_key = events["summarize_sweep.json"]["targetsKey"]
+    s3.put_object(Bucket=bucket, Key=targets_key, Body=json.dumps({"targets": objects["targets"], "skipped": []}))
+    results_key = events["summarize_sweep.json"]["batches"][0]["resultsKey"]
+    s3.put_object(Bucket=bucket, Key=results_key, Body=json.dumps(objects["results"]))
+
+    def invoke(name: str) -> Any:
+        return load_handler(FUNCTION_EVENTS[name][0])(events[name], lambda_context)
+
+    listed = invoke("list_honeypot_ips.json")  # the stack's cluster and service (environment)
+    assert listed["count"] == 3 and listed["targetsKey"] == "targets/sweep-20261125T010000-3f2a1c.json"
+    assert len(json.loads(s3.get_object(Bucket=bucket, Key=targets_key)["Body"].read())["targets"]) == 3
+    # Every local task started after the event's startedAfter (a time in the past).
+    assert len(invoke("list_replacements.json")["ips"]) == 3
+    # The lookup batch reads the targets listed just now (the local honeypots' IPs).
+    batch = invoke("shodan_lookup.json")
+    assert (batch["checked"], batch["errors"], batch["resultsKey"]) == (
+        3, 0, "results/sweep-20261125T010000-3f2a1c/00000.json"
+    )  # fmt: skip
+    assert invoke("shodan_lookup_replacement.json")["verdict"] == "NOT_INDEXED"
+    # The replacement IP carries a prior owner's honeypot tag: dirty, so the tracker stops it too.
+    judged = invoke("track_rotation.json")
+    assert (judged["next"], [t["ip"] for t in judged["toStop"]]) == ("stop", ["203.0.113.150"])
+    s3.put_object(Bucket=bucket, Key=results_key, Body=json.dumps(objects["results"]))
+    s3.put_object(Bucket=bucket, Key=targets_key, Body=json.dumps({"targets": objects["targets"], "skipped": []}))
+    summary = invoke("summarize_sweep.json")
+    assert summary["checked"] == 3 and summary["recordStored"] is True
+
+
+def _scheduled(cloud: LocalCloud) -> dict[str, Any]:
+    from localcloud.cloud import _scheduled_event
+
+    return _scheduled_event(cloud.stack)
+
+
+def _wait(sfn: Any, arn: str) -> str:
+    import time
+
+    for _ in range(3000):
+        status = sfn.describe_execution(executionArn=arn)["status"]
+        if status != "RUNNING":
+            return status
+        time.sleep(0.02)
+    return "RUNNING"
