@@ -74,6 +74,7 @@ class ShodanApiServer:
         self.timeout_hold_seconds = 15.0  # a "timeout" fault holds the answer this long (bounded)
         self._hosts: dict[str, dict[str, Any]] = {}
         self._honeyscores: dict[str, float] = {}
+        self._raw_answers: dict[str, tuple[int, str, str]] = {}
         self._faults: dict[str | None, _Fault] = {}
         self._records: list[RequestRecord] = []
         self._last_request_at: dict[str, float] = {}
@@ -91,6 +92,15 @@ class ShodanApiServer:
                 self._hosts.pop(ip, None)
             else:
                 self._hosts[ip] = host
+
+    def set_raw_answer(self, ip: str, answer: tuple[int, str, str] | None) -> None:
+        """Answer host lookups of ``ip`` with (status, content type, body) as given: any answer a
+        test can think of, through the real client."""
+        with self._lock:
+            if answer is None:
+                self._raw_answers.pop(ip, None)
+            else:
+                self._raw_answers[ip] = answer
 
     def set_honeyscore(self, ip: str, score: float | None) -> None:
         with self._lock:
@@ -191,7 +201,9 @@ class ShodanApiServer:
             return 200, "application/json", json.dumps(_API_INFO)
         if parts[:2] == ["shodan", "host"] and ip:
             with self._lock:
-                host = self._hosts.get(ip)
+                host, raw = self._hosts.get(ip), self._raw_answers.get(ip)
+            if raw is not None:
+                return raw
             if host is None:
                 return 404, "application/json", json.dumps({"error": NOT_FOUND})
             if fault == "missing_fields":

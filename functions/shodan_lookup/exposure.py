@@ -419,7 +419,7 @@ def assess(
         "tagSource": source,
         "honeyscore": honeyscore.value,
         "honeyscoreStatus": honeyscore.status,
-        "honeyscoreError": honeyscore.reason,
+        "honeyscoreError": clip(honeyscore.reason, 200),
         "lastUpdate": _last_seen(ours) or host.last_update,
         "org": host.org,
         "evidence": host.excerpt,
