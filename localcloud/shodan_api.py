@@ -11,8 +11,10 @@ It enforces the key (401 ``{"error": "Invalid API key"}``), optionally the rate 
 (429 with Shodan's message), and injects faults per IP or globally, optionally a number of
 times: ``403``, ``500``, ``502``, ``503``, ``timeout`` (holds the answer), ``garbage`` (200 with
 a body that is not JSON), ``missing_fields`` (200 JSON without ``ip_str``/``ports``/``data``),
-``rate_limit``. Every request is recorded (path, IP, status, time) for tests and benchmarks;
-records never hold the key.
+``null_body`` (200 ``null``), ``empty_object`` (200 ``{}``), ``timed_out`` (200 with Shodan's
+``{"error": "Request timed out..."}``), ``rate_limit``; a fault can be limited to one endpoint
+(``host`` or ``honeyscore``). Every request is recorded (path, IP, status, time) for tests and
+benchmarks; records never hold the key.
 """
 
 from __future__ import annotations
@@ -31,7 +33,21 @@ RATE_LIMITED = (
     "Request rate limit reached (1 request/ second). Please wait a second before trying again and slow down "
     "your API calls."
 )
-FAULTS = ("403", "500", "502", "503", "timeout", "garbage", "missing_fields", "rate_limit")
+TIMED_OUT = "Request timed out. Please try again in a few seconds."
+FAULTS = (
+    "403",
+    "500",
+    "502",
+    "503",
+    "timeout",
+    "garbage",
+    "missing_fields",
+    "null_body",
+    "empty_object",
+    "timed_out",
+    "rate_limit",
+)
+ENDPOINTS = ("host", "honeyscore")
 
 
 @dataclass(frozen=True)
@@ -46,6 +62,7 @@ class RequestRecord:
 class _Fault:
     kind: str
     remaining: int | None  # None: every time
+    endpoint: str | None = None  # None: every endpoint
 
 
 class ShodanApiServer:
@@ -57,6 +74,7 @@ class ShodanApiServer:
         self.timeout_hold_seconds = 15.0  # a "timeout" fault holds the answer this long (bounded)
         self._hosts: dict[str, dict[str, Any]] = {}
         self._honeyscores: dict[str, float] = {}
+        self._raw_answers: dict[str, tuple[int, str, str]] = {}
         self._faults: dict[str | None, _Fault] = {}
         self._records: list[RequestRecord] = []
         self._last_request_at: dict[str, float] = {}
@@ -75,6 +93,15 @@ class ShodanApiServer:
             else:
                 self._hosts[ip] = host
 
+    def set_raw_answer(self, ip: str, answer: tuple[int, str, str] | None) -> None:
+        """Answer host lookups of ``ip`` with (status, content type, body) as given: any answer a
+        test can think of, through the real client."""
+        with self._lock:
+            if answer is None:
+                self._raw_answers.pop(ip, None)
+            else:
+                self._raw_answers[ip] = answer
+
     def set_honeyscore(self, ip: str, score: float | None) -> None:
         with self._lock:
             if score is None:
@@ -82,15 +109,20 @@ class ShodanApiServer:
             else:
                 self._honeyscores[ip] = score
 
-    def set_fault(self, fault: str | None, ip: str | None = None, times: int | None = None) -> None:
-        """Inject ``fault`` for ``ip`` (or every IP when None), ``times`` times or until cleared."""
+    def set_fault(
+        self, fault: str | None, ip: str | None = None, times: int | None = None, endpoint: str | None = None
+    ) -> None:
+        """Inject ``fault`` for ``ip`` (or every IP when None) on ``endpoint`` (or every one),
+        ``times`` times or until cleared."""
         if fault is not None and fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; choose from {', '.join(FAULTS)}")
+        if endpoint is not None and endpoint not in ENDPOINTS:
+            raise ValueError(f"unknown endpoint {endpoint!r}; choose from {', '.join(ENDPOINTS)}")
         with self._lock:
             if fault is None:
                 self._faults.pop(ip, None)
             else:
-                self._faults[ip] = _Fault(fault, times)
+                self._faults[ip] = _Fault(fault, times, endpoint)
 
     def requests(self, ip: str | None = None) -> list[RequestRecord]:
         with self._lock:
@@ -114,11 +146,11 @@ class ShodanApiServer:
         self.stop()
 
     # -- behaviour -------------------------------------------------------------------------------
-    def _take_fault(self, ip: str | None) -> str | None:
+    def _take_fault(self, ip: str | None, endpoint: str | None) -> str | None:
         with self._lock:
             for scope in (ip, None):
                 fault = self._faults.get(scope)
-                if fault is None:
+                if fault is None or fault.endpoint not in (None, endpoint):
                     continue
                 if fault.remaining is not None:
                     fault.remaining -= 1
@@ -146,7 +178,8 @@ class ShodanApiServer:
         key = (query.get("key") or [""])[0]
         if key != self.api_key:
             return 401, "application/json", json.dumps({"error": INVALID_KEY})
-        fault = self._take_fault(ip)
+        endpoint = {"shodan": "host", "labs": "honeyscore"}.get(parts[0]) if ip else None
+        fault = self._take_fault(ip, endpoint)
         if fault == "rate_limit" or self._over_rate_limit(key):
             return 429, "application/json", json.dumps({"error": RATE_LIMITED})
         if fault == "timeout":
@@ -159,12 +192,18 @@ class ShodanApiServer:
             return status, "application/json", json.dumps({"error": messages[status]})
         elif fault == "garbage":
             return 200, "text/html", "<html>maintenance</html>"
+        elif fault in ("null_body", "empty_object"):
+            return 200, "application/json", "null" if fault == "null_body" else "{}"
+        elif fault == "timed_out":
+            return 200, "application/json", json.dumps({"error": TIMED_OUT})
 
         if parts == ["api-info"]:
             return 200, "application/json", json.dumps(_API_INFO)
         if parts[:2] == ["shodan", "host"] and ip:
             with self._lock:
-                host = self._hosts.get(ip)
+                host, raw = self._hosts.get(ip), self._raw_answers.get(ip)
+            if raw is not None:
+                return raw
             if host is None:
                 return 404, "application/json", json.dumps({"error": NOT_FOUND})
             if fault == "missing_fields":

@@ -25,17 +25,25 @@ from batch import (
     error_document,
     error_result,
     lookup_with_retries,
+    object_keys,
     targets_of,
 )
 from botocore.exceptions import BotoCoreError, ClientError
 from exposure import (
     FINGERPRINTED,
+    HONEYSCORE_NOT_ASKED,
+    NO_SCORE,
+    NOT_FOUND_MESSAGE,
     NOT_INDEXED,
+    UNAVAILABLE,
+    Honeyscore,
     ShodanAuthError,
     ShodanLookupError,
     assess,
     classify_api_error,
     has_our_banners,
+    honeyscore_failed,
+    normalise_ip,
     parse_honeyscore,
     parse_target,
     validate_host,
@@ -114,34 +122,55 @@ def _api_key() -> str:
     )
 
 
+_NOT_FOUND = object()  # Shodan's "No information available for that IP."
+
+
 def _shodan_call(observer: _HttpObserver, call: Any, *args: Any) -> Any:
-    """Run a client call; a typed error, or None for Shodan's "No information available"."""
+    """Run a client call; a typed error, or _NOT_FOUND for Shodan's "No information available"."""
     try:
         return call(*args)
     except shodan.APIError as error:
         typed = classify_api_error(str(error.value), observer.status, observer.transport_error)
         if typed is None:
-            return None
+            return _NOT_FOUND
         # `from None`: the chained requests error names the URL, and the URL holds the key.
         raise typed from None
 
 
-def check_ip(event: dict[str, Any]) -> dict[str, Any]:
-    """One IP: Shodan's host document (and honeyscore, only for IPs Shodan has seen since our
-    task started) turned into a verdict. Raises the typed errors of exposure.py."""
+def _retry_policy() -> RetryPolicy:
+    return RetryPolicy(time_scale=float(os.environ.get("RETRY_TIME_SCALE", "1")))
+
+
+def _honeyscore(api: shodan.Shodan, observer: _HttpObserver, ip: str) -> Honeyscore:
+    """Paced and retried like the host lookup; if Shodan stays unavailable, the score is
+    UNAVAILABLE (unknown), never a silent "no score"."""
+    try:
+        answer = lookup_with_retries(
+            lambda: _shodan_call(observer, api.labs.honeyscore, ip),
+            _retry_policy(),
+            time.sleep,
+            observer.pacer.slow_down,
+        )
+    except ShodanLookupError as error:
+        logger.warning("honeyscore unavailable", extra={"ip": ip, "reason": type(error).__name__})
+        return honeyscore_failed(error)
+    if answer is _NOT_FOUND:
+        return Honeyscore(NO_SCORE, reason=NOT_FOUND_MESSAGE)
+    return parse_honeyscore(answer)
+
+
+def lookup(event: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    """One IP: (the verdict, Shodan's full host document or None). The honeyscore is asked only
+    for IPs Shodan has seen since our task started. Raises the typed errors of exposure.py."""
     target = parse_target(event)
     threshold = float(os.environ.get("HONEYSCORE_THRESHOLD", "0.5"))
     api, observer = _client(_api_key())
-    host = _shodan_call(observer, api.host, target.ip)
-    honeyscore = None
-    if host is not None:
-        host = validate_host(host, target.ip)
+    answer = _shodan_call(observer, api.host, target.ip)
+    raw_host = None if answer is _NOT_FOUND else answer
+    host = None if answer is _NOT_FOUND else validate_host(answer, target.ip)
+    honeyscore = HONEYSCORE_NOT_ASKED
     if host is not None and has_our_banners(host, target.started_at):
-        # A failed honeyscore is "unknown", not an error.
-        try:
-            honeyscore = parse_honeyscore(_shodan_call(observer, api.labs.honeyscore, target.ip))
-        except Exception as error:
-            logger.warning("honeyscore unavailable", extra={"ip": target.ip, "reason": type(error).__name__})
+        honeyscore = _honeyscore(api, observer, target.ip)
     result = assess(target, host, honeyscore, threshold=threshold, checked_at=datetime.now(UTC))
 
     metrics.add_metric(name="ShodanLookups", unit=MetricUnit.Count, value=1)
@@ -149,11 +178,24 @@ def check_ip(event: dict[str, Any]) -> dict[str, Any]:
         metrics.add_metric(name="Indexed", unit=MetricUnit.Count, value=1)
     if result["verdict"] == FINGERPRINTED:
         metrics.add_metric(name="Fingerprinted", unit=MetricUnit.Count, value=1)
+    if result["honeyscoreStatus"] == UNAVAILABLE:
+        metrics.add_metric(name="HoneyscoreUnavailable", unit=MetricUnit.Count, value=1)
     logger.info(
         "shodan lookup",
-        extra={"ip": target.ip, "verdict": result["verdict"], "ports": result["ports"], "tags": result["tags"]},
+        extra={
+            "ip": target.ip,
+            "verdict": result["verdict"],
+            "ports": result["ports"],
+            "tags": result["tags"],
+            "honeyscoreStatus": result["honeyscoreStatus"],
+        },
     )
-    return result
+    return result, raw_host
+
+
+def check_ip(event: dict[str, Any]) -> dict[str, Any]:
+    """One IP, for the state machine (the rotation's replacement check): a bounded reply."""
+    return lookup(event)[0]
 
 
 # -- batches ---------------------------------------------------------------------------------
@@ -180,27 +222,38 @@ class ResultsNotStoredError(RuntimeError):
     """S3 did not take a batch's results."""
 
 
+def _check_target(
+    target: dict[str, Any], bucket: str, execution: str, policy: RetryPolicy, pacer: RequestPacer
+) -> dict[str, Any]:
+    """One target of a batch: its compact result, or its error, never an exception (but a
+    rejected key): one IP's odd answer must not cost the other IPs of the batch their verdicts."""
+    keys = object_keys(target.get("ip"), execution)
+    try:
+        target["ip"] = normalise_ip(target.get("ip"))
+        target["evidenceKey"] = keys.evidence
+        result, raw_host = lookup_with_retries(lambda: lookup(target), policy, time.sleep, pacer.slow_down)
+    except ShodanAuthError:
+        raise  # the sweep fails by this name: every other lookup would fail the same way
+    except Exception as error:  # recorded for this IP, with its type and message
+        if not isinstance(error, ShodanLookupError | ValueError):
+            logger.exception("unexpected lookup failure", extra={"ip": target.get("ip")})
+        stored = _put_json(bucket, keys.error, error_document(error))
+        logger.warning("lookup failed", extra={"ip": target.get("ip"), "error": type(error).__name__})
+        return error_result(target, error, keys.error, stored["stored"])
+    # The full host document goes to S3; the result keeps its bounded essentials.
+    evidence = _put_json(bucket, keys.evidence, raw_host) if result["found"] else None
+    return compact_result(result, evidence)
+
+
 def check_batch(event: dict[str, Any]) -> dict[str, Any]:
     bucket, execution = str(event["bucket"]), str(event.get("execution") or "manual")
     document = json.loads(_s3().get_object(Bucket=bucket, Key=event["targetsKey"])["Body"].read())
     _api, observer = _client(_api_key())  # the container's client and its request pacer
-    policy = RetryPolicy(time_scale=float(os.environ.get("RETRY_TIME_SCALE", "1")))
-    results = []
-    for target in targets_of(document, event.get("first"), event.get("size")):
-        ip = str(target.get("ip"))
-        target["evidenceKey"] = f"evidence/{ip}/{execution}.json"
-        try:
-            result = lookup_with_retries(lambda t=target: check_ip(t), policy, time.sleep, observer.pacer.slow_down)
-        except ShodanAuthError:
-            raise  # the sweep fails by this name: every other lookup would fail the same way
-        except (ShodanLookupError, ValueError) as error:
-            error_key = f"errors/{ip}/{execution}.json"
-            stored = _put_json(bucket, error_key, error_document(error))
-            results.append(error_result(target, error, error_key, stored["stored"]))
-            logger.warning("lookup failed", extra={"ip": ip, "error": type(error).__name__})
-            continue
-        evidence = _put_json(bucket, result["evidenceKey"], result["evidence"]) if result["found"] else None
-        results.append(compact_result(result, evidence))
+    policy = _retry_policy()
+    results = [
+        _check_target(target, bucket, execution, policy, observer.pacer)
+        for target in targets_of(document, event.get("first"), event.get("size"))
+    ]
     results_key = f"results/{execution}/{int(event['batch']):05d}.json"
     stored = _put_json(bucket, results_key, results)
     if not stored["stored"]:
@@ -212,6 +265,6 @@ def check_batch(event: dict[str, Any]) -> dict[str, Any]:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    if "batch" in event:
+    if isinstance(event, dict) and "batch" in event:
         return check_batch(event)
     return check_ip(event)

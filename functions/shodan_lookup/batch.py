@@ -14,6 +14,7 @@ per batch. Retries that the ASL did per IP happen here, per IP, with the same po
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from collections.abc import Callable, Mapping
@@ -23,9 +24,11 @@ from typing import Any
 from exposure import (
     FINGERPRINTED,
     INDEXED,
+    InvalidInputError,
     ShodanAuthError,
     ShodanRateLimitError,
     ShodanUnavailableError,
+    normalise_ip,
 )
 
 ERROR = "ERROR"
@@ -53,14 +56,15 @@ class BatchInputError(ValueError):
     """The state machine passed a batch this function cannot read."""
 
 
-def lookup_with_retries(
-    lookup: Callable[[], dict[str, Any]],
+def lookup_with_retries[T](
+    lookup: Callable[[], T],
     policy: RetryPolicy,
     sleep: Callable[[float], None],
     on_rate_limited: Callable[[], None] = lambda: None,
-) -> dict[str, Any]:
-    """One IP's lookup under the retry policy; raises the last error when retries run out.
-    ``on_rate_limited`` lets the request pacer slow down after a 429."""
+) -> T:
+    """One Shodan request (an IP's lookup, or its honeyscore) under the retry policy; raises the
+    last error when retries run out. ``on_rate_limited`` lets the request pacer slow down after
+    a 429."""
     rate_limited = unavailable = 0
     while True:
         try:
@@ -91,6 +95,23 @@ def targets_of(document: Any, first: Any, size: Any) -> list[dict[str, Any]]:
     if start < 0 or count < 1 or start + count > len(document["targets"]):
         raise BatchInputError(f"batch [{start}, {start + count}) is outside the {len(document['targets'])} targets")
     return [dict(t) for t in document["targets"][start : start + count]]
+
+
+@dataclass(frozen=True)
+class ObjectKeys:
+    evidence: str
+    error: str
+
+
+def object_keys(raw_ip: Any, execution: str) -> ObjectKeys:
+    """Where an IP's evidence and error go: named by the normalised IP (stripped, IPv6
+    compressed), so every sweep files one IP under one name; a target that is not an IP by a
+    digest of what it was (its text is not fit for a key)."""
+    try:
+        name = normalise_ip(raw_ip)
+    except InvalidInputError:
+        name = "not-an-ip-" + hashlib.sha256(repr(raw_ip).encode()).hexdigest()[:16]
+    return ObjectKeys(f"evidence/{name}/{execution}.json", f"errors/{name}/{execution}.json")
 
 
 def error_document(error: BaseException) -> dict[str, str]:

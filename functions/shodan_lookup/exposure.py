@@ -1,17 +1,29 @@
 """What Shodan knows about one honeypot IP, and what that means (pure, no network).
 
 Verdicts:
-- ``NOT_INDEXED``: Shodan answers 404 "No information available for that IP."
-- ``INDEXED``: Shodan holds banners for the IP.
-- ``FINGERPRINTED``: Shodan tags the host ``honeypot``, or its honeyscore is at or above the
-  threshold: scanners and their users now know it is a honeypot.
+- ``NOT_INDEXED``: Shodan answers 404 "No information available for that IP." (only that
+  answer: any other unexpected answer is an error for the IP), or every banner it holds predates
+  our task.
+- ``INDEXED``: Shodan holds banners of ours.
+- ``FINGERPRINTED``: the tags attributed to our banners include ``honeypot`` (compared
+  case-insensitively), or the honeyscore is at or above the threshold: scanners and their users
+  now know it is a honeypot.
 
 Only our banners count: AWS recycles public IPs, and Shodan may still hold banners (even a
 ``honeypot`` tag) from the IP's previous owner. Banners whose ``timestamp`` predates the task's
-``startedAt`` are reported as ``priorOwner`` and never make a verdict. Shodan's ``tags`` and
-honeyscore are host-level: when every banner predates the task they are attributed to the
-prior owner; once Shodan holds any banner of ours they are attributed to us (Shodan cannot
-tell us which banner earned the tag, and the cautious reading is that ours did).
+``startedAt`` are reported as ``priorOwner`` and never make a verdict.
+
+Tags are attributed per banner: Shodan puts ``tags`` on each banner, and a banner's tags belong
+to whoever the banner belongs to. Only when no banner carries tags do we fall back to the
+host-level ``tags``: attributed to the prior owner while every banner predates the task, to us
+once Shodan holds any banner of ours (the cautious reading). The honeyscore is host-level and is
+asked only once Shodan holds a banner of ours. A honeyscore Shodan could not give (rate limit,
+5xx, timeout, after retries) is ``UNAVAILABLE``: reported as unknown, never read as a low score.
+
+A host document is read defensively: a malformed banner part (a ``port`` that is not a port, a
+``timestamp`` that is not one, ``tags`` that are not a list of strings) is ignored, never raised.
+Everything this module returns is bounded by construction (see ``MAX_RESULT_BYTES``): strings
+are clipped by their JSON size, lists are capped; the full document belongs in S3.
 
 Every other Shodan answer is a typed error whose class name the state machine Retries or
 Catches on. No message ever carries the API key.
@@ -20,7 +32,8 @@ Catches on. No message ever carries the API key.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,12 +42,34 @@ NOT_INDEXED = "NOT_INDEXED"
 INDEXED = "INDEXED"
 FINGERPRINTED = "FINGERPRINTED"
 
+# Honeyscore statuses: a score; Shodan has none for the IP (or the plan); Shodan could not be
+# asked (rate limit, 5xx, timeout, after retries: unknown); not asked (no banner of ours).
+SCORED, NO_SCORE, UNAVAILABLE, NOT_ASKED = "SCORED", "NO_SCORE", "UNAVAILABLE", "NOT_ASKED"
+
 NOT_FOUND_MESSAGE = "No information available for that IP."
 HONEYPOT_TAG = "honeypot"
-# Evidence stays well under Step Functions' 256 KB state payload.
-MAX_BANNER_CHARS = 2048
-MAX_BANNERS = 50
-BULKY_BANNER_FIELDS = ("screenshot", "favicon", "html")
+BANNER_TAGS, HOST_TAGS = "banners", "host"
+
+# Bounds. A string's limit is the size of its JSON encoding (non-ASCII text is escaped, up to 12
+# bytes per character), so the bound holds whatever Shodan sends.
+MAX_TEXT_BYTES = 128
+MAX_TIMESTAMP_BYTES = 40
+MAX_TAG_BYTES = 32
+MAX_TAGS = 16
+MAX_PORTS = 100
+MAX_HOSTNAMES = 8
+MAX_EXCERPT_BANNERS = 10
+MAX_EXCERPT_DATA_BYTES = 1024
+MAX_EXCERPT_BANNER_TAGS = 8
+MAX_MESSAGE_CHARS = 300
+MAX_EVENT_TEXT = 1024  # taskArn, evidenceKey: ours, echoed back
+# What one lookup's result may weigh, JSON-encoded (Step Functions allows 256 KB per state);
+# tests/unit/test_lookup_properties.py measures the worst case against it.
+MAX_RESULT_BYTES = 32 * 1024
+CLIPPED = "\u2026"
+
+EXCERPT_HOST_FIELDS = ("ip_str", "org", "isp", "asn", "os", "last_update", "country_code", "city")
+EXCERPT_BANNER_FIELDS = ("transport", "product", "version")
 
 
 class ShodanLookupError(Exception):
@@ -69,22 +104,108 @@ class Target:
     evidence_key: str | None = None
 
 
+@dataclass(frozen=True)
+class Banner:
+    """What the verdict needs of one banner; malformed parts read as absent."""
+
+    port: int | None
+    seen: datetime | None
+    timestamp: str | None  # Shodan's text, clipped
+    tags: frozenset[str]
+    tagged: bool  # the banner carries a non-empty tags list
+
+
+@dataclass(frozen=True)
+class HostDocument:
+    banners: tuple[Banner, ...]
+    tags: frozenset[str]  # host-level
+    org: str | None
+    last_update: str | None
+    excerpt: dict[str, Any]  # bounded, for the single-IP reply
+
+
+@dataclass(frozen=True)
+class Honeyscore:
+    status: str
+    value: float | None = None
+    reason: str | None = None
+
+
+HONEYSCORE_NOT_ASKED = Honeyscore(NOT_ASKED)
+
+
+# -- bounded values ------------------------------------------------------------------------------
+def clip(value: Any, limit: int = MAX_TEXT_BYTES) -> str | None:
+    """A string whose JSON encoding takes at most ``limit`` bytes (quotes aside); None if not a
+    string. Clipped strings end in an ellipsis."""
+    if not isinstance(value, str):
+        return None
+    head = value[: limit + 1]  # every character takes at least one byte
+    if len(head) <= limit and len(json.dumps(head)) - 2 <= limit:
+        return value if len(value) == len(head) else head
+    budget, size, kept = limit - 6, 0, []  # 6: the escaped ellipsis
+    for char in head:
+        size += len(json.dumps(char)) - 2
+        if size > budget:
+            break
+        kept.append(char)
+    return "".join(kept) + CLIPPED
+
+
+def _capped_sorted(values: Iterable[Any], count: int) -> list[Any]:
+    return sorted(values)[:count]
+
+
+def _tags_out(tags: Iterable[str]) -> list[str]:
+    return _capped_sorted({clip(t, MAX_TAG_BYTES) or "" for t in tags}, MAX_TAGS)
+
+
+def _port(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+        return None
+    return value
+
+
+def _tags(value: Any) -> frozenset[str]:
+    """Shodan's tags, normalised for comparison (stripped, lower case); non-strings ignored."""
+    if not isinstance(value, list):
+        return frozenset()
+    return frozenset(t.strip().lower() for t in value if isinstance(t, str) and t.strip())
+
+
+# -- input ---------------------------------------------------------------------------------------
 def parse_timestamp(value: str) -> datetime:
-    """ISO 8601 to an aware UTC datetime; Shodan's naive timestamps are UTC."""
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    """ISO 8601 to an aware UTC datetime; Shodan's naive timestamps are UTC. ValueError if not."""
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"timestamp out of range: {value[:40]!r}") from None
+
+
+def normalise_ip(raw: Any) -> str:
+    """The canonical text of an IP (stripped; IPv6 compressed, lower case)."""
+    if not isinstance(raw, str):
+        raise InvalidInputError(f"the event's 'ip' must be a string, not {type(raw).__name__}")
+    try:
+        return str(ipaddress.ip_address(raw.strip()))
+    except ValueError:
+        raise InvalidInputError(f"not an IP address: {raw[:64]!r}") from None
+
+
+def _event_text(event: Mapping[str, Any], name: str) -> str | None:
+    value = event.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > MAX_EVENT_TEXT:
+        raise InvalidInputError(f"the event's {name!r} must be a string of at most {MAX_EVENT_TEXT} characters")
+    return value
 
 
 def parse_target(event: Mapping[str, Any]) -> Target:
     if not isinstance(event, Mapping):
         raise InvalidInputError("the event must be a JSON object with an 'ip'")
-    raw_ip = event.get("ip")
-    if not isinstance(raw_ip, str):
-        raise InvalidInputError(f"the event's 'ip' must be a string, not {type(raw_ip).__name__}")
-    try:
-        ip = ipaddress.ip_address(raw_ip.strip())
-    except ValueError:
-        raise InvalidInputError(f"not an IP address: {raw_ip[:64]!r}") from None
+    ip = normalise_ip(event.get("ip"))
     started_at = None
     if event.get("startedAt"):
         try:
@@ -92,14 +213,21 @@ def parse_target(event: Mapping[str, Any]) -> Target:
         except ValueError:
             raise InvalidInputError(f"startedAt is not an ISO 8601 timestamp: {event['startedAt']!r:.64}") from None
     return Target(
-        ip=str(ip), task_arn=event.get("taskArn"), started_at=started_at, evidence_key=event.get("evidenceKey")
+        ip=ip,
+        task_arn=_event_text(event, "taskArn"),
+        started_at=started_at,
+        evidence_key=_event_text(event, "evidenceKey"),
     )
+
+
+# -- Shodan's answers ----------------------------------------------------------------------------
+_UNAVAILABLE_TEXT = ("timed out", "timeout", "try again later", "temporarily unavailable", "internal server error")
 
 
 def classify_api_error(message: str, status: int | None = None, transport_error: str | None = None) -> Exception | None:
     """Map the shodan client's APIError (message text, plus what the HTTP layer saw) to a typed
     error; ``None`` means "not indexed", Shodan's normal answer for an unknown IP."""
-    text = message or ""
+    text = (message or "")[:MAX_MESSAGE_CHARS]
     lowered = text.lower()
     if text == NOT_FOUND_MESSAGE or (status == 404 and "no information available" in lowered):
         return None
@@ -113,83 +241,145 @@ def classify_api_error(message: str, status: int | None = None, transport_error:
         return ShodanUnavailableError(f"Shodan answered HTTP {status}: {text}" if status else text)
     if "unable to parse json" in lowered:
         return ShodanResponseError(f"Shodan's answer was not JSON (HTTP {status})")
+    if any(phrase in lowered for phrase in _UNAVAILABLE_TEXT):
+        # Shodan sometimes answers 200 with {"error": "Request timed out..."}: busy, not broken.
+        return ShodanUnavailableError(f"Shodan answered HTTP {status}: {text}" if status else text)
     return ShodanResponseError(f"Shodan answered an error: {text}")
 
 
-def validate_host(host: Any, ip: str) -> Mapping[str, Any]:
-    """A host document must at least name its IP, ports and banners."""
+def parse_banner(raw: Any) -> Banner | None:
+    if not isinstance(raw, Mapping):
+        return None
+    seen = None
+    if isinstance(raw.get("timestamp"), str):
+        try:
+            seen = parse_timestamp(raw["timestamp"])
+        except ValueError:
+            seen = None
+    tags = _tags(raw.get("tags"))
+    return Banner(
+        port=_port(raw.get("port")),
+        seen=seen,
+        timestamp=clip(raw.get("timestamp"), MAX_TIMESTAMP_BYTES),
+        tags=tags,
+        tagged=bool(tags),
+    )
+
+
+def validate_host(host: Any, ip: str) -> HostDocument:
+    """Read a host document: it must be an object with a list of banners (``data``); ``ports`` is
+    not needed (the ports are read from the banners). Anything else is a ShodanResponseError."""
+    if host is None or host == "" or host == {}:
+        raise ShodanResponseError(f"Shodan answered an empty body for {ip} (not its 'no information' answer)")
     if not isinstance(host, Mapping):
         raise ShodanResponseError(f"Shodan's host answer for {ip} is a {type(host).__name__}, not an object")
-    missing = [name for name in ("ip_str", "ports", "data") if name not in host]
-    if missing:
-        raise ShodanResponseError(f"Shodan's host answer for {ip} lacks {', '.join(missing)}")
-    if not isinstance(host["ports"], list) or not isinstance(host["data"], list):
-        raise ShodanResponseError(f"Shodan's host answer for {ip} has malformed ports or data")
-    return host
+    if not isinstance(host.get("data"), list):
+        what = "lacks" if "data" not in host else "has malformed"
+        raise ShodanResponseError(f"Shodan's host answer for {ip} {what} data (its banners)")
+    banners = tuple(b for b in (parse_banner(raw) for raw in host["data"]) if b is not None)
+    return HostDocument(
+        banners=banners,
+        tags=_tags(host.get("tags")),
+        org=clip(host.get("org")),
+        last_update=clip(host.get("last_update"), MAX_TIMESTAMP_BYTES),
+        excerpt=evidence_excerpt(host),
+    )
 
 
-def parse_honeyscore(value: Any) -> float | None:
-    """The honeyscore endpoint answers a bare float 0.0-1.0; anything else is 'unknown'."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    score = float(value)
-    return score if 0.0 <= score <= 1.0 else None
+def parse_honeyscore(value: Any) -> Honeyscore:
+    """The honeyscore endpoint answers a bare float 0.0-1.0; anything else: Shodan has no score."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= float(value) <= 1.0:
+        return Honeyscore(NO_SCORE, reason=f"Shodan answered {clip(repr(value), 64)} instead of a score")
+    return Honeyscore(SCORED, float(value))
 
 
-def trim_evidence(host: Mapping[str, Any]) -> dict[str, Any]:
-    """The host document, kept faithful but bounded in size for the state payload and S3."""
-    evidence = {k: v for k, v in host.items() if k != "data"}
-    banners = []
-    for banner in list(host.get("data") or [])[:MAX_BANNERS]:
-        if not isinstance(banner, Mapping):
-            continue
-        kept = {k: v for k, v in banner.items() if k not in BULKY_BANNER_FIELDS}
-        if isinstance(kept.get("data"), str) and len(kept["data"]) > MAX_BANNER_CHARS:
-            kept["data"] = kept["data"][:MAX_BANNER_CHARS] + f"... [{len(banner['data'])} chars, truncated]"
-        banners.append(kept)
-    evidence["data"] = banners
-    if len(host.get("data") or []) > MAX_BANNERS:
-        evidence["_truncated"] = f"{len(host['data'])} banners, first {MAX_BANNERS} kept"
-    return evidence
+def honeyscore_failed(error: Exception) -> Honeyscore:
+    """A honeyscore request that failed: unknown. Rate limit, 5xx, timeout: UNAVAILABLE (asked
+    again next sweep); any other answer (no score for the IP, not in the plan): NO_SCORE."""
+    status = UNAVAILABLE if isinstance(error, ShodanRateLimitError | ShodanUnavailableError) else NO_SCORE
+    return Honeyscore(status, reason=clip(f"{type(error).__name__}: {error}", 200))
 
 
-def split_banners(
-    host: Mapping[str, Any], started_at: datetime | None
-) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
-    """(ours, prior owner's): banners seen at or after the task started, and those before."""
-    banners = [b for b in host.get("data") or [] if isinstance(b, Mapping)]
-    if started_at is None:
-        return banners, []
-    ours, prior = [], []
-    for banner in banners:
-        try:
-            seen = parse_timestamp(str(banner.get("timestamp")))
-        except ValueError:
-            ours.append(banner)  # undated: cannot prove it is someone else's
-            continue
-        (ours if seen >= started_at else prior).append(banner)
-    return ours, prior
-
-
-def prior_owner_summary(prior: list[Mapping[str, Any]], host_tags: list[str]) -> dict[str, Any]:
-    stamps = sorted(str(b.get("timestamp")) for b in prior)
-    return {
-        "banners": len(prior),
-        "ports": sorted({int(b["port"]) for b in prior if "port" in b}),
-        "tags": host_tags,
-        "lastSeen": stamps[-1] if stamps else None,
+# -- evidence ------------------------------------------------------------------------------------
+def _excerpt_banner(raw: Mapping[str, Any]) -> dict[str, Any]:
+    shodan_meta = raw.get("_shodan")
+    kept: dict[str, Any] = {
+        "port": _port(raw.get("port")),
+        "timestamp": clip(raw.get("timestamp"), MAX_TIMESTAMP_BYTES),
+        "module": clip(shodan_meta.get("module"), MAX_TAG_BYTES) if isinstance(shodan_meta, Mapping) else None,
+        **{name: clip(raw.get(name)) for name in EXCERPT_BANNER_FIELDS},
+        "tags": _tags_out(_tags(raw.get("tags")))[:MAX_EXCERPT_BANNER_TAGS],
+        "data": clip(raw.get("data"), MAX_EXCERPT_DATA_BYTES),
     }
+    return {k: v for k, v in kept.items() if v is not None and v != []}
+
+
+def evidence_excerpt(host: Mapping[str, Any]) -> dict[str, Any]:
+    """A whitelist of the host document, bounded: the newest banners' essentials, never the bulk
+    Shodan nests under ``http``, ``ssl``, ``screenshot`` and the like (that is in S3)."""
+    raw_banners = [b for b in host.get("data") or [] if isinstance(b, Mapping)]
+    newest = sorted(raw_banners, key=lambda b: str(b.get("timestamp")), reverse=True)[:MAX_EXCERPT_BANNERS]
+    excerpt: dict[str, Any] = {name: clip(host.get(name)) for name in EXCERPT_HOST_FIELDS}
+    hostnames = host.get("hostnames") if isinstance(host.get("hostnames"), list) else []
+    excerpt["hostnames"] = [clip(h) for h in hostnames if isinstance(h, str)][:MAX_HOSTNAMES]
+    host_ports = host.get("ports") if isinstance(host.get("ports"), list) else []
+    excerpt["ports"] = _capped_sorted({p for p in map(_port, host_ports) if p is not None}, MAX_PORTS)
+    excerpt["tags"] = _tags_out(_tags(host.get("tags")))
+    excerpt["banners"] = len(host.get("data") or [])
+    excerpt["data"] = [_excerpt_banner(b) for b in newest]
+    if len(raw_banners) > MAX_EXCERPT_BANNERS:
+        excerpt["_truncated"] = f"{len(raw_banners)} banners, the newest {MAX_EXCERPT_BANNERS} kept"
+    return {k: v for k, v in excerpt.items() if v is not None}
+
+
+# -- the verdict ---------------------------------------------------------------------------------
+def split_banners(host: HostDocument, started_at: datetime | None) -> tuple[list[Banner], list[Banner]]:
+    """(ours, prior owner's): banners seen at or after the task started, and those before. An
+    undated banner cannot be proved someone else's: it counts as ours."""
+    if started_at is None:
+        return list(host.banners), []
+    ours = [b for b in host.banners if b.seen is None or b.seen >= started_at]
+    return ours, [b for b in host.banners if b.seen is not None and b.seen < started_at]
+
+
+def attribute_tags(
+    host: HostDocument, ours: list[Banner], prior: list[Banner]
+) -> tuple[frozenset[str], frozenset[str], str]:
+    """(our tags, the prior owner's tags, how they were attributed)."""
+    if any(b.tagged for b in host.banners):
+        return frozenset().union(*(b.tags for b in ours)), frozenset().union(*(b.tags for b in prior)), BANNER_TAGS
+    if ours:
+        return host.tags, frozenset(), HOST_TAGS
+    return frozenset(), host.tags if prior else frozenset(), HOST_TAGS
+
+
+def _ports(banners: list[Banner]) -> list[int]:
+    return _capped_sorted({b.port for b in banners if b.port is not None}, MAX_PORTS)
+
+
+def _last_seen(banners: list[Banner]) -> str | None:
+    dated = [b for b in banners if b.seen is not None]
+    return max(dated, key=lambda b: b.seen).timestamp if dated else None  # type: ignore[arg-type,return-value]
+
+
+def prior_owner_summary(prior: list[Banner], tags: frozenset[str]) -> dict[str, Any]:
+    return {"banners": len(prior), "ports": _ports(prior), "tags": _tags_out(tags), "lastSeen": _last_seen(prior)}
+
+
+def has_our_banners(host: HostDocument, started_at: datetime | None) -> bool:
+    """Whether a honeyscore is worth a request: only when Shodan has seen our task."""
+    return bool(split_banners(host, started_at)[0])
 
 
 def assess(
     target: Target,
-    host: Mapping[str, Any] | None,
-    honeyscore: float | None,
+    host: HostDocument | None,
+    honeyscore: Honeyscore,
     *,
     threshold: float,
     checked_at: datetime,
 ) -> dict[str, Any]:
-    """The lookup's result for the state machine (JSON-ready)."""
+    """The lookup's result for the state machine (JSON-ready, at most MAX_RESULT_BYTES)."""
     base = {
         "ip": target.ip,
         "taskArn": target.task_arn,
@@ -202,43 +392,36 @@ def assess(
         "verdict": NOT_INDEXED,
         "ports": [],
         "tags": [],
+        "tagSource": None,
         "honeyscore": None,
+        "honeyscoreStatus": NOT_ASKED,
+        "honeyscoreError": None,
         "lastUpdate": None,
         "org": None,
         "evidence": None,
     }
     if host is None:
         return {**base, **not_indexed, "priorOwner": None}
-    tags = sorted({str(t) for t in host.get("tags") or []})
     ours, prior = split_banners(host, target.started_at)
-    prior_owner = prior_owner_summary(prior, [] if ours else tags) if prior else None
+    our_tags, prior_tags, source = attribute_tags(host, ours, prior)
+    prior_owner = prior_owner_summary(prior, prior_tags) if prior else None
     if not ours:
         # Everything Shodan holds predates our task: the IP's previous owner, not us.
         return {**base, **not_indexed, "priorOwner": prior_owner}
-    fingerprinted = HONEYPOT_TAG in tags or (honeyscore is not None and honeyscore >= threshold)
-    ours_stamps = sorted(str(b.get("timestamp")) for b in ours)
-    result = {
+    scored = honeyscore.status == SCORED and honeyscore.value is not None and honeyscore.value >= threshold
+    fingerprinted = HONEYPOT_TAG in our_tags or scored
+    return {
         **base,
         "found": True,
         "verdict": FINGERPRINTED if fingerprinted else INDEXED,
-        "ports": _ports(host, ours if target.started_at else None),
-        "tags": tags,
-        "honeyscore": honeyscore,
-        "lastUpdate": ours_stamps[-1] if ours_stamps else host.get("last_update"),
-        "org": host.get("org"),
-        "evidence": trim_evidence(host),
+        "ports": _ports(ours),
+        "tags": _tags_out(our_tags),
+        "tagSource": source,
+        "honeyscore": honeyscore.value,
+        "honeyscoreStatus": honeyscore.status,
+        "honeyscoreError": clip(honeyscore.reason, 200),
+        "lastUpdate": _last_seen(ours) or host.last_update,
+        "org": host.org,
+        "evidence": host.excerpt,
+        "priorOwner": prior_owner,
     }
-    result["priorOwner"] = prior_owner
-    return result
-
-
-def _ports(host: Mapping[str, Any], ours: list[Mapping[str, Any]] | None) -> list[int]:
-    """The host's ports, or only those our banners were seen on."""
-    if ours is None:
-        return sorted({int(p) for p in host.get("ports") or []})
-    return sorted({int(b["port"]) for b in ours if "port" in b})
-
-
-def has_our_banners(host: Mapping[str, Any], started_at: datetime | None) -> bool:
-    """Whether a honeyscore is worth a request: only when Shodan has seen our task."""
-    return bool(split_banners(host, started_at)[0])

@@ -42,6 +42,7 @@ ATTRIBUTES = {
     "last_checked": "lastChecked",
     "last_verdict": "lastVerdict",
     "last_error": "lastError",
+    "last_honeyscore_status": "lastHoneyscoreStatus",
     "rotations": "rotations",
     "last_rotated_at": "lastRotatedAt",
     "replaced_by": "replacedBy",
@@ -59,6 +60,8 @@ class IpHistory:
     last_checked: str | None = None
     last_verdict: str | None = None
     last_error: str | None = None
+    # SCORED, NO_SCORE, UNAVAILABLE (Shodan did not answer: unknown), NOT_ASKED
+    last_honeyscore_status: str | None = None
     rotations: int = 0
     last_rotated_at: str | None = None
     replaced_by: str | None = None
@@ -110,7 +113,14 @@ def record_check(
         if previous.last_error is None:
             changes.append(Change(CHECK_FAILING, ip, {**common, "error": error, "cause": result.get("cause")}))
         return replace(previous, last_checked=checked_at, last_error=error, updated_by=execution), changes
-    history = replace(previous, last_checked=checked_at, last_verdict=verdict, last_error=None, updated_by=execution)
+    history = replace(
+        previous,
+        last_checked=checked_at,
+        last_verdict=verdict,
+        last_error=None,
+        last_honeyscore_status=result.get("honeyscoreStatus"),
+        updated_by=execution,
+    )
     if verdict in (INDEXED, FINGERPRINTED) and history.first_indexed is None:
         history = replace(history, first_indexed=checked_at)
         if verdict == INDEXED:

@@ -31,6 +31,8 @@ from exposure_history import (
 from sweep_results import failure_message
 
 ROTATE_ON_VALUES: tuple[str, ...] = ("never", "indexed", "fingerprinted")
+# The lookup's honeyscore statuses (see shodan_lookup/exposure.py).
+UNAVAILABLE, NO_SCORE = "UNAVAILABLE", "NO_SCORE"
 EXPOSED_VERDICTS = (INDEXED, FINGERPRINTED)
 
 # SNS Publish: a Subject must be ASCII without line breaks and "less than 100 characters".
@@ -52,6 +54,8 @@ class Finding:
     ports: tuple[int, ...] = ()
     tags: tuple[str, ...] = ()
     honeyscore: float | None = None
+    honeyscore_status: str | None = None
+    honeyscore_error: str | None = None
     last_update: str | None = None
     org: str | None = None
     evidence_key: str | None = None
@@ -127,6 +131,8 @@ def parse_finding(result: Mapping[str, Any]) -> Finding:
         ports=tuple(sorted(int(p) for p in result.get("ports") or ())),
         tags=tuple(result.get("tags") or ()),
         honeyscore=result.get("honeyscore"),
+        honeyscore_status=result.get("honeyscoreStatus"),
+        honeyscore_error=result.get("honeyscoreError"),
         last_update=result.get("lastUpdate"),
         org=result.get("org"),
         evidence_key=result.get("evidenceKey"),
@@ -237,13 +243,24 @@ def _label(f: Finding) -> str:
     return "  [extra IP]" if f.task_arn is None else ""
 
 
+def _honeyscore_text(f: Finding) -> str:
+    if f.honeyscore is not None:
+        return str(f.honeyscore)
+    if f.honeyscore_status == UNAVAILABLE:
+        # Not a low score: Shodan did not answer; the verdict stands on the tags alone.
+        return f"UNKNOWN - Shodan did not answer ({f.honeyscore_error or 'unavailable'}); asked again next sweep"
+    if f.honeyscore_status == NO_SCORE:
+        return "none (Shodan gives no honeyscore for this IP)"
+    return "unknown"
+
+
 def _finding_lines(f: Finding, evidence_bucket: str) -> list[str]:
     lines = [f"- {f.ip}  {f.verdict}{_label(f)}"]
     lines.append(f"    task:       {f.task_arn or EXTRA_IP_LABEL}")
     lines.append(f"    on Shodan:  {SHODAN_HOST_PAGE.format(ip=f.ip)}")
     lines.append(f"    ports:      {', '.join(map(str, f.ports)) or '-'}")
     lines.append(f"    tags:       {', '.join(f.tags) or '-'}")
-    lines.append(f"    honeyscore: {f.honeyscore if f.honeyscore is not None else 'unknown'}")
+    lines.append(f"    honeyscore: {_honeyscore_text(f)}")
     if f.org:
         lines.append(f"    org:        {f.org}")
     if f.last_update:
@@ -253,6 +270,11 @@ def _finding_lines(f: Finding, evidence_bucket: str) -> list[str]:
     elif f.evidence_error:
         lines.append(f"    evidence:   NOT STORED ({f.evidence_error})")
     return lines
+
+
+def _unchanged_line(f: Finding) -> str:
+    unknown = "  (honeyscore UNKNOWN: Shodan did not answer)" if f.honeyscore_status == UNAVAILABLE else ""
+    return f"- {f.ip}  {f.verdict}{_label(f)}{unknown}  {SHODAN_HOST_PAGE.format(ip=f.ip)}"
 
 
 def _error_line(f: Finding, evidence_bucket: str) -> str:
@@ -331,7 +353,7 @@ def compose_message(summary: SweepSummary, *, execution: str, evidence_bucket: s
     if unchanged:
         lines.append(f"Still on Shodan, unchanged ({len(unchanged)}):")
         shown, more = _capped(unchanged)
-        lines += [*(f"- {f.ip}  {f.verdict}{_label(f)}  {SHODAN_HOST_PAGE.format(ip=f.ip)}" for f in shown), *more, ""]
+        lines += [*(_unchanged_line(f) for f in shown), *more, ""]
     if summary.skipped:
         lines.append("Tasks without a public IP yet (not checked):")
         shown, more = _capped(summary.skipped)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import boto3
 import pytest
@@ -221,3 +223,119 @@ def test_a_rejected_key_fails_the_whole_batch_by_name(app, shodan_api, sweep_buc
 def test_a_batch_outside_the_targets_is_a_clear_error(app, shodan_api, sweep_bucket, lambda_context):
     with pytest.raises(ValueError, match=r"batch \[2, 5\) is outside the 3 targets"):
         batch(app, lambda_context, first=2)
+
+
+# -- Shodan's answers as they really come (issue 11) --------------------------------------------
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "shodan"
+
+
+def corpus(name: str) -> dict:
+    return json.loads((CORPUS / f"{name}.json").read_text())
+
+
+@pytest.fixture
+def fast(monkeypatch):
+    """Retries without waiting, and a pacer that lets the test's requests through at once."""
+    monkeypatch.setenv("RETRY_TIME_SCALE", "0")
+    monkeypatch.setenv("SHODAN_REQUESTS_PER_SECOND", "200")
+
+
+def test_a_rate_limited_honeyscore_is_retried_and_slows_the_pacer(app, shodan_api, lambda_context, fast):
+    shodan_api.set_host(IP, corpus("conpot_default_ours"))
+    shodan_api.set_honeyscore(IP, 1.0)
+    shodan_api.set_fault("rate_limit", ip=IP, times=2, endpoint="honeyscore")
+    out = lookup(app, lambda_context)
+    assert (out["verdict"], out["honeyscore"], out["honeyscoreStatus"]) == ("FINGERPRINTED", 1.0, "SCORED")
+    assert [(r.path.split("/")[1], r.status) for r in shodan_api.requests()] == [
+        ("shodan", 200), ("labs", 429), ("labs", 429), ("labs", 200)]  # fmt: skip
+    pacer = app._client(KEY)[1].pacer
+    assert pacer.interval > pacer._base  # slowed after the 429s
+
+
+@pytest.mark.parametrize(("fault", "tries"), [("rate_limit", 8), ("503", 4), ("timeout", 4), ("timed_out", 4)])
+def test_a_honeyscore_that_stays_unavailable_is_reported_unknown(app, shodan_api, lambda_context, fast, fault, tries):
+    shodan_api.timeout_hold_seconds = 0.8
+    shodan_api.set_host(IP, corpus("conpot_default_ours"))
+    shodan_api.set_honeyscore(IP, 1.0)
+    shodan_api.set_fault(fault, ip=IP, endpoint="honeyscore")
+    out = lookup(app, lambda_context)
+    assert (out["verdict"], out["honeyscore"], out["honeyscoreStatus"]) == ("INDEXED", None, "UNAVAILABLE")
+    assert out["honeyscoreError"].startswith(("ShodanRateLimitError", "ShodanUnavailableError"))
+    deadline = time.monotonic() + 3  # a held answer is recorded once its hold ends
+    while len(shodan_api.requests()) < 1 + tries and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(shodan_api.requests()) == 1 + tries
+
+
+def test_a_honeyscore_shodan_cannot_give_is_no_score_not_unavailable(app, shodan_api, lambda_context, fast):
+    shodan_api.set_host(IP, corpus("conpot_default_ours"))  # no honeyscore set: Shodan's error answer
+    out = lookup(app, lambda_context)
+    assert (out["honeyscore"], out["honeyscoreStatus"]) == (None, "NO_SCORE")
+    assert len(shodan_api.requests()) == 2  # not retried: the same answer would come back
+
+
+@pytest.mark.parametrize("fault", ["null_body", "empty_object"])
+def test_a_200_with_an_empty_body_is_an_error_not_not_indexed(app, shodan_api, lambda_context, fault):
+    shodan_api.set_fault(fault, ip=IP)
+    with pytest.raises(Exception, match="empty body") as raised:
+        lookup(app, lambda_context)
+    assert type(raised.value).__name__ == "ShodanResponseError"
+
+
+def test_a_200_saying_request_timed_out_is_unavailable(app, shodan_api, lambda_context):
+    shodan_api.set_fault("timed_out", ip=IP)
+    with pytest.raises(Exception, match="Request timed out") as raised:
+        lookup(app, lambda_context)
+    assert type(raised.value).__name__ == "ShodanUnavailableError"
+
+
+def test_a_recycled_ip_with_a_dozen_https_banners_gives_a_bounded_reply(app, shodan_api, lambda_context, fast):
+    shodan_api.set_host(IP, corpus("recycled_https_prior_owner"))
+    out = lookup(app, lambda_context)
+    assert out["verdict"] == "INDEXED" and out["priorOwner"]["banners"] == 12
+    assert len(json.dumps(out)) < 16_000  # Shodan sent ~430 KB
+
+
+def test_a_batch_keeps_every_verdict_stores_full_documents_and_names_keys_by_normalised_ip(
+    app, shodan_api, lambda_context, fast
+):
+    ip6 = "2001:db8:4006:812::200e"
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket=BUCKET)
+    targets = [
+        {"ip": f" {IP} ", "taskArn": "arn:task/a", "startedAt": STARTED.isoformat()},
+        {"ip": "2001:DB8:4006:0812:0:0:0:200E", "taskArn": "arn:task/b", "startedAt": STARTED.isoformat()},
+        {"ip": QUIET, "taskArn": "arn:task/c", "startedAt": STARTED.isoformat()},
+    ]
+    s3.put_object(Bucket=BUCKET, Key="targets/sweep-1.json", Body=json.dumps({"targets": targets, "skipped": []}))
+    shodan_api.set_host(IP, corpus("recycled_https_prior_owner"))
+    shodan_api.set_host(ip6, corpus("malformed_banner"))  # port "502/tcp": ignored, not fatal
+    shodan_api.set_host(QUIET, corpus("history_several_banners_per_port"))
+    summary = batch(app, lambda_context)
+    assert summary["errors"] == 0
+    assert [(e["ip"], e["verdict"]) for e in summary["exposed"]] == [
+        (IP, "INDEXED"), (ip6, "INDEXED"), (QUIET, "INDEXED")]  # fmt: skip
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="evidence/")["Contents"]}
+    assert keys == {f"evidence/{IP}/sweep-1.json", f"evidence/{ip6}/sweep-1.json", f"evidence/{QUIET}/sweep-1.json"}
+    assert read(s3, f"evidence/{IP}/sweep-1.json") == corpus("recycled_https_prior_owner")  # the full document
+    results = read(s3, summary["resultsKey"])
+    assert [r["ports"] for r in results] == [[502], [102], [102, 502]]
+    assert all("html" not in json.dumps(r) for r in results)
+
+
+def test_one_ip_whose_lookup_breaks_unexpectedly_costs_no_other_ip_its_verdict(
+    app, shodan_api, sweep_bucket, lambda_context, fast, monkeypatch
+):
+    shodan_api.set_host(IP, corpus("conpot_default_ours"))
+    real = app.assess
+
+    def broken_for_quiet(target, *args, **kwargs):
+        if target.ip == QUIET:
+            raise TypeError("int() argument must be a string, a bytes-like object or a real number, not 'dict'")
+        return real(target, *args, **kwargs)
+
+    monkeypatch.setattr(app, "assess", broken_for_quiet)
+    summary = batch(app, lambda_context)
+    quiet, found, failing = read(sweep_bucket, summary["resultsKey"])
+    assert (quiet["verdict"], quiet["error"]) == ("ERROR", "TypeError")
+    assert found["verdict"] == "INDEXED" and failing["verdict"] == "NOT_INDEXED"

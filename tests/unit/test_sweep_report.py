@@ -203,6 +203,27 @@ def test_extra_ips_are_labelled_and_every_exposed_ip_links_to_its_shodan_page():
     ) in body
 
 
+def test_an_unavailable_honeyscore_is_unknown_in_the_email_the_record_and_the_history():
+    unknown = {"honeyscore": None, "honeyscoreStatus": "UNAVAILABLE", "honeyscoreError": "ShodanRateLimitError: slow"}
+    first = sweep([result("192.0.2.7", "INDEXED", **unknown), result("192.0.2.8", "INDEXED", honeyscore=0.2,
+                                                                      honeyscoreStatus="SCORED")])  # fmt: skip
+    assert "honeyscore: UNKNOWN - Shodan did not answer (ShodanRateLimitError: slow); asked again next sweep" in (
+        first.message
+    )
+    assert "honeyscore: 0.2" in first.message
+    assert first.record["results"][0]["honeyscoreStatus"] == "UNAVAILABLE"
+    assert first.histories["192.0.2.7"].to_item()["lastHoneyscoreStatus"] == "UNAVAILABLE"
+    assert first.histories["192.0.2.8"].to_item()["lastHoneyscoreStatus"] == "SCORED"
+    no_score = sweep([result("192.0.2.9", "INDEXED", honeyscore=None, honeyscoreStatus="NO_SCORE")])
+    assert "honeyscore: none (Shodan gives no honeyscore for this IP)" in no_score.message
+    # Still exposed and still unknown: no new email, but whenever one goes out it says so.
+    again = sweep(
+        [result("192.0.2.7", "INDEXED", **unknown), result("192.0.2.6", "FINGERPRINTED")],
+        first.histories,
+    )
+    assert "- 192.0.2.7  INDEXED  (honeyscore UNKNOWN: Shodan did not answer)" in again.message
+
+
 def test_subject_fits_sns_limit():
     many = [result(f"192.0.2.{i}", "FINGERPRINTED") for i in range(200)]
     errors = [result(f"198.51.100.{i}", "ERROR") for i in range(200)]
