@@ -53,7 +53,9 @@ class SweepFigures:
     shodan_requests: int
     history_events: int
     largest_state_bytes: int
+    # Answered Shodan requests per IP, by verdict; requests Shodan refused with 429 are counted apart.
     requests_per_verdict: dict[str, float] = field(default_factory=dict)
+    rate_limited: int = 0
     lambda_seconds: float = 0.0
 
     @property
@@ -101,7 +103,7 @@ def bench_sweep(ips: int, rate: float, progress: Any = None) -> SweepFigures:
     verdict_of = {item["ip"]: item.get("verdict", "?") for item in report.checked}
     by_verdict: dict[str, list[int]] = {}
     for ip, verdict in verdict_of.items():
-        by_verdict.setdefault(verdict, []).append(sum(1 for r in requests if r.ip == ip))
+        by_verdict.setdefault(verdict, []).append(sum(1 for r in requests if r.ip == ip and r.status != 429))
     wall = ((run.stopped or run.started) - run.started).total_seconds()
     floor = ips / rate
     return SweepFigures(
@@ -119,6 +121,7 @@ def bench_sweep(ips: int, rate: float, progress: Any = None) -> SweepFigures:
             (len(e.get("stateExitedEventDetails", {}).get("output", "")) for e in run.history), default=0
         ),
         requests_per_verdict={v: round(statistics.mean(counts), 2) for v, counts in sorted(by_verdict.items())},
+        rate_limited=sum(1 for r in requests if r.status == 429),
         lambda_seconds=round(sum(i.duration for i in invocations), 3),
     )
 
@@ -202,7 +205,9 @@ def render(sweeps: list[SweepFigures], cold: dict[str, Any]) -> list[str]:
         succeeded = [s for s in sweeps if s.status == "SUCCEEDED"] or sweeps
         largest = max(succeeded, key=lambda s: s.ips)
         lines.append(
-            f"Shodan requests per IP, by verdict ({largest.ips} IPs): " + json.dumps(largest.requests_per_verdict)
+            f"Shodan requests per IP, by verdict ({largest.ips} IPs): "
+            + json.dumps(largest.requests_per_verdict)
+            + f"; {largest.rate_limited} refused with 429 and retried"
         )
         month = monthly_cost(largest)
         parts = ", ".join(f"{k} {v}" for k, v in month.items() if k != "total")

@@ -8,9 +8,10 @@ from localcloud.bench import bench_sweep, cold_start, monthly_cost, render
 def test_a_small_bench_sweep_measures_what_the_issue_asks():
     figures = bench_sweep(6, 50.0)
     assert figures.status == "SUCCEEDED"
-    # A not-indexed IP costs exactly one Shodan request; the honeyscore only for indexed ones.
+    # A not-indexed IP costs exactly one answered Shodan request; the honeyscore only for indexed
+    # ones. At 50 request/s on a busy 2-core machine a request can meet the limit: it is retried.
     assert figures.requests_per_verdict == {"FINGERPRINTED": 2, "INDEXED": 2, "NOT_INDEXED": 1}
-    assert figures.shodan_requests == 6 + 2
+    assert figures.shodan_requests == 6 + 2 + figures.rate_limited
     assert figures.invocations == 1 + 2  # one lookup batch (LookupBatchSize 60), list and summarize
     assert figures.floor_s == 6 / 50 and figures.wall_s > 0
     assert figures.transitions <= 4 * 6  # the issue's target: at most 4 transitions per IP
