@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import requests
 import shodan
-from api_key import read_api_key
+from api_key import ShodanKeyUnavailableError, read_api_key
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
@@ -232,8 +232,8 @@ def _check_target(
         target["ip"] = normalise_ip(target.get("ip"))
         target["evidenceKey"] = keys.evidence
         result, raw_host = lookup_with_retries(lambda: lookup(target), policy, time.sleep, pacer.slow_down)
-    except ShodanAuthError:
-        raise  # the sweep fails by this name: every other lookup would fail the same way
+    except (ShodanAuthError, ShodanKeyUnavailableError):
+        raise  # the sweep fails by these names: every other lookup would fail the same way
     except Exception as error:  # recorded for this IP, with its type and message
         if not isinstance(error, ShodanLookupError | ValueError):
             logger.exception("unexpected lookup failure", extra={"ip": target.get("ip")})
