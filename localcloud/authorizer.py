@@ -21,7 +21,7 @@ from typing import Any
 from botocore.awsrequest import AWSResponse
 from botocore.handlers import BUILTIN_HANDLERS
 
-from localcloud.aws_requests import LITERAL_STAR, ApiCall, StackResources, denied_error, requests_for
+from localcloud.aws_requests import LITERAL_STAR, ApiCall, StackResources, denied_error, key_requests, requests_for
 from localcloud.iam import (
     ACCOUNT_ID,
     STEP_FUNCTIONS_ACCESS_KEY,
@@ -46,13 +46,18 @@ class Authorizer:
 
     def authorise(self, principal: Principal, call: ApiCall) -> Decision:
         """The first denied request of the call, or the last allowed one."""
-        decision: Decision | None = None
-        for request in requests_for(call, self.resources):
+        requests = requests_for(call, self.resources)
+        assert requests, f"no authorisation request for {call.service}:{call.operation}"
+        decision = self.first_denial(principal, requests)
+        return decision or self.decide(principal, requests[-1])
+
+    def first_denial(self, principal: Principal, requests: list[AuthRequest]) -> Decision | None:
+        """The first of ``requests`` denied to ``principal``, or None when all are allowed."""
+        for request in requests:
             decision = self.decide(principal, request)
             if not decision.allowed:
-                break
-        assert decision is not None, f"no authorisation request for {call.service}:{call.operation}"
-        return decision
+                return decision
+        return None
 
     def decide(self, principal: Principal, request: AuthRequest) -> Decision:
         result = self.evaluator.evaluate(principal, request, literal_star=request.action in LITERAL_STAR)
@@ -162,15 +167,12 @@ def alarm_delivery_denial(authorizer: Authorizer, topic_arn: str) -> str | None:
     """A CloudWatch alarm publishes to an encrypted topic as ``cloudwatch.amazonaws.com``, which
     needs the topic's key by its key policy (SNS developer guide, "Enable compatibility between
     event sources from AWS services and encrypted topics"); otherwise the action fails silently."""
-    key_id = authorizer.resources.topic_key(topic_arn)
-    key = authorizer.resources.kms_key(key_id) if key_id else None
-    if key is None:
-        return None
-    arn, policy = key
-    principal = service_principal("cloudwatch.amazonaws.com")
-    for action in ("kms:GenerateDataKey", "kms:Decrypt"):
-        request = AuthRequest(action, arn, {"aws:SourceAccount": ACCOUNT_ID}, resource_policy=policy)
-        decision = authorizer.decide(principal, request)
-        if not decision.allowed:
-            return decision.message()
-    return None
+    resources = authorizer.resources
+    requests = key_requests(
+        resources,
+        resources.topic_key(topic_arn),
+        ("kms:GenerateDataKey", "kms:Decrypt"),
+        {"aws:SourceAccount": ACCOUNT_ID},
+    )
+    denial = authorizer.first_denial(service_principal("cloudwatch.amazonaws.com"), requests)
+    return denial.message() if denial else None

@@ -30,6 +30,7 @@ A principal calling an operation missing here raises ``UnmodelledOperation``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -54,8 +55,6 @@ class StackResources:
 
     def kms_key(self, key_id: str) -> tuple[str, dict[str, Any]] | None:
         """(key ARN, key policy) of a customer managed key, or None for an AWS managed alias."""
-        import json
-
         from moto.kms.models import kms_backends
 
         backend = kms_backends[ACCOUNT_ID][self.region]
@@ -79,8 +78,6 @@ class StackResources:
         return sse.get("KMSMasterKeyId") if sse.get("SSEType") == "KMS" else None
 
     def bucket_policy(self, bucket: str) -> dict[str, Any] | None:
-        import json
-
         from moto.s3.models import s3_backends
 
         policy = s3_backends[ACCOUNT_ID]["global"].get_bucket(bucket).policy
@@ -141,18 +138,24 @@ def _ssm_get_parameter(call: ApiCall, _res: StackResources) -> list[AuthRequest]
     return [AuthRequest("ssm:GetParameter", _arn("ssm", call.region, f"parameter/{name.lstrip('/')}"))]
 
 
+def key_requests(
+    res: StackResources, key_id: str | None, actions: tuple[str, ...], context: Mapping[str, str]
+) -> list[AuthRequest]:
+    """Requests on a customer managed key, under its key policy; none for no key or an AWS
+    managed one."""
+    key = res.kms_key(key_id) if key_id else None
+    if key is None:
+        return []
+    arn, policy = key
+    return [AuthRequest(action, arn, context, resource_policy=policy) for action in actions]
+
+
 def _kms_via(
     res: StackResources, key_id: str | None, actions: tuple[str, ...], service: str, region: str
 ) -> list[AuthRequest]:
     """The requests a service makes with the caller's identity on a customer managed key."""
-    if not key_id:
-        return []
-    key = res.kms_key(key_id)
-    if key is None:
-        return []
-    arn, policy = key
     context = {"kms:ViaService": f"{service}.{region}.amazonaws.com", "kms:CallerAccount": ACCOUNT_ID}
-    return [AuthRequest(action, arn, context, resource_policy=policy) for action in actions]
+    return key_requests(res, key_id, actions, context)
 
 
 def _dynamodb(action: str, kms_actions: tuple[str, ...]) -> Callable[[ApiCall, StackResources], list[AuthRequest]]:

@@ -193,18 +193,19 @@ class LocalCloud:
         # Powertools objects read it), as in a Lambda container.
         # RETRY_TIME_SCALE: the lookup's own backoff (per IP, inside a batch) runs on the same
         # scaled clock as the ASL's Retry intervals.
+        lambda_client = boto3.client("lambda", region_name=REGION)
+        configurations = {
+            name: lambda_client.get_function_configuration(FunctionName=name) for name in self.stack.functions.values()
+        }
         local = {"SHODAN_API_URL": self.shodan.url, "RETRY_TIME_SCALE": f"{self.time_scale:g}"}
-        es.enter_context(_environment({**self._function_environment(), **local}))
+        es.enter_context(_environment({**_merged_environment(configurations), **local}))
         # From here on every call a principal of the stack makes is authorised as on AWS.
         self.authorizer = es.enter_context(gating(Authorizer(REGION)))
         self.authorizer.step_functions = role_principal(self.stack.state_machine_role_arn)
-        lambda_client = boto3.client("lambda", region_name=REGION)
         for logical_id, function_name in self.stack.functions.items():
             folder = self.stack.code_dirs[logical_id]
-            role = lambda_client.get_function_configuration(FunctionName=function_name)["Role"]
-            self.runtime.register(
-                function_name, _containers_of(folder), function_log(folder), principal=role_principal(role)
-            )
+            role = role_principal(configurations[function_name]["Role"])
+            self.runtime.register(function_name, _containers_of(folder), function_log(folder), principal=role)
 
         self.scheduler = HoneynetScheduler(
             cluster=self.stack.output("HoneypotClusterName"),
@@ -215,7 +216,12 @@ class LocalCloud:
         self.progress(f"starting {count} honeypot task(s) (local ECS scheduler)")
         self.scheduler.start()
         es.callback(self.scheduler.stop)
-        self._wait_for_service_stable(count)
+        # `sam deploy` waits for the service to stabilise (wait_for_running raises DeployError when
+        # the deployment circuit breaker trips); a service that never does rolls the stack back.
+        try:
+            self.wait_for_running(count, timeout=30.0)
+        except TimeoutError:
+            raise DeployError(f"stack {self.stack_name}: the honeypot service did not stabilise in 30 s") from None
         for extra in self.scenario.extra_ips:
             host = render_host(extra.ip, extra.profile, _extra_ip_online_since(), datetime.now(UTC))
             self.shodan.set_host(extra.ip, host)
@@ -232,35 +238,6 @@ class LocalCloud:
             for topic in alarm.get("AlarmActions", []):
                 denial = alarm_delivery_denial(self.authorizer, topic)
                 self.alarm_deliveries.append(AlarmDelivery(alarm["AlarmName"], topic, denial))
-
-    def _wait_for_service_stable(self, count: int, timeout: float = 30.0) -> None:
-        """``sam deploy`` waits for the service to stabilise; a task that cannot start trips the
-        deployment circuit breaker and the stack rolls back. So does the local deploy."""
-        deadline = time.monotonic() + timeout
-        while len(self.scheduler.running_tasks()) < count:
-            if self.scheduler.deployment_failed:
-                raise DeployError(
-                    f"stack {self.stack_name}: ECS deployment circuit breaker was triggered; the honeypot task "
-                    f"failed to start: {self.scheduler.deployment_failed}"
-                )
-            if time.monotonic() > deadline:
-                raise DeployError(f"stack {self.stack_name}: the honeypot service did not stabilise in {timeout:.0f} s")
-            time.sleep(0.02)
-
-    def _function_environment(self) -> dict[str, str]:
-        """The union of the deployed functions' environments; handlers run in this process."""
-        client = boto3.client("lambda", region_name=REGION)
-        merged: dict[str, str] = {}
-        for name in self.stack.functions.values():
-            variables = client.get_function_configuration(FunctionName=name).get("Environment", {})
-            for key, raw in variables.get("Variables", {}).items():
-                value = str(raw)  # moto keeps a Number parameter's type; Lambda's environment is text
-                if merged.get(key, value) != value:
-                    raise RuntimeError(
-                        f"functions disagree on environment variable {key}; the local cloud runs them in one process"
-                    )
-                merged[key] = value
-        return merged
 
     def _bind_shodan_profile(self, task: HoneypotTask) -> None:
         """Tell the local Shodan what it 'knows' about the IP this task just got."""
@@ -371,8 +348,15 @@ class LocalCloud:
         return int(service["desiredCount"])
 
     def wait_for_running(self, count: int, timeout: float = 10.0) -> list[HoneypotTask]:
+        """Tasks RUNNING with a public IP; DeployError if the tasks cannot start at all (the ECS
+        deployment circuit breaker), TimeoutError if fewer than ``count`` run in time."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            if self.scheduler.deployment_failed:
+                raise DeployError(
+                    f"stack {self.stack_name}: ECS deployment circuit breaker was triggered; the honeypot task "
+                    f"failed to start: {self.scheduler.deployment_failed}"
+                )
             running = [t for t in self.scheduler.running_tasks() if t.ip]
             if len(running) >= count:
                 return running
@@ -396,6 +380,20 @@ def _containers_of(folder: str) -> Any:
 
 def adapters_account() -> str:
     return "123456789012"
+
+
+def _merged_environment(configurations: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """The union of the deployed functions' environments; handlers run in this process."""
+    merged: dict[str, str] = {}
+    for configuration in configurations.values():
+        for key, raw in configuration.get("Environment", {}).get("Variables", {}).items():
+            value = str(raw)  # moto keeps a Number parameter's type; Lambda's environment is text
+            if merged.get(key, value) != value:
+                raise RuntimeError(
+                    f"functions disagree on environment variable {key}; the local cloud runs them in one process"
+                )
+            merged[key] = value
+    return merged
 
 
 def _extra_ip_online_since() -> datetime:

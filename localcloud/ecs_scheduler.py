@@ -35,8 +35,7 @@ from botocore.exceptions import ClientError
 
 from localcloud.fargate import start_task
 from localcloud.iam import acting_as, role_principal
-
-ACCOUNT_ID = "123456789012"
+from localcloud.stack import ACCOUNT_ID
 
 
 @dataclass

@@ -39,7 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ACCOUNT_ID = "123456789012"
+from localcloud.stack import ACCOUNT_ID
+
 SIMULATOR_SCRIPT = Path(__file__).resolve().parent / "iam_simulate.mjs"
 # moto's Step Functions interpreter signs its service calls with these literal credentials.
 STEP_FUNCTIONS_ACCESS_KEY = "ak"

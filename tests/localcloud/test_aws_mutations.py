@@ -39,15 +39,20 @@ CONPOT_DEPENDS_ON_INIT = """          DependsOn:
 """
 
 
-def mutant(tmp_path: Path, old: str, new: str) -> Path:
-    """A copy of the project's template with one defect put back, beside the code it deploys."""
-    text = TEMPLATE.read_text()
-    assert text.count(old) == 1, f"the fixed template no longer contains: {old}"
+def template_copy(tmp_path: Path, text: str) -> Path:
+    """``text`` as the project's template, beside the code it deploys."""
     for folder in ("functions", "statemachine"):
         (tmp_path / folder).symlink_to(PROJECT_ROOT / folder)
     path = tmp_path / "template.yaml"
-    path.write_text(text.replace(old, new))
+    path.write_text(text)
     return path
+
+
+def mutant(tmp_path: Path, old: str, new: str) -> Path:
+    """A copy of the project's template with one defect put back."""
+    text = TEMPLATE.read_text()
+    assert text.count(old) == 1, f"the fixed template no longer contains: {old}"
+    return template_copy(tmp_path, text.replace(old, new))
 
 
 def without_init_container(text: str) -> str:
@@ -81,11 +86,8 @@ def test_a_log_grant_built_on_the_log_groups_arn_fails_the_deploy_as_on_aws(tmp_
 
 
 def test_conpot_without_the_init_container_crash_loops_and_fails_the_deploy(tmp_path):
-    text = TEMPLATE.read_text()
-    (tmp_path / "functions").symlink_to(PROJECT_ROOT / "functions")
-    (tmp_path / "statemachine").symlink_to(PROJECT_ROOT / "statemachine")
-    template = tmp_path / "template.yaml"
-    template.write_text(without_init_container(text).replace("          Memory: 448\n", "          Memory: 512\n"))
+    text = without_init_container(TEMPLATE.read_text()).replace("          Memory: 448\n", "          Memory: 512\n")
+    template = template_copy(tmp_path, text)
     expected = r"Essential container in task exited: conpot: PermissionError: \[Errno 13\]"
     with pytest.raises(DeployError, match=expected), LocalCloud(template_path=template):
         pass
