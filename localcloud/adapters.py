@@ -39,6 +39,21 @@ upgrade which changes the patched internals fails loudly instead of silently.
   ``kmsKeyId``); we keep it, so ``DescribeLogGroups`` shows the key as on AWS.
 - ``ECS ListTasks(serviceName)``: moto ignores the filter; we filter on the task group
   ``service:<name>``, which is how ECS labels a service's tasks.
+- ``IAM roles in CloudFormation``: moto's ``AWS::IAM::Role`` drops ``ManagedPolicyArns`` (SAM
+  attaches ``AWSLambdaBasicExecutionRole`` to every function's role that way), so the role's
+  managed policies never reach the IAM evaluator. We attach them (moto loads AWS's managed
+  policies when the local cloud asks it to; an ARN IAM does not know fails, as on AWS).
+- ``terminal errors``: moto lets a ``States.ALL`` Retry or Catch match every error. On AWS
+  ``States.ALL`` cannot catch ``States.DataLimitExceeded`` (terminal) or ``States.Runtime``,
+  and a Runtime error is never retried or caught (Step Functions developer guide, "Handling
+  errors", error names). We match as AWS does, so a too-large payload fails the execution
+  instead of being recorded as a per-IP error.
+- ``payload quota after Parameters``: moto checks the 256 KiB quota on a state's output and a
+  task's result, not on a Task's input after ``Parameters`` processing (also
+  ``States.DataLimitExceeded`` on AWS); we check it too. And a Map iteration or Parallel branch
+  that fails with one of Step Functions' own errors (``States.*``) crashes moto's propagation
+  (it builds a *custom* error name from it) into ``States.Runtime``; we propagate the error as
+  AWS does, so the Map's own Retry/Catch sees the real name.
 """
 
 from __future__ import annotations
@@ -58,7 +73,7 @@ import moto
 
 from localcloud.fargate import check_registration
 from localcloud.functions import writing_to
-from localcloud.iam import Principal, acting_as
+from localcloud.iam import Principal, acting_as, condition_holds
 
 EXPECTED_MOTO_VERSION = "5.2.5"
 
@@ -317,6 +332,81 @@ def _patch_time_scale(scale: float) -> contextlib.AbstractContextManager[Any]:
 
 
 # ---------------------------------------------------------------------------------------------
+# IAM roles: managed policies
+# ---------------------------------------------------------------------------------------------
+def _patch_role_managed_policies() -> contextlib.AbstractContextManager[Any]:
+    from moto.iam.models import Role, iam_backends
+
+    create = Role.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(
+        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        role = create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        backend = iam_backends[account_id]["aws"]
+        for arn in cloudformation_json["Properties"].get("ManagedPolicyArns", []):
+            backend.attach_role_policy(arn, role.name)
+        return role
+
+    return _patch_attr(Role, "create_from_cloudformation_json", classmethod(create_from_cloudformation_json))
+
+
+# ---------------------------------------------------------------------------------------------
+# Step Functions: terminal errors and the payload quota
+# ---------------------------------------------------------------------------------------------
+NOT_MATCHED_BY_STATES_ALL = frozenset({"States.DataLimitExceeded", "States.Runtime"})
+NEVER_MATCHED = frozenset({"States.Runtime"})  # "not retriable and will always cause the execution to fail"
+
+
+def error_equals_matches(declared: list[str], error: str | None) -> bool:
+    """Whether a Retrier's or Catcher's ``ErrorEquals`` matches ``error``, as Step Functions does."""
+    if error in NEVER_MATCHED:
+        return False
+    if error in declared:
+        return True
+    if "States.ALL" in declared:
+        return error not in NOT_MATCHED_BY_STATES_ALL
+    # States.TaskFailed matches every error a task reports that is not one of Step Functions' own.
+    return "States.TaskFailed" in declared and not (error or "").startswith("States.")
+
+
+def _patch_terminal_errors() -> contextlib.AbstractContextManager[Any]:
+    from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import iteration_worker
+    from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branches_decl
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
+
+    def eval_body(self: Any, env: Any) -> None:
+        error = env.stack.pop()
+        declared = [name.error_name for name in self.error_names]
+        env.stack.append(error_equals_matches(declared, error.error_name))
+
+    original_eval_parameters = StateTask._eval_parameters
+
+    def eval_parameters(self: Any, env: Any) -> dict[str, Any]:
+        parameters: dict[str, Any] = original_eval_parameters(self, env)
+        self._verify_size_quota(env=env, value=parameters)
+        return parameters
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(_patch_attr(ErrorEqualsDecl, "_eval_body", eval_body))
+    stack.enter_context(_patch_attr(StateTask, "_eval_parameters", eval_parameters))
+    for module in (iteration_worker, branches_decl):
+        stack.enter_context(_patch_attr(module, "CustomErrorName", _error_name))
+    return stack
+
+
+def _error_name(error_name: str) -> Any:
+    """An error name as moto's components expect it: Step Functions' own, or a custom one."""
+    from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+
+    if error_name.startswith("States."):
+        return StatesErrorName.from_name(error_name)
+    return CustomErrorName(error_name=error_name)
+
+
+# ---------------------------------------------------------------------------------------------
 # CloudFormation -> the Step Functions backend that executes
 # ---------------------------------------------------------------------------------------------
 def _route_cfn_state_machines_to_interpreter() -> contextlib.AbstractContextManager[Any]:
@@ -393,31 +483,6 @@ def _patch_ecs_cloudformation() -> contextlib.AbstractContextManager[Any]:
 
 # What every AWS SDK call of the stack looks like to a policy condition.
 SDK_REQUEST_CONTEXT = {"aws:SecureTransport": "true"}
-
-
-def condition_holds(condition: dict[str, dict[str, Any]], context: dict[str, str]) -> bool:
-    """IAM condition evaluation for the operators our policies use; anything else is an error."""
-    import fnmatch
-
-    for operator, clauses in condition.items():
-        for key, expected in clauses.items():
-            wanted = [str(v) for v in (expected if isinstance(expected, list) else [expected])]
-            actual = context.get(key)
-            if actual is None:
-                return False
-            if operator == "Bool":
-                ok = actual.lower() in (w.lower() for w in wanted)
-            elif operator in ("StringEquals", "ArnEquals"):
-                ok = actual in wanted
-            elif operator == "StringNotEquals":
-                ok = actual not in wanted
-            elif operator in ("StringLike", "ArnLike"):
-                ok = any(fnmatch.fnmatchcase(actual, w) for w in wanted)
-            else:
-                raise NotImplementedError(f"the local cloud cannot evaluate IAM condition operator {operator}")
-            if not ok:
-                return False
-    return True
 
 
 def _patch_bucket_policy_conditions() -> contextlib.AbstractContextManager[Any]:
@@ -538,6 +603,8 @@ def installed(runtime: InProcessLambda, time_scale: float = 1.0) -> Iterator[Non
         stack.enter_context(_patch_lambda_invoke(runtime))
         stack.enter_context(_patch_aws_sdk_normalisation())
         stack.enter_context(_patch_time_scale(time_scale))
+        stack.enter_context(_patch_terminal_errors())
+        stack.enter_context(_patch_role_managed_policies())
         stack.enter_context(_route_cfn_state_machines_to_interpreter())
         stack.enter_context(_patch_vpc_dns_attributes())
         stack.enter_context(_patch_bucket_policy_conditions())

@@ -21,7 +21,15 @@ from typing import Any
 from botocore.awsrequest import AWSResponse
 from botocore.handlers import BUILTIN_HANDLERS
 
-from localcloud.aws_requests import LITERAL_STAR, ApiCall, StackResources, denied_error, key_requests, requests_for
+from localcloud.aws_requests import (
+    LITERAL_STAR,
+    ApiCall,
+    StackResources,
+    denied_error,
+    key_requests,
+    log_stream_arn,
+    requests_for,
+)
 from localcloud.iam import (
     ACCOUNT_ID,
     STEP_FUNCTIONS_ACCESS_KEY,
@@ -175,4 +183,35 @@ def alarm_delivery_denial(authorizer: Authorizer, topic_arn: str) -> str | None:
         {"aws:SourceAccount": ACCOUNT_ID},
     )
     denial = authorizer.first_denial(service_principal("cloudwatch.amazonaws.com"), requests)
+    return denial.message() if denial else None
+
+
+def log_group_key_denial(authorizer: Authorizer, group_name: str, key_id: str) -> str | None:
+    """CloudWatch Logs encrypts a log group's events itself, as ``logs.REGION.amazonaws.com``,
+    with the log group's ARN as encryption context (``kms:EncryptionContext:aws:logs:arn``);
+    the key policy must allow it, or creating the group fails (CloudWatch Logs user guide,
+    "Encrypt log data in CloudWatch Logs using AWS KMS")."""
+    arn = f"arn:aws:logs:{authorizer.region}:{ACCOUNT_ID}:log-group:{group_name}"
+    requests = key_requests(
+        authorizer.resources,
+        key_id,
+        ("kms:GenerateDataKey", "kms:Decrypt"),
+        {"kms:EncryptionContext:aws:logs:arn": arn},
+    )
+    denial = authorizer.first_denial(service_principal(f"logs.{authorizer.region}.amazonaws.com"), requests)
+    if denial is None:
+        return None
+    return (
+        f"AccessDeniedException: The specified KMS key does not exist or is not allowed to be used with "
+        f"Arn '{arn}' ({denial.message()})"
+    )
+
+
+def function_log_denial(authorizer: Authorizer, function: Principal, group_name: str) -> str | None:
+    """Lambda writes a function's logs with the function's execution role (CreateLogStream,
+    PutLogEvents on its log group); without them the function runs and its logs are silently
+    lost (Lambda developer guide, "Sending Lambda function logs to CloudWatch Logs")."""
+    stream = log_stream_arn(authorizer.region, group_name, "2026/01/01/[$LATEST]0123456789abcdef")
+    requests = [AuthRequest(action, stream) for action in ("logs:CreateLogStream", "logs:PutLogEvents")]
+    denial = authorizer.first_denial(function, requests)
     return denial.message() if denial else None

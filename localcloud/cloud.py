@@ -24,7 +24,13 @@ from typing import Any
 import boto3
 
 from localcloud import adapters
-from localcloud.authorizer import Authorizer, alarm_delivery_denial, gating
+from localcloud.authorizer import (
+    Authorizer,
+    alarm_delivery_denial,
+    function_log_denial,
+    gating,
+    log_group_key_denial,
+)
 from localcloud.ecs_scheduler import HoneynetScheduler, HoneypotTask
 from localcloud.functions import (
     FUNCTION_LOGS,
@@ -84,6 +90,19 @@ class AlarmDelivery:
         return self.denied is None
 
 
+@dataclass(frozen=True)
+class LogDelivery:
+    """Whether Lambda can write a function's logs with the function's role (it fails silently)."""
+
+    function: str
+    log_group: str
+    denied: str | None
+
+    @property
+    def delivered(self) -> bool:
+        return self.denied is None
+
+
 @dataclass
 class Email:
     subject: str
@@ -113,6 +132,7 @@ class LocalCloud:
     runtime: adapters.InProcessLambda = field(init=False)
     authorizer: Authorizer = field(init=False)
     alarm_deliveries: list[AlarmDelivery] = field(init=False, default_factory=list)
+    function_log_deliveries: list[LogDelivery] = field(init=False, default_factory=list)
     _stack: contextlib.ExitStack = field(init=False)
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -148,7 +168,15 @@ class LocalCloud:
             )
         )
         es.enter_context(
-            mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
+            mock_aws(
+                config={
+                    "stepfunctions": {"execute_state_machine": True},
+                    "lambda": {"use_docker": False},
+                    # AWS managed policies (AWSLambdaBasicExecutionRole, which SAM attaches) are
+                    # evaluated like any other; moto drops a policy ARN it does not know.
+                    "iam": {"load_aws_managed_policies": True},
+                }
+            )
         )
         es.enter_context(adapters.installed(self.runtime, time_scale=self.time_scale))
         es.enter_context(_echo_function_logs(self.echo_function_logs))
@@ -202,10 +230,18 @@ class LocalCloud:
         # From here on every call a principal of the stack makes is authorised as on AWS.
         self.authorizer = es.enter_context(gating(Authorizer(REGION)))
         self.authorizer.step_functions = role_principal(self.stack.state_machine_role_arn)
+        self._check_log_group_keys()
         for logical_id, function_name in self.stack.functions.items():
             folder = self.stack.code_dirs[logical_id]
             role = role_principal(configurations[function_name]["Role"])
             self.runtime.register(function_name, _containers_of(folder), function_log(folder), principal=role)
+            group = (
+                configurations[function_name].get("LoggingConfig", {}).get("LogGroup", f"/aws/lambda/{function_name}")
+            )
+            denial = function_log_denial(self.authorizer, role, group)
+            self.function_log_deliveries.append(LogDelivery(function_name, group, denial))
+            if denial:
+                self.progress(f"warning: Lambda cannot write {function_name}'s logs to {group}: {denial}")
 
         self.scheduler = HoneynetScheduler(
             cluster=self.stack.output("HoneypotClusterName"),
@@ -226,6 +262,15 @@ class LocalCloud:
             host = render_host(extra.ip, extra.profile, _extra_ip_online_since(), datetime.now(UTC))
             self.shodan.set_host(extra.ip, host)
             self.shodan.set_honeyscore(extra.ip, extra.profile.honeyscore)
+
+    def _check_log_group_keys(self) -> None:
+        """CloudWatch Logs must be able to use each encrypted log group's key, or CloudFormation
+        fails to create the group and rolls the stack back."""
+        for group in boto3.client("logs", region_name=REGION).describe_log_groups()["logGroups"]:
+            key = group.get("kmsKeyId")
+            denial = key and log_group_key_denial(self.authorizer, group["logGroupName"], key)
+            if denial:
+                raise DeployError(f"stack {self.stack_name} CREATE_FAILED: log group {group['logGroupName']}: {denial}")
 
     def _fire_alarms(self, run: SweepRun) -> None:
         """The sweep's alarms on failed and timed-out executions: who would receive them."""

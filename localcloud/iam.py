@@ -21,6 +21,11 @@ resource" and would allow a policy on ``container-instance/...``. For those the 
 only Allow statements whose Resource matches the literal ``*`` (shared/reference:
 "IAM facts that documentation alone gets wrong").
 
+KMS encryption-context keys (``kms:EncryptionContext:aws:logs:arn``): iam-simulate 0.1.173 reads
+a variable condition key only when its variable follows a ``/`` (``aws:PrincipalTag/K``), so it
+ignores these and every statement conditioned on one fails to match. We evaluate those clauses
+here first (:func:`resolve_encryption_context`) and hand iam-simulate the rest.
+
 Calls with no principal (the local cloud itself deploying, the test harness reading S3) are the
 account administrator's and are not evaluated.
 """
@@ -129,6 +134,68 @@ def literal_star_policies(policies: tuple[Mapping[str, Any], ...]) -> list[dict[
     return out
 
 
+def condition_holds(condition: Mapping[str, Mapping[str, Any]], context: Mapping[str, Any]) -> bool:
+    """IAM condition evaluation for the operators our policies use; anything else is an error.
+    Keys are case-insensitive, as in IAM."""
+    lowered = {key.lower(): value for key, value in context.items()}
+    for operator, clauses in condition.items():
+        for key, expected in clauses.items():
+            wanted = [str(v) for v in (expected if isinstance(expected, list) else [expected])]
+            actual = lowered.get(key.lower())
+            if actual is None:
+                return False
+            actual = str(actual)
+            if operator == "Bool":
+                ok = actual.lower() in (w.lower() for w in wanted)
+            elif operator in ("StringEquals", "ArnEquals"):
+                ok = actual in wanted
+            elif operator == "StringNotEquals":
+                ok = actual not in wanted
+            elif operator in ("StringLike", "ArnLike"):
+                ok = any(fnmatch.fnmatchcase(actual, w) for w in wanted)
+            else:
+                raise NotImplementedError(f"the local cloud cannot evaluate IAM condition operator {operator}")
+            if not ok:
+                return False
+    return True
+
+
+ENCRYPTION_CONTEXT = "kms:encryptioncontext:"
+
+
+def _is_encryption_context_key(key: str) -> bool:
+    return key.lower().startswith(ENCRYPTION_CONTEXT)
+
+
+def resolve_encryption_context(policy: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
+    """``policy`` with every ``kms:EncryptionContext:*`` clause evaluated against ``context``:
+    a clause that holds is dropped, a statement with one that does not is dropped (condition
+    clauses are ANDed, and a statement whose condition fails does not apply, Allow or Deny)."""
+    statements = policy.get("Statement", [])
+    kept = []
+    for statement in statements if isinstance(statements, list) else [statements]:
+        condition = statement.get("Condition", {})
+        ours = {
+            op: {k: v for k, v in clauses.items() if _is_encryption_context_key(k)} for op, clauses in condition.items()
+        }
+        ours = {op: clauses for op, clauses in ours.items() if clauses}
+        if not ours:
+            kept.append(statement)
+            continue
+        if not condition_holds(ours, context):
+            continue
+        rest = {
+            op: {k: v for k, v in clauses.items() if not _is_encryption_context_key(k)}
+            for op, clauses in condition.items()
+        }
+        rest = {op: clauses for op, clauses in rest.items() if clauses}
+        kept.append(
+            {key: value for key, value in statement.items() if key != "Condition"}
+            | ({"Condition": rest} if rest else {})
+        )
+    return {**policy, "Statement": kept}
+
+
 class Simulator:
     """A long-lived ``node localcloud/iam_simulate.mjs``; answers are cached (policies are fixed
     once the stack is deployed)."""
@@ -149,14 +216,21 @@ class Simulator:
 
     def evaluate(self, principal: Principal, request: AuthRequest, literal_star: bool = False) -> str:
         policies = literal_star_policies(principal.policies) if literal_star else list(principal.policies)
+        context = dict(request.context)
+        resource_policy = request.resource_policy
+        if any(_is_encryption_context_key(key) for key in context):
+            policies = [resolve_encryption_context(policy, context) for policy in policies]
+            if resource_policy is not None:
+                resource_policy = resolve_encryption_context(resource_policy, context)
+            context = {key: value for key, value in context.items() if not _is_encryption_context_key(key)}
         payload = {
             "principal": principal.arn,
             "action": request.action,
             "resource": request.resource,
             "accountId": ACCOUNT_ID,
-            "context": dict(request.context),
+            "context": context,
             "identityPolicies": policies,
-            "resourcePolicy": request.resource_policy,
+            "resourcePolicy": resource_policy,
         }
         key = json.dumps(payload, sort_keys=True)
         with self._lock:
@@ -233,7 +307,7 @@ def role_principal(role_arn: str) -> Principal:
     for document in role.policies.values():
         policies.append(json.loads(document) if isinstance(document, str) else document)
     for managed in role.managed_policies.values():
-        document = managed.default_version.document
+        [document] = [v.document for v in managed.versions if v.version_id == managed.default_version_id]
         policies.append(json.loads(document) if isinstance(document, str) else document)
     return Principal(role_arn, tuple(policies))
 

@@ -6,6 +6,7 @@ moto starts doing the thing itself (then the adapter should go).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 
@@ -14,6 +15,7 @@ import pytest
 from moto import mock_aws
 
 from localcloud import adapters
+from localcloud.iam import condition_holds
 from localcloud.stack import DeployError, _evaluate_condition, _resolve_cidr, _resolve_if, render_definition
 
 REGION = "us-east-1"
@@ -310,9 +312,9 @@ def test_bucket_policy_conditions_apply_only_when_they_hold(runtime):
 
 def test_condition_operators_we_cannot_evaluate_fail_loudly():
     with pytest.raises(NotImplementedError, match="IpAddress"):
-        adapters.condition_holds({"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}, {"aws:SourceIp": "10.1.1.1"})
-    assert adapters.condition_holds({"StringLike": {"k": "ab*"}}, {"k": "abc"})
-    assert not adapters.condition_holds({"Bool": {"aws:SecureTransport": "false"}}, adapters.SDK_REQUEST_CONTEXT)
+        condition_holds({"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}, {"aws:SourceIp": "10.1.1.1"})
+    assert condition_holds({"StringLike": {"k": "ab*"}}, {"k": "abc"})
+    assert not condition_holds({"Bool": {"aws:SecureTransport": "false"}}, adapters.SDK_REQUEST_CONTEXT)
 
 
 def test_lambda_containers_are_reused_when_warm_and_added_when_concurrent(runtime):
@@ -414,3 +416,35 @@ def test_the_resource_facts_the_authorisation_table_reads_from_moto(runtime):
     assert resources.table_key("h") == key["Arn"]
     assert resources.bucket_policy("evidence-b") == bucket_policy
     assert role_principal(role).policies == (inline,)
+
+
+ROLE_WITH_MANAGED_POLICY = {
+    "Resources": {
+        "FunctionRole": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []},
+                "ManagedPolicyArns": ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
+            },
+        }
+    }
+}
+
+
+def _role_policies_after_stack(patched: bool) -> tuple:
+    from localcloud.iam import role_principal
+
+    config = {"iam": {"load_aws_managed_policies": True}}
+    patch = adapters._patch_role_managed_policies() if patched else contextlib.nullcontext()
+    with mock_aws(config=config), patch:
+        cfn = boto3.client("cloudformation", region_name=REGION)
+        cfn.create_stack(StackName="roles", TemplateBody=json.dumps(ROLE_WITH_MANAGED_POLICY))
+        [role] = boto3.client("iam", region_name=REGION).list_roles()["Roles"]
+        return role_principal(role["Arn"]).policies
+
+
+def test_moto_drops_a_cloudformation_roles_managed_policies_and_we_attach_them():
+    assert _role_policies_after_stack(patched=False) == ()
+    [basic_execution] = _role_policies_after_stack(patched=True)
+    actions = {action for statement in basic_execution["Statement"] for action in statement["Action"]}
+    assert {"logs:CreateLogStream", "logs:PutLogEvents"} <= actions

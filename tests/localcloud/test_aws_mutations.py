@@ -177,3 +177,25 @@ def test_without_the_key_policy_for_cloudwatch_a_failed_sweeps_alarm_is_never_de
         [delivery] = cloud.alarm_deliveries
         assert not delivery.delivered
         assert "cloudwatch.amazonaws.com is not authorized to perform: kms:GenerateDataKey" in delivery.denied
+
+
+LOGS_KEY_CONTEXT = (
+    '"kms:EncryptionContext:aws:logs:arn": '
+    '!Sub "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"'
+)
+
+
+def test_every_functions_logs_reach_its_encrypted_log_group():
+    with LocalCloud() as cloud:
+        deliveries = cloud.function_log_deliveries
+        assert len(deliveries) == 4
+        assert [d.denied for d in deliveries] == [None] * 4
+        assert all(d.log_group == f"/aws/lambda/{d.function}" for d in deliveries)
+
+
+def test_a_key_policy_that_names_only_the_honeynets_log_groups_fails_the_lambda_log_groups(tmp_path):
+    narrowed = LOGS_KEY_CONTEXT.replace("log-group:*", "log-group:/ics-honeynet/*")
+    template = mutant(tmp_path, LOGS_KEY_CONTEXT, narrowed)
+    expected = r"CREATE_FAILED: log group /aws/lambda/.*not allowed to be used with Arn"
+    with pytest.raises(DeployError, match=expected), LocalCloud(template_path=template):
+        pass

@@ -8,7 +8,14 @@ import pytest
 
 from localcloud.aws_requests import ApiCall, StackResources, log_stream_arn, requests_for
 from localcloud.fargate import TaskDefinitionRejected, UnknownImage, check_registration, image_facts, start_task
-from localcloud.iam import AuthRequest, Principal, UnmodelledOperation, literal_star_policies, simulator
+from localcloud.iam import (
+    AuthRequest,
+    Principal,
+    UnmodelledOperation,
+    literal_star_policies,
+    resolve_encryption_context,
+    simulator,
+)
 
 ACCOUNT = "123456789012"
 CLUSTER = f"arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/honeynet"
@@ -97,6 +104,68 @@ def test_a_kms_key_policy_is_a_resource_policy():
     # The key policy does not delegate to IAM (no account root statement): the role's grant is not enough.
     assert simulator().evaluate(role(policy("kms:Decrypt", key)), request) == "ImplicitlyDenied"
     assert simulator().evaluate(Principal("cloudwatch.amazonaws.com"), request) == "Allowed"
+
+
+LOGS = "logs.us-east-1.amazonaws.com"
+LOGS_ENCRYPT = {
+    "Effect": "Allow",
+    "Principal": {"Service": LOGS},
+    "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:GenerateDataKey*"],
+    "Resource": "*",
+    "Condition": {
+        "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/*"},
+        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+    },
+}
+
+
+def logs_request(group: str) -> AuthRequest:
+    context = {
+        "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{group}",
+        "aws:SourceAccount": ACCOUNT,
+    }
+    key_policy = {"Version": "2012-10-17", "Statement": [LOGS_ENCRYPT]}
+    return AuthRequest("kms:GenerateDataKey", f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k", context, key_policy)
+
+
+def test_cloudwatch_logs_may_use_a_key_only_for_the_log_groups_its_encryption_context_names():
+    # iam-simulate alone ignores kms:EncryptionContext:* keys (and so denies both).
+    assert simulator().evaluate(Principal(LOGS), logs_request("/aws/lambda/f")) == "Allowed"
+    assert simulator().evaluate(Principal(LOGS), logs_request("/ics-honeynet/stack/conpot")) == "ImplicitlyDenied"
+
+
+def test_an_encryption_context_clause_is_resolved_and_the_rest_of_the_condition_kept():
+    context = {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/f"}
+    policy = {"Version": "2012-10-17", "Statement": [LOGS_ENCRYPT]}
+    [kept] = resolve_encryption_context(policy, context)["Statement"]
+    assert kept["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+    other = {"kms:encryptioncontext:aws:logs:arn": f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/x"}
+    assert resolve_encryption_context(policy, other)["Statement"] == []
+    # A statement without such a clause is untouched, whatever the context.
+    plain = {
+        "Version": "2012-10-17",
+        "Statement": [{**LOGS_ENCRYPT, "Condition": {"Bool": {"aws:SecureTransport": "true"}}}],
+    }
+    assert resolve_encryption_context(plain, other) == plain
+
+
+def test_lambda_writes_a_functions_logs_with_the_functions_role():
+    from localcloud.authorizer import Authorizer, function_log_denial
+
+    basic_execution = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": "*",
+            }
+        ],
+    }
+    authorizer = Authorizer("us-east-1")
+    assert function_log_denial(authorizer, role(basic_execution), "/aws/lambda/f") is None
+    denied = function_log_denial(authorizer, role(policy("logs:PutLogEvents", "*")), "/aws/lambda/f")
+    assert denied is not None and "logs:CreateLogStream" in denied
 
 
 # -- Fargate ----------------------------------------------------------------------------------------
