@@ -17,7 +17,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from localcloud.cloud import DEFAULT_SCENARIO, DEFAULT_TIME_SCALE, LocalCloud
+from localcloud.cloud import DEFAULT_TIME_SCALE, LocalCloud
+from localcloud.constants import DEFAULT_SCENARIO
 from localcloud.report import render_timeline, timeline
 from localcloud.scenario import ROTATE_ON, Scenario, ScenarioError, load_scenario, scenario_help
 

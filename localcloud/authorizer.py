@@ -30,8 +30,8 @@ from localcloud.aws_requests import (
     log_stream_arn,
     requests_for,
 )
+from localcloud.constants import ACCOUNT_ID
 from localcloud.iam import (
-    ACCOUNT_ID,
     STEP_FUNCTIONS_ACCESS_KEY,
     AuthRequest,
     Decision,

@@ -35,7 +35,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from localcloud.iam import ACCOUNT_ID, AuthRequest, UnmodelledOperation
+from localcloud.constants import ACCOUNT_ID
+from localcloud.iam import AuthRequest, UnmodelledOperation
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,8 @@ import yaml
 
 from localcloud import prices
 from localcloud.cloud import LocalCloud
-from localcloud.functions import FUNCTIONS_DIR, PROJECT_ROOT
+from localcloud.constants import PROJECT_ROOT
+from localcloud.functions import FUNCTIONS_DIR
 
 DEFAULT_SIZES = ((10, 1.0), (100, 1.0), (1000, 10.0))
 SWEEPS_PER_MONTH = 60  # rate(12 hours)

@@ -1,7 +1,7 @@
 """The offline local cloud: the real stack, the real ASL, the real handlers, a local Shodan.
 
-``LocalCloud`` starts embedded moto with Step Functions execution on, installs the adapters
-(localcloud/adapters.py), serves a Shodan-compatible API on 127.0.0.1 driven by a scenario,
+``LocalCloud`` starts embedded moto with Step Functions execution on, installs the moto
+patches (localcloud/moto_patches/), serves a Shodan-compatible API on 127.0.0.1 driven by a scenario,
 deploys template.yaml through CloudFormation, and keeps the honeynet service's tasks running
 with public IPs. ``run_sweep`` starts the state machine as the EventBridge schedule would and
 waits for it, returning everything a user would look at afterwards.
@@ -23,7 +23,7 @@ from typing import Any
 
 import boto3
 
-from localcloud import adapters
+from localcloud import moto_patches
 from localcloud.authorizer import (
     Authorizer,
     alarm_delivery_denial,
@@ -31,6 +31,7 @@ from localcloud.authorizer import (
     gating,
     log_group_key_denial,
 )
+from localcloud.constants import ACCOUNT_ID, DEFAULT_SCENARIO, REGION, TEMPLATE
 from localcloud.ecs_scheduler import HoneynetScheduler, HoneypotTask
 from localcloud.functions import (
     FUNCTION_LOGS,
@@ -40,13 +41,12 @@ from localcloud.functions import (
     stdout_routed_to_function_logs,
 )
 from localcloud.iam import acting_as, role_principal
+from localcloud.lambda_runtime import InProcessLambda
 from localcloud.report import SweepReport, rotation_outcome
 from localcloud.scenario import Scenario, load_scenario, render_host
 from localcloud.shodan_api import ShodanApiServer
-from localcloud.stack import TEMPLATE, DeployedStack, DeployError, Progress, deploy
+from localcloud.stack import DeployedStack, DeployError, Progress, deploy
 
-DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "default.yaml"
-REGION = "us-east-1"
 # Retry/Wait intervals in the ASL are right for AWS (seconds to minutes); locally every
 # sleep is multiplied by this factor so a sweep with retries takes seconds.
 DEFAULT_TIME_SCALE = 0.01
@@ -129,7 +129,7 @@ class LocalCloud:
     stack: DeployedStack = field(init=False)
     shodan: ShodanApiServer = field(init=False)
     scheduler: HoneynetScheduler = field(init=False)
-    runtime: adapters.InProcessLambda = field(init=False)
+    runtime: InProcessLambda = field(init=False)
     authorizer: Authorizer = field(init=False)
     alarm_deliveries: list[AlarmDelivery] = field(init=False, default_factory=list)
     function_log_deliveries: list[LogDelivery] = field(init=False, default_factory=list)
@@ -154,7 +154,7 @@ class LocalCloud:
         self.scenario = load_scenario(self.scenario_path)
         # moto's interpreter logs expected control flow (an IsPresent miss) as errors.
         logging.getLogger("moto").setLevel(logging.CRITICAL)
-        self.runtime = adapters.InProcessLambda(time_scale=self.time_scale)
+        self.runtime = InProcessLambda(time_scale=self.time_scale)
         es = self._stack
         es.enter_context(
             _environment(
@@ -178,7 +178,7 @@ class LocalCloud:
                 }
             )
         )
-        es.enter_context(adapters.installed(self.runtime, time_scale=self.time_scale))
+        es.enter_context(moto_patches.installed(self.runtime, time_scale=self.time_scale))
         es.enter_context(_echo_function_logs(self.echo_function_logs))
         es.enter_context(stdout_routed_to_function_logs())
         _clear_function_caches()
@@ -334,7 +334,7 @@ class LocalCloud:
     def emails(self) -> list[Email]:
         from moto.sns.models import sns_backends
 
-        topic = sns_backends[adapters_account()][REGION].topics.get(self.stack.output("AlertTopicArn"))
+        topic = sns_backends[ACCOUNT_ID][REGION].topics.get(self.stack.output("AlertTopicArn"))
         if topic is None:  # deleted (a fault test)
             return []
         return [Email(subject=subject or "", body=message) for _id, message, subject, *_ in topic.sent_notifications]
@@ -423,10 +423,6 @@ def _containers_of(folder: str) -> Any:
     return container
 
 
-def adapters_account() -> str:
-    return "123456789012"
-
-
 def _merged_environment(configurations: dict[str, dict[str, Any]]) -> dict[str, str]:
     """The union of the deployed functions' environments; handlers run in this process."""
     merged: dict[str, str] = {}
@@ -454,10 +450,10 @@ def _scheduled_event(stack: DeployedStack) -> dict[str, Any]:
         "id": str(uuid.uuid4()),
         "detail-type": "Scheduled Event",
         "source": "aws.events",
-        "account": adapters_account(),
+        "account": ACCOUNT_ID,
         "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": stack.region,
-        "resources": [f"arn:aws:events:{stack.region}:{adapters_account()}:rule/{rule}"],
+        "resources": [f"arn:aws:events:{stack.region}:{ACCOUNT_ID}:rule/{rule}"],
         "detail": {},
     }
 

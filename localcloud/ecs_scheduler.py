@@ -33,9 +33,9 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from localcloud.constants import ACCOUNT_ID
 from localcloud.fargate import start_task
 from localcloud.iam import acting_as, role_principal
-from localcloud.stack import ACCOUNT_ID
 
 
 @dataclass

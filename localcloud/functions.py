@@ -17,7 +17,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from localcloud.constants import PROJECT_ROOT
+
 FUNCTIONS_DIR = PROJECT_ROOT / "functions"
 
 Handler = Callable[[dict[str, Any], Any], Any]

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from localcloud.stack import ACCOUNT_ID
+from localcloud.constants import ACCOUNT_ID
 
 SIMULATOR_SCRIPT = Path(__file__).resolve().parent / "iam_simulate.mjs"
 # moto's Step Functions interpreter signs its service calls with these literal credentials.

@@ -16,7 +16,7 @@ from typing import Any
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
-PLACEHOLDER_BUCKET = "localcloud-sam-artifacts"
+from localcloud.constants import ARTIFACT_BUCKET
 
 
 class _NoManagedPolicies:
@@ -37,9 +37,9 @@ def transform_template(path: Path, parameters: dict[str, str], region: str = "us
     for logical_id, resource in template.get("Resources", {}).items():
         props = resource.get("Properties", {})
         if resource.get("Type") == "AWS::Serverless::Function" and isinstance(props.get("CodeUri"), str):
-            props["CodeUri"] = f"s3://{PLACEHOLDER_BUCKET}/{logical_id}.zip"
+            props["CodeUri"] = f"s3://{ARTIFACT_BUCKET}/{logical_id}.zip"
         if resource.get("Type") == "AWS::Serverless::StateMachine" and isinstance(props.get("DefinitionUri"), str):
-            props["DefinitionUri"] = f"s3://{PLACEHOLDER_BUCKET}/{logical_id}.asl.json"
+            props["DefinitionUri"] = f"s3://{ARTIFACT_BUCKET}/{logical_id}.asl.json"
     # The translator needs a region for ARNs and pseudo parameters.
     previous = os.environ.get("AWS_DEFAULT_REGION")
     os.environ["AWS_DEFAULT_REGION"] = region

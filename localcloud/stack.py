@@ -32,13 +32,9 @@ from typing import Any
 
 import boto3
 
+from localcloud.constants import ACCOUNT_ID, ARTIFACT_BUCKET, TEMPLATE
 from localcloud.fargate import TaskDefinitionRejected
-from localcloud.functions import PROJECT_ROOT
 from localcloud.sam import load_template, transform_template
-
-TEMPLATE = PROJECT_ROOT / "template.yaml"
-ARTIFACT_BUCKET = "localcloud-sam-artifacts"
-ACCOUNT_ID = "123456789012"  # moto's default account
 
 Progress = Callable[[str], None]
 

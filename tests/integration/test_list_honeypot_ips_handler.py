@@ -8,17 +8,17 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from localcloud import adapters
+from localcloud import moto_patches
+from localcloud.constants import REGION
 from localcloud.ecs_scheduler import HoneynetScheduler
 from localcloud.functions import load_handler
-
-REGION = "us-east-1"
+from localcloud.lambda_runtime import InProcessLambda
 
 
 @pytest.fixture
 def honeynet(monkeypatch):
     """A cluster and service like the template's, and a scheduler that starts its tasks."""
-    with mock_aws(), adapters.installed(adapters.InProcessLambda()):
+    with mock_aws(), moto_patches.installed(InProcessLambda()):
         ec2 = boto3.client("ec2", region_name=REGION)
         vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
         ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})

@@ -13,9 +13,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from localcloud.adapters import InProcessLambda
 from localcloud.cloud import LocalCloud
-from localcloud.functions import PROJECT_ROOT
+from localcloud.constants import PROJECT_ROOT
+from localcloud.lambda_runtime import InProcessLambda
 from localcloud.stack import DeployError
 
 TEMPLATE = PROJECT_ROOT / "template.yaml"

@@ -22,8 +22,10 @@ from hypothesis import strategies as st
 from moto import mock_aws
 from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
 
-from localcloud import adapters
-from tests.integration.test_adapters_canary import MOTO_CONFIG, _function, _run
+from localcloud import moto_patches
+from localcloud.lambda_runtime import InProcessLambda
+from localcloud.moto_patches.stepfunctions import error_equals_matches
+from tests.localcloud.test_moto_patch_canaries import MOTO_CONFIG, _function, _run
 
 QUOTA = 256 * 1024
 MOTO_ERROR_EQUALS = ErrorEqualsDecl._eval_body  # moto's own, kept before any patch is installed
@@ -31,8 +33,8 @@ MOTO_ERROR_EQUALS = ErrorEqualsDecl._eval_body  # moto's own, kept before any pa
 
 @pytest.fixture
 def runtime():
-    rt = adapters.InProcessLambda()
-    with mock_aws(config=MOTO_CONFIG), adapters.installed(rt, time_scale=0.001):
+    rt = InProcessLambda()
+    with mock_aws(config=MOTO_CONFIG), moto_patches.installed(rt, time_scale=0.001):
         yield rt
 
 
@@ -158,7 +160,7 @@ def test_a_task_input_over_the_quota_after_parameters_fails_before_the_call(runt
 
 
 def test_canary_moto_still_lets_states_all_catch_a_terminal_error(runtime):
-    """When this fails, moto has fixed it: drop the terminal-error patch in localcloud/adapters.py."""
+    """When this fails, moto has fixed it: drop the terminal-error patch in localcloud/moto_patches/stepfunctions.py."""
     arn = _function("big")
     runtime.register("big", oversized)
     definition = {
@@ -177,15 +179,15 @@ custom_errors = st.from_regex(r"[A-Za-z][A-Za-z0-9.]{0,30}", fullmatch=True).fil
 
 @given(custom_errors)
 def test_states_all_and_task_failed_match_every_custom_error(name):
-    assert adapters.error_equals_matches(["States.ALL"], name)
-    assert adapters.error_equals_matches(["States.TaskFailed"], name)
-    assert adapters.error_equals_matches([name], name)
+    assert error_equals_matches(["States.ALL"], name)
+    assert error_equals_matches(["States.TaskFailed"], name)
+    assert error_equals_matches([name], name)
 
 
 def test_terminal_and_runtime_errors():
-    assert not adapters.error_equals_matches(["States.ALL"], "States.DataLimitExceeded")
-    assert adapters.error_equals_matches(["States.DataLimitExceeded"], "States.DataLimitExceeded")
-    assert not adapters.error_equals_matches(["States.ALL"], "States.Runtime")
-    assert not adapters.error_equals_matches(["States.Runtime"], "States.Runtime")
-    assert adapters.error_equals_matches(["States.ALL"], "States.Timeout")
-    assert not adapters.error_equals_matches(["States.TaskFailed"], "States.Timeout")
+    assert not error_equals_matches(["States.ALL"], "States.DataLimitExceeded")
+    assert error_equals_matches(["States.DataLimitExceeded"], "States.DataLimitExceeded")
+    assert not error_equals_matches(["States.ALL"], "States.Runtime")
+    assert not error_equals_matches(["States.Runtime"], "States.Runtime")
+    assert error_equals_matches(["States.ALL"], "States.Timeout")
+    assert not error_equals_matches(["States.TaskFailed"], "States.Timeout")

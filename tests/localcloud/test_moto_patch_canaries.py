@@ -1,4 +1,4 @@
-"""Canaries for every moto adapter in localcloud/adapters.py and localcloud/stack.py.
+"""Canaries for every moto patch in localcloud/moto_patches/ and localcloud/stack.py.
 
 Each test fails loudly if a moto upgrade changes the internals an adapter relies on, or if
 moto starts doing the thing itself (then the adapter should go).
@@ -14,19 +14,23 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from localcloud import adapters
+from localcloud import moto_patches
+from localcloud.constants import REGION
 from localcloud.iam import condition_holds
+from localcloud.lambda_runtime import InProcessLambda
+from localcloud.moto_patches.base import check_moto_version
+from localcloud.moto_patches.iam import role_managed_policies
+from localcloud.moto_patches.s3 import SDK_REQUEST_CONTEXT
 from localcloud.stack import DeployError, _evaluate_condition, _resolve_cidr, _resolve_if, render_definition
 
-REGION = "us-east-1"
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 ROLE = "arn:aws:iam::123456789012:role/sfn"
 
 
 @pytest.fixture
 def runtime():
-    rt = adapters.InProcessLambda()
-    with mock_aws(config=MOTO_CONFIG), adapters.installed(rt, time_scale=0.001):
+    rt = InProcessLambda()
+    with mock_aws(config=MOTO_CONFIG), moto_patches.installed(rt, time_scale=0.001):
         yield rt
 
 
@@ -58,7 +62,7 @@ def _function(name: str) -> str:
 
 
 def test_moto_is_the_pinned_version():
-    adapters.check_moto_version()
+    check_moto_version()
 
 
 class ShodanRateLimitError(Exception):
@@ -314,7 +318,7 @@ def test_condition_operators_we_cannot_evaluate_fail_loudly():
     with pytest.raises(NotImplementedError, match="IpAddress"):
         condition_holds({"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}, {"aws:SourceIp": "10.1.1.1"})
     assert condition_holds({"StringLike": {"k": "ab*"}}, {"k": "abc"})
-    assert not condition_holds({"Bool": {"aws:SecureTransport": "false"}}, adapters.SDK_REQUEST_CONTEXT)
+    assert not condition_holds({"Bool": {"aws:SecureTransport": "false"}}, SDK_REQUEST_CONTEXT)
 
 
 def test_lambda_containers_are_reused_when_warm_and_added_when_concurrent(runtime):
@@ -358,7 +362,7 @@ def test_moto_answers_a_log_groups_arn_without_the_trailing_star_and_we_add_it()
 
     group = LogGroup("123456789012", "us-east-1", "/g")
     assert group.arn == "arn:aws:logs:us-east-1:123456789012:log-group:/g"
-    with mock_aws(config=MOTO_CONFIG), adapters.installed(adapters.InProcessLambda()):
+    with mock_aws(config=MOTO_CONFIG), moto_patches.installed(InProcessLambda()):
         assert group.get_cfn_attribute("Arn") == "arn:aws:logs:us-east-1:123456789012:log-group:/g:*"
 
 
@@ -435,7 +439,7 @@ def _role_policies_after_stack(patched: bool) -> tuple:
     from localcloud.iam import role_principal
 
     config = {"iam": {"load_aws_managed_policies": True}}
-    patch = adapters._patch_role_managed_policies() if patched else contextlib.nullcontext()
+    patch = role_managed_policies() if patched else contextlib.nullcontext()
     with mock_aws(config=config), patch:
         cfn = boto3.client("cloudformation", region_name=REGION)
         cfn.create_stack(StackName="roles", TemplateBody=json.dumps(ROLE_WITH_MANAGED_POLICY))

@@ -1,0 +1,41 @@
+"""The moto patches that turn embedded moto into a cloud the real stack can run in.
+
+moto 5.2.5 gets us most of the way: CloudFormation, ECS/EC2/S3/SNS/SSM/DynamoDB and a real Step
+Functions interpreter. Each gap it leaves is bridged by one documented patch, grouped here per
+service, and each patch has a canary test (tests/integration/test_adapters_canary.py) so that a
+moto upgrade which changes the patched internals fails loudly instead of silently.
+
+- ``awslambda``: invocations run the real handlers (localcloud/lambda_runtime.py).
+- ``stepfunctions``: aws-sdk PascalCase, the time scale, CloudFormation's state machines made
+  executable, terminal errors and the payload quota as on AWS.
+- ``iam``, ``ecs``, ``ec2``, ``s3``, ``logs``: what moto's CloudFormation and APIs drop or get wrong.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from localcloud.lambda_runtime import InProcessLambda
+from localcloud.moto_patches import awslambda, ec2, ecs, iam, logs, s3, stepfunctions
+from localcloud.moto_patches.base import check_moto_version
+
+
+@contextlib.contextmanager
+def installed(runtime: InProcessLambda, time_scale: float = 1.0) -> Iterator[None]:
+    """Install every patch for the duration of the block."""
+    check_moto_version()
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(awslambda.invoke_in_process(runtime))
+        stack.enter_context(stepfunctions.aws_sdk_normalisation())
+        stack.enter_context(stepfunctions.time_scale(time_scale))
+        stack.enter_context(stepfunctions.terminal_errors())
+        stack.enter_context(stepfunctions.cloudformation_state_machines_executable())
+        stack.enter_context(iam.role_managed_policies())
+        stack.enter_context(ec2.vpc_dns_attributes())
+        stack.enter_context(s3.bucket_policy_conditions())
+        stack.enter_context(ecs.cloudformation_keeps_every_property())
+        stack.enter_context(ecs.pin_task_state())
+        stack.enter_context(ecs.list_tasks_by_service())
+        stack.enter_context(logs.log_group_arn_and_key())
+        yield
