@@ -339,6 +339,7 @@ class Persona:
 
 _UPPER = "ABCDEFGHJKLMNPRSTUVWXYZ"  # no I/O: serials avoid them
 _DIGITS = "0123456789"
+_PASSWORD = _UPPER + _DIGITS + "abcdefghkmnpqrstuvwxyz"
 
 
 def _serial(style: str, draw: _Draw, made: date) -> str:
@@ -436,8 +437,8 @@ def persona_for(seed: str) -> Persona:
     ipmi = IpmiIdentity(
         device_name=bmc,
         users=(
-            IpmiUser(draw.choice(("ADMIN", "admin", "root")), draw.text(_UPPER + _DIGITS + "abcdefghkmnpqrstuvwxyz", 14), 4),
-            IpmiUser(draw.choice(_PEOPLE).replace(".", ""), draw.text(_UPPER + _DIGITS + "abcdefghkmnpqrstuvwxyz", 12), 2),
+            IpmiUser(draw.choice(("ADMIN", "admin", "root")), draw.text(_PASSWORD, 14), 4),
+            IpmiUser(draw.choice(_PEOPLE).replace(".", ""), draw.text(_PASSWORD, 12), 2),
         ),
     )  # fmt: skip
     meter = draw.bits(32)
