@@ -60,7 +60,7 @@ KNOWN_DEFAULTS: tuple[KnownDefault, ...] = (
     KnownDefault("VAV-DD Controller", _T + "default/bacnet/bacnet.xml device_info model_name", 25),
     # EtherNet/IP: cpppo's built-in Identity object (conpot/protocols/enip/enip_server.py never passes
     # enip.xml's device_info on); enip.xml's own values are listed too for the static audit.
-    KnownDefault("1756-L61/B LOGIX5561", "cpppo enip/device.py Identity Product Name; " + _T + "default/enip/enip.xml", 30),
+    KnownDefault("1756-L61/B LOGIX5561", "cpppo enip/device.py Identity Product Name; " + _T + "default/enip/enip.xml", 30),  # noqa: E501,
     KnownDefault("7079450", "cpppo enip/device.py Identity Serial Number; " + _T + "default/enip/enip.xml", 45),
     # FTP: default/ftp/ftp.xml.
     KnownDefault("FTP server ready.", _T + "default/ftp/ftp.xml device_info banner", 10),
