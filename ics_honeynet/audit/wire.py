@@ -340,7 +340,7 @@ def bacnet_i_am(datagram: bytes) -> IAm:
     if apdu[2] != 0xC4:
         raise WireError("I-Am without an object identifier")
     ident = struct.unpack(">I", apdu[3:7])[0]
-    at, values = 7, []
+    at, values = 7, list[int]()
     while at < len(apdu) and len(values) < 3:
         size = apdu[at] & 0x07
         _need(apdu, at + 1 + size, "I-Am value")
