@@ -86,7 +86,9 @@ def http_response(status: str, headers: dict[str, str], body: str) -> bytes:
 class Service:
     """One TCP or UDP listener whose answers come from ``answer(request)``."""
 
-    def __init__(self, kind: str, answer: Answer, greeting: bytes = b"", lines: bool = False) -> None:
+    def __init__(
+        self, kind: str, answer: Answer, greeting: bytes = b"", lines: bool = False, once: bool = False
+    ) -> None:
         outer = self
 
         class TcpHandler(socketserver.BaseRequestHandler):
@@ -109,6 +111,8 @@ class Service:
                     if reply == b"<close>":
                         return
                     sock.sendall(reply)
+                    if once:  # HTTP with Connection: close
+                        return
 
         class UdpHandler(socketserver.BaseRequestHandler):
             def handle(self) -> None:
@@ -168,7 +172,7 @@ def recorded() -> dict[str, Service]:
         "s7comm": Service("tcp", _s7(REC_COTP_CC, REC_SETUP, {0x11: REC_SZL_11, 0x1C: REC_SZL_1C})),
         "modbus": Service("tcp", modbus),
         "snmp": Service("udp", lambda req: snmp_response(req, REC_SNMP)),
-        "http": Service("tcp", http),
+        "http": Service("tcp", http, once=True),
         "ftp": Service("tcp", lambda req: ftp_replies.get(req[:4]), greeting=b"200 FTP server ready.\r\n", lines=True),
         "enip": Service("tcp", lambda req: REC_ENIP if req[:2] == b"\x63\x00" else b"<close>"),
         "bacnet": Service("udp", lambda req: REC_BACNET_BARE_I_AM if req == wire.BACNET_BARE_WHO_IS else None),
@@ -192,10 +196,10 @@ def _szl(szl_id: int, record_size: int, records: list[tuple[int, str]], width: i
 
 def device(persona: Persona) -> dict[str, Service]:
     s7 = persona.s7
-    szl_1c = _szl(0x1C, 34, [(1, s7.system_name), (2, s7.module_name), (3, s7.plant_identification),
-                             (4, s7.copyright), (5, s7.serial_number), (7, s7.module_type_name), (11, s7.location)], 32)  # fmt: skip
+    items = (s7.system_name, s7.module_name, s7.plant_identification, s7.copyright, s7.serial_number)
+    szl_1c = _szl(0x1C, 34, [*enumerate(items, start=1), (7, s7.module_type_name), (11, s7.location)], 32)
     szl_11 = _szl(0x11, 28, [(1, s7.order_number)], 20)
-    cc = _tpkt(h("11d00001000c00") + h("c0010a") + h("c1020100") + h("c2020102"))
+    cc = _tpkt(h("11d00001000c00c0010ac1020100c2020102"))
     setup = _tpkt(h("02f080") + h("320300000000000800000000f0000001000101e0"))
     snmp = persona.snmp
     values = {
@@ -214,7 +218,7 @@ def device(persona: Persona) -> dict[str, Service]:
 
     services = {
         "snmp": Service("udp", lambda req: snmp_response(req, values)),
-        "http": Service("tcp", http),
+        "http": Service("tcp", http, once=True),
     }
     if "s7comm" in persona.services:
         services["s7comm"] = Service("tcp", _s7(cc, setup, {0x11: szl_11, 0x1C: szl_1c}))
@@ -231,9 +235,9 @@ def device(persona: Persona) -> dict[str, Service]:
 
     ident = persona.enip
     name = ident.product_name.encode()
-    item = struct.pack(">HHI8x", 2, 44818, 0x7F000001) + struct.pack(
-        "<HHHBBHIB", ident.vendor_id, ident.device_type, ident.product_code, ident.revision_major,
-        ident.revision_minor, ident.status_word, ident.serial_number, len(name)) + name + bytes((ident.state,))  # fmt: skip
+    fields = (ident.vendor_id, ident.device_type, ident.product_code, ident.revision_major, ident.revision_minor)
+    identity = struct.pack("<HHHBBHIB", *fields, ident.status_word, ident.serial_number, len(name))
+    item = struct.pack(">HHI8x", 2, 44818, 0x7F000001) + identity + name + bytes((ident.state,))
     body = struct.pack("<HHHH", 1, 0x0C, 2 + len(item), 1) + item
     enip = struct.pack("<HHII8sI", 0x63, len(body), 0, 0, bytes(8), 0) + body
     if "modbus" in persona.services:
