@@ -432,7 +432,9 @@ def persona_for(seed: str) -> Persona:
         else None
     )
     http = HttpIdentity(model.web_server, built, f"{model.family} {model.module_type}", station)
-    ftp = FtpIdentity(f"{model.family} FTP server ready.", f"{site} - authorised users only", "UNIX Type: L8")
+    ftp = FtpIdentity(
+        f"{model.module_type} FTP server ({firmware.version}) ready", f"{site} - authorised users only", "UNIX Type: L8"
+    )
     bmc = f"{site_code.lower()}-bmc{draw.between(1, 99):02d}"
     ipmi = IpmiIdentity(
         device_name=bmc,
