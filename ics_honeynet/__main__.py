@@ -1,6 +1,8 @@
 """``python -m ics_honeynet``: tools for a deployed honeynet.
 
     python -m ics_honeynet doctor --stack NAME [--region R] [--json]
+    python -m ics_honeynet audit --host H [--ports ...] [--timeout S] [--json]
+    python -m ics_honeynet audit --persona SEED | --template-dir DIR [--json]
 
 Exit status: 0 when every check passed (OK or WARN), 1 when a check FAILed, 2 on bad arguments
 or when the checks could not start (credentials, region, stack not found).
@@ -13,6 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from ics_honeynet import doctor
+from ics_honeynet.audit import cli as audit
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -24,6 +27,9 @@ def parser() -> argparse.ArgumentParser:
     check = commands.add_parser("doctor", help="check a deployed stack and say how to fix what is wrong")
     doctor.add_arguments(check)
     check.set_defaults(run=doctor.run)
+    fingerprint = commands.add_parser("audit", help="probe a honeypot (or audit a template) for Conpot's fingerprints")
+    audit.add_arguments(fingerprint)
+    fingerprint.set_defaults(run=audit.run)
     return root
 
 
