@@ -39,6 +39,10 @@ upgrade which changes the patched internals fails loudly instead of silently.
   ``kmsKeyId``); we keep it, so ``DescribeLogGroups`` shows the key as on AWS.
 - ``ECS ListTasks(serviceName)``: moto ignores the filter; we filter on the task group
   ``service:<name>``, which is how ECS labels a service's tasks.
+- ``DynamoDB conditional writes``: DynamoDB applies each write to an item atomically, its
+  condition evaluated against the item as it is then; moto's backend evaluates and writes
+  without a lock, so two concurrent conditional writes can both succeed (the Shodan pacer's
+  slot would go to two checks). We serialise moto's item writes.
 """
 
 from __future__ import annotations
@@ -521,6 +525,22 @@ def _patch_log_group_arn_attribute() -> contextlib.AbstractContextManager[Any]:
     return stack
 
 
+def _serialise_dynamodb_item_writes() -> contextlib.AbstractContextManager[Any]:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    stack = contextlib.ExitStack()
+    for name in ("put_item", "update_item", "delete_item"):
+        original = getattr(DynamoDBBackend, name)
+
+        def serialised(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return _original(self, *args, **kwargs)
+
+        stack.enter_context(_patch_attr(DynamoDBBackend, name, serialised))
+    return stack
+
+
 # ---------------------------------------------------------------------------------------------
 def _patch_attr(owner: Any, name: str, value: Any) -> contextlib.AbstractContextManager[Any]:
     from unittest import mock
@@ -545,4 +565,5 @@ def installed(runtime: InProcessLambda, time_scale: float = 1.0) -> Iterator[Non
         stack.enter_context(_pin_ecs_task_state())
         stack.enter_context(_patch_ecs_list_tasks_by_service())
         stack.enter_context(_patch_log_group_arn_attribute())
+        stack.enter_context(_serialise_dynamodb_item_writes())
         yield

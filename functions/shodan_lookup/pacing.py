@@ -9,8 +9,10 @@ Each request reserves its slot with a single conditional ``UpdateItem``, then sl
 
 - while requests are queued (``nextSlot >= now``): ``ADD nextSlot :interval`` under that
   condition, returning the new value; the slot is the old value - the queue only grows;
-- when the pacer is idle (no item, or ``nextSlot < now``): ``SET nextSlot = :now + :interval``
-  under the opposite condition; the slot is now - after a pause there is no debt and no burst.
+- when the pacer is idle (no item, or ``nextSlot < now``): ``SET nextSlot = :slot + :interval``
+  under the opposite condition, where the slot is ``IDLE_LEAD`` of an interval from now - after a
+  pause there is no debt and no burst, and the lead covers the reserving writes themselves (the
+  next request's slot is counted from this one's, not from when it was reserved).
 
 DynamoDB applies a write to one item atomically and evaluates its condition against the item as
 it is at that moment; a write whose condition fails changes nothing and raises
@@ -30,6 +32,7 @@ from typing import Any, Protocol
 MARGIN = 1.03  # 3% slower than the limit: arrivals stay apart despite jitter
 SLOW_DOWN, MAX_SLOW_DOWN = 1.05, 1.5  # after each 429: 5% slower, at most 50% in all
 MAX_RACES = 20  # lost conditional writes in a row before giving up (each means another request went)
+IDLE_LEAD = 0.2  # of an interval: an idle pacer's first slot is this far ahead of the reservation
 
 
 class PacerUnavailableError(Exception):
@@ -40,8 +43,8 @@ class SlotStore(Protocol):
     def queue_behind(self, now: float, interval: float) -> float | None:
         """The slot after the queued ones (reserved), or None if nothing is queued."""
 
-    def start_queue(self, now: float, interval: float) -> bool:
-        """Reserve ``now`` when nothing is queued; False if another request got there first."""
+    def start_queue(self, now: float, slot: float, interval: float) -> bool:
+        """Reserve ``slot`` when nothing is queued at ``now``; False if another request got there first."""
 
 
 class SharedPacer:
@@ -64,8 +67,9 @@ class SharedPacer:
             slot = self._store.queue_behind(now, self.interval)
             if slot is not None:
                 return slot
-            if self._store.start_queue(now, self.interval):
-                return now
+            slot = now + IDLE_LEAD * self.interval
+            if self._store.start_queue(now, slot, self.interval):
+                return slot
         raise PacerUnavailableError(f"lost {MAX_RACES} races for a Shodan request slot in a row")
 
     def wait(self) -> float:
@@ -107,7 +111,7 @@ class DynamoSlotStore:
             return None
         return float(answer["Attributes"]["nextSlot"]["N"]) - interval
 
-    def start_queue(self, now: float, interval: float) -> bool:
+    def start_queue(self, now: float, slot: float, interval: float) -> bool:
         try:
             self._client.update_item(
                 TableName=self._table,
@@ -115,7 +119,7 @@ class DynamoSlotStore:
                 UpdateExpression="SET nextSlot = :next",
                 ConditionExpression="attribute_not_exists(nextSlot) OR nextSlot < :now",
                 ExpressionAttributeValues={
-                    ":next": {"N": str(_number(now + interval))},
+                    ":next": {"N": str(_number(slot + interval))},
                     ":now": {"N": str(_number(now))},
                 },
             )

@@ -414,3 +414,42 @@ def test_the_resource_facts_the_authorisation_table_reads_from_moto(runtime):
     assert resources.table_key("h") == key["Arn"]
     assert resources.bucket_policy("evidence-b") == bucket_policy
     assert role_principal(role).policies == (inline,)
+
+
+def test_dynamodb_conditional_writes_are_atomic_per_item(runtime):
+    # DynamoDB evaluates a write's condition against the item as it is when the write applies;
+    # of racing "claim if unclaimed" writes exactly one succeeds (the Shodan pacer relies on it).
+    import threading
+
+    client = boto3.client("dynamodb", region_name=REGION)
+    client.create_table(
+        TableName="race",
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    won, start = [], threading.Barrier(8)
+
+    def claim(n: int) -> None:
+        start.wait()
+        try:
+            client.update_item(
+                TableName="race",
+                Key={"k": {"S": "slot"}},
+                UpdateExpression="SET owner = :n",
+                ConditionExpression="attribute_not_exists(owner)",
+                ExpressionAttributeValues={":n": {"N": str(n)}},
+            )
+            won.append(n)
+        except client.exceptions.ConditionalCheckFailedException:
+            pass
+
+    for _round in range(5):
+        client.delete_item(TableName="race", Key={"k": {"S": "slot"}})
+        won.clear()
+        threads = [threading.Thread(target=claim, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(won) == 1, won

@@ -16,7 +16,7 @@ sys.path.insert(0, str(FUNCTIONS_DIR / "shodan_lookup"))
 sys.path.insert(0, str(FUNCTIONS_DIR / "summarize_sweep"))
 from api_key import ShodanKeyUnavailableError, read_api_key
 from exposure import ShodanAuthError, ShodanRateLimitError, ShodanUnavailableError
-from pacing import MARGIN, MAX_RACES, DynamoSlotStore, PacerUnavailableError, SharedPacer
+from pacing import IDLE_LEAD, MARGIN, MAX_RACES, DynamoSlotStore, PacerUnavailableError, SharedPacer
 from retries import RetryPolicy, lookup_with_retries
 from sweep_results import InvalidSweepResults, gather_results
 
@@ -112,11 +112,11 @@ class MemorySlots:
             self.next_slot += interval
             return self.next_slot - interval
 
-    def start_queue(self, now, interval):
+    def start_queue(self, now, slot, interval):
         with self.lock:
             if self.next_slot is not None and self.next_slot >= now:
                 return False
-            self.next_slot = now + interval
+            self.next_slot = slot + interval
             return True
 
 
@@ -132,12 +132,14 @@ def fake_clock():
 
 def test_requests_are_paced_start_to_start_with_a_small_margin():
     now, _slept, sleep = fake_clock()
+    interval = MARGIN / 2
     pacer = SharedPacer(MemorySlots(), 2.0, clock=lambda: now[0], sleep=sleep)
-    assert pacer.wait() == 0  # the first request goes at once
+    lead = IDLE_LEAD * interval  # an idle pacer's first slot: just ahead of its own reservation
+    assert pacer.wait() == pytest.approx(lead)
     now[0] += 0.2  # the request took 200 ms: it counts toward the interval
-    assert pacer.wait() == pytest.approx(MARGIN / 2 - 0.2)
+    assert pacer.wait() == pytest.approx(interval - 0.2)
     now[0] += 5  # a long pause: no debt, no burst after it
-    assert pacer.wait() == 0 and pacer.wait() == pytest.approx(MARGIN / 2)
+    assert pacer.wait() == pytest.approx(lead) and pacer.wait() == pytest.approx(interval)
     with pytest.raises(ValueError, match="must be positive"):
         SharedPacer(MemorySlots(), 0, clock=lambda: 0.0, sleep=sleep)
 
@@ -149,7 +151,8 @@ def test_two_containers_share_one_pace_and_a_cold_one_does_not_burst():
     reserved = [warm.reserve() for _ in range(3)]  # three requests queued by one container
     cold = SharedPacer(slots, 1.0, clock=lambda: now[0], sleep=sleep)  # a new container, no memory
     reserved.append(cold.reserve())
-    assert reserved == pytest.approx([100.0, 100.0 + MARGIN, 100.0 + 2 * MARGIN, 100.0 + 3 * MARGIN])
+    first = 100.0 + IDLE_LEAD * MARGIN
+    assert reserved == pytest.approx([first, first + MARGIN, first + 2 * MARGIN, first + 3 * MARGIN])
 
 
 class Racing(MemorySlots):
@@ -159,15 +162,15 @@ class Racing(MemorySlots):
         super().__init__()
         self.races = races
 
-    def start_queue(self, now, interval):
+    def start_queue(self, now, slot, interval):
         if self.races:
             self.races -= 1
             return False
-        return super().start_queue(now, interval)
+        return super().start_queue(now, slot, interval)
 
 
 def test_a_lost_race_tries_again_and_endless_losses_are_an_error():
-    assert SharedPacer(Racing(3), 1.0, clock=lambda: 5.0, sleep=lambda _s: None).reserve() == 5.0
+    assert SharedPacer(Racing(3), 1.0, clock=lambda: 5.0, sleep=lambda _s: None).reserve() == 5.0 + IDLE_LEAD * MARGIN
     with pytest.raises(PacerUnavailableError, match=f"lost {MAX_RACES} races"):
         SharedPacer(Racing(MAX_RACES), 1.0, clock=lambda: 5.0, sleep=lambda _s: None).reserve()
 
@@ -183,14 +186,14 @@ def test_the_dynamodb_slot_store_reserves_with_conditional_writes():
         )
         store = DynamoSlotStore(client, "pace", "/ics-honeynet/shodan-api-key")
         assert store.queue_behind(1000.0, 1.03) is None  # no item: nothing queued
-        assert store.start_queue(1000.0, 1.03) is True
-        assert store.start_queue(1000.5, 1.03) is False  # queued until 1001.03: another request went
+        assert store.start_queue(1000.0, 1000.0, 1.03) is True
+        assert store.start_queue(1000.5, 1000.5, 1.03) is False  # queued until 1001.03: another request went
         assert store.queue_behind(1000.5, 1.03) == pytest.approx(1001.03)
         assert store.queue_behind(1000.6, 1.03) == pytest.approx(1002.06)
         assert store.queue_behind(1010.0, 1.03) is None  # idle again: no debt
-        assert store.start_queue(1010.0, 1.03) is True
+        assert store.start_queue(1010.0, 1010.2, 1.03) is True  # the slot: 0.2 s ahead
         item = client.get_item(TableName="pace", Key={"pacer": {"S": "/ics-honeynet/shodan-api-key"}})["Item"]
-        assert float(item["nextSlot"]["N"]) == pytest.approx(1011.03)
+        assert float(item["nextSlot"]["N"]) == pytest.approx(1011.23)
 
 
 def test_a_429_slows_the_pacer_down_within_a_bound_and_retries_within_a_second():
