@@ -35,11 +35,13 @@ from localcloud.constants import ACCOUNT_ID, DEFAULT_SCENARIO, REGION, TEMPLATE
 from localcloud.ecs_scheduler import HoneynetScheduler, HoneypotTask
 from localcloud.functions import (
     FUNCTION_LOGS,
+    FUNCTIONS_DIR,
     FunctionLog,
     function_log,
     load_handler,
     stdout_routed_to_function_logs,
 )
+from localcloud.handler_patches import ClockPatches, ScaledClock, routing_shodan_to
 from localcloud.iam import acting_as, role_principal
 from localcloud.lambda_runtime import InProcessLambda
 from localcloud.report import SweepReport, rotation_outcome
@@ -123,6 +125,8 @@ class LocalCloud:
     echo_function_logs: bool = False
     # The key stored in SSM; None stores the one the scenario's Shodan accepts.
     stored_shodan_key: str | None = None
+    # Where the handlers' shodan clients connect (the local Shodan; a test may point it elsewhere).
+    shodan_endpoint: str = ""
     progress: Progress = lambda _msg: None
 
     scenario: Scenario = field(init=False)
@@ -205,8 +209,8 @@ class LocalCloud:
             "ShodanApiKeyParameter": key_parameter,
             "HoneypotCount": str(count),
             "RotateOn": self.rotate_on,
-            # The function paces itself at the scenario's Shodan rate, on the scaled clock.
-            "ShodanRequestsPerSecond": f"{(rate or 1.0) / self.time_scale:g}",
+            # The checks share the scenario's Shodan rate, on the handlers' scaled clock.
+            "ShodanRequestsPerSecond": f"{rate or 1.0:g}",
             "ExtraHoneypotIps": ",".join(extra.ip for extra in self.scenario.extra_ips),
             **self.parameters,
         }
@@ -218,15 +222,17 @@ class LocalCloud:
             progress=self.progress,
         )
         # Handlers run in this process: their environment first, then their import (module-level
-        # Powertools objects read it), as in a Lambda container.
-        # RETRY_TIME_SCALE: the lookup's own backoff (per IP, inside a batch) runs on the same
-        # scaled clock as the ASL's Retry intervals.
+        # Powertools objects read it), as in a Lambda container. From outside, their clock runs
+        # on the time scale and their shodan clients talk to the local Shodan (handler_patches).
         lambda_client = boto3.client("lambda", region_name=REGION)
         configurations = {
             name: lambda_client.get_function_configuration(FunctionName=name) for name in self.stack.functions.values()
         }
-        local = {"SHODAN_API_URL": self.shodan.url, "RETRY_TIME_SCALE": f"{self.time_scale:g}"}
-        es.enter_context(_environment({**_merged_environment(configurations), **local}))
+        es.enter_context(_environment(_merged_environment(configurations)))
+        self.shodan_endpoint = self.shodan.url
+        es.enter_context(routing_shodan_to(lambda: self.shodan_endpoint))
+        clocks = ClockPatches(ScaledClock(self.time_scale))
+        es.callback(clocks.restore)
         # From here on every call a principal of the stack makes is authorised as on AWS.
         self.authorizer = es.enter_context(gating(Authorizer(REGION)))
         self.authorizer.step_functions = role_principal(self.stack.state_machine_role_arn)
@@ -234,7 +240,7 @@ class LocalCloud:
         for logical_id, function_name in self.stack.functions.items():
             folder = self.stack.code_dirs[logical_id]
             role = role_principal(configurations[function_name]["Role"])
-            self.runtime.register(function_name, _containers_of(folder), function_log(folder), principal=role)
+            self.runtime.register(function_name, _containers_of(folder, clocks), function_log(folder), principal=role)
             group = (
                 configurations[function_name].get("LoggingConfig", {}).get("LogGroup", f"/aws/lambda/{function_name}")
             )
@@ -379,12 +385,12 @@ class LocalCloud:
         return run, report
 
     def sweep_results(self, execution: str) -> list[dict[str, Any]]:
-        """Every IP's result: from the sweep record, else from the batches' results objects."""
+        """Every IP's result: from the sweep record, else (a sweep that failed before writing it)
+        none."""
         record_key = f"sweeps/{execution}.json"
         if record_key in self.evidence_keys():
             return list(self.evidence(record_key).get("results") or [])
-        keys = sorted(k for k in self.evidence_keys() if k.startswith(f"results/{execution}/"))
-        return [result for key in keys for result in self.evidence(key)]
+        return []
 
     def desired_count(self) -> int:
         service = boto3.client("ecs", region_name=REGION).describe_services(
@@ -412,12 +418,15 @@ class LocalCloud:
 _container_numbers = itertools.count(1)  # container 0 is the copy tests import directly
 
 
-def _containers_of(folder: str) -> Any:
+def _containers_of(folder: str, clocks: ClockPatches) -> Any:
     """A factory of cold containers: each is a fresh import of the function's module (its own
-    globals and cached clients, its logs bound to this local cloud's stdout router)."""
+    globals and cached clients, its logs bound to this local cloud's stdout router, its clock
+    this local cloud's scaled one)."""
 
     def container(_number: int) -> Any:
-        return load_handler(folder, container=next(_container_numbers))
+        handler = load_handler(folder, container=next(_container_numbers))
+        clocks.apply(FUNCTIONS_DIR / folder)
+        return handler
 
     container.is_container_factory = True  # type: ignore[attr-defined]
     return container

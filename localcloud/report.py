@@ -1,8 +1,10 @@
 """What a sweep did, as the Step Functions console and the researcher's inbox would show it.
 
 ``timeline`` reads an execution history (the same events ``GetExecutionHistory`` returns on
-AWS) into one row per state, with Map iterations summarised per inner state. ``SweepReport``
-adds what happened outside the state machine: verdicts, S3 objects, emails, rotations.
+AWS) into one row per state, with Map iterations summarised per inner state and listed one by
+one: each iteration's IP, its verdict and the states it went through (the branches taken).
+``SweepReport`` adds what happened outside the state machine: verdicts, S3 objects, emails,
+rotations.
 """
 
 from __future__ import annotations
@@ -51,6 +53,18 @@ class InnerSummary:
 
 
 @dataclass
+class IterationRow:
+    """One Map iteration: its item's IP, the verdict it ended with, the states it went through."""
+
+    index: int
+    ip: str | None = None
+    verdict: str | None = None
+    path: list[str] = field(default_factory=list)
+    retries: int = 0
+    failed: bool = False
+
+
+@dataclass
 class StateRow:
     name: str
     type: str
@@ -59,6 +73,7 @@ class StateRow:
     retries: int = 0
     iterations: int = 0
     inner: dict[str, InnerSummary] = field(default_factory=dict)
+    each: list[IterationRow] = field(default_factory=list)
 
 
 def state_types(definition: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
@@ -95,7 +110,19 @@ def timeline(history: list[dict[str, Any]], definition: dict[str, Any], status: 
             current = by_id.get(current.get("previousEventId", 0))
         return None
 
+    iterations: dict[int, tuple[_Entry, IterationRow]] = {}  # MapIterationStarted id -> its row
+
+    def owning_iteration(event: dict[str, Any]) -> IterationRow | None:
+        current: dict[str, Any] | None = by_id.get(event.get("previousEventId", 0))
+        while current is not None:
+            if current["type"] == "MapIterationStarted":
+                found = iterations.get(current["id"])
+                return found[1] if found else None
+            current = by_id.get(current.get("previousEventId", 0))
+        return None
+
     current_top: _Entry | None = None
+    each: dict[int, list[IterationRow]] = {}  # id(Map entry) -> its iterations
     for event in history:
         kind = event["type"]
         if kind.endswith("StateEntered"):
@@ -104,7 +131,33 @@ def timeline(history: list[dict[str, Any]], definition: dict[str, Any], status: 
             entries[event["id"]] = entry
             if name not in parent:
                 current_top = entry  # top-level states run one after another
+            else:
+                iteration = owning_iteration(event)
+                if iteration is not None:
+                    iteration.path.append(name)
+                    if iteration.ip is None:
+                        iteration.ip = _json(event["stateEnteredEventDetails"].get("input")).get("ip")
             continue
+        if kind == "MapIterationStarted" and current_top is not None:
+            index = int(event.get("mapIterationStartedEventDetails", {}).get("index", 0))
+            row = IterationRow(index=index)
+            iterations[event["id"]] = (current_top, row)
+            each.setdefault(id(current_top), []).append(row)
+        if kind.endswith("StateExited") and _exited_name(event) in parent:
+            iteration = owning_iteration(event)
+            if iteration is not None:
+                verdict = _json(event["stateExitedEventDetails"].get("output")).get("verdict")
+                iteration.verdict = verdict if isinstance(verdict, str) else iteration.verdict
+        inside_map = current_top is not None and current_top.type == "Map" and current_top.exited is None
+        if kind in ("TaskScheduled", "MapIterationFailed") and inside_map:
+            # After the Map, events may chain back into its last iteration: those are not its own.
+            iteration = owning_iteration(event) if kind == "TaskScheduled" else None
+            if kind == "MapIterationFailed":
+                for _owner, row in iterations.values():
+                    if row.index == event.get("mapIterationFailedEventDetails", {}).get("index"):
+                        row.failed = True
+            elif iteration is not None:
+                iteration.retries += 1
         if kind.startswith("Map") or (kind.endswith("StateExited") and _exited_name(event) not in parent):
             # Map-level events and top-level exits belong to the current top-level state; their
             # previousEventId may point into the last iteration.
@@ -148,7 +201,22 @@ def timeline(history: list[dict[str, Any]], definition: dict[str, Any], status: 
         rows.append(row)
         if entry.type == "Map":
             current_map[entry.name] = row
+            row.each = sorted(each.get(id(entry), []), key=lambda r: r.index)
+            for iteration in row.each:  # retries: Task schedules beyond one per Task state entered
+                tasks = sum(1 for name in iteration.path if types.get(name) == "Task")
+                iteration.retries = max(0, iteration.retries - tasks)
     return rows
+
+
+def _json(text: Any) -> dict[str, Any]:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+MAX_ITERATIONS_SHOWN = 50
 
 
 def _exited_name(event: dict[str, Any]) -> str:
@@ -171,6 +239,15 @@ def render_timeline(rows: list[StateRow]) -> Iterator[str]:
             if inner.retries:
                 parts.append(f"retries {inner.retries}")
             yield f"    └ {name:<24} {inner.type:<8} {'; '.join(parts)}"
+        for iteration in row.each[:MAX_ITERATIONS_SHOWN]:
+            verdict = iteration.verdict or ("FAILED" if iteration.failed else "-")
+            retried = (
+                f"  ({iteration.retries} retr{'y' if iteration.retries == 1 else 'ies'})" if iteration.retries else ""
+            )
+            path = " > ".join(iteration.path)
+            yield f"    #{iteration.index:<4} {iteration.ip or '?':<28} {verdict:<14} {path}{retried}"
+        if len(row.each) > MAX_ITERATIONS_SHOWN:
+            yield f"    ... and {len(row.each) - MAX_ITERATIONS_SHOWN} more iteration(s)"
 
 
 ROTATION_STEPS = ("PlanRotation", "TrackReplacements", "JudgeReplacements", "RotationAborted")

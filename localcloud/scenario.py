@@ -137,7 +137,7 @@ SCHEMA: dict[str, Field] = {
             "tasks": Field("whole", "honeypot tasks (default: one per entry of honeypots)", low=0),
             "time_scale": Field("number", "factor on the ASL's Retry/Wait intervals (default 0.01)", low=1e-6),
             "parameters": Field(
-                "mapping", "template parameters, e.g. {MapConcurrency: 3, LookupBatchSize: 1}", fields={}
+                "mapping", "template parameters, e.g. {MapConcurrency: 3, RotateOn: indexed}", fields={}
             ),
         },
     ),

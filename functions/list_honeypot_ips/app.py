@@ -16,7 +16,6 @@ from honeypot_ips import (
     DESCRIBE_TASKS_BATCH,
     add_extra_ips,
     assemble,
-    batch_size_that_fits,
     chunks,
     eni_of,
     parse_extra_ips,
@@ -97,7 +96,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         listing = add_extra_ips(listing, *parse_extra_ips(os.environ.get("EXTRA_HONEYPOT_IPS", "")))
 
     if event.get("targetsKey") and listing.ips:
-        # A sweep: targets to S3 for the lookups; counts and batches to the state machine.
+        # A sweep: every target and skipped task to S3 (the summary's record of the sweep); the
+        # targets, one Map item each, to the state machine.
         try:
             _s3().put_object(
                 Bucket=event["targetsBucket"],
@@ -113,11 +113,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     metrics.add_metric(name="SkippedTasks", unit=MetricUnit.Count, value=len(listing.skipped))
     logger.info("honeypot IPs listed", extra={"ips": len(listing.ips), "skipped": len(listing.skipped)})
     if event.get("targetsKey"):
-        size = batch_size_that_fits(
-            requested=int(os.environ.get("LOOKUP_BATCH_SIZE", "60")),
-            timeout_s=float(os.environ.get("LOOKUP_TIMEOUT_SECONDS", "900")),
-            requests_per_s=float(os.environ.get("SHODAN_REQUESTS_PER_SECOND", "1")),
-            workers=int(os.environ.get("SHODAN_WORKERS", "1")),
-        )
-        return listing.sweep_json(event["targetsKey"], size)
+        return listing.sweep_json(event["targetsKey"])
     return listing.to_json()

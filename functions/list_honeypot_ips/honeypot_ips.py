@@ -6,11 +6,20 @@ import ipaddress
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 # DescribeTasks takes at most 100 tasks per call; DescribeNetworkInterfaces is paged by us too.
 DESCRIBE_TASKS_BATCH = 100
 DESCRIBE_ENIS_BATCH = 200
+
+
+class SweepTarget(TypedDict):
+    """One Map iteration's input: the IP and, for a task of ours, when it started (banners older
+    than that are a prior owner's). Null task fields: an extra IP outside the stack."""
+
+    ip: str
+    taskArn: str | None
+    startedAt: str | None
 
 
 @dataclass(frozen=True)
@@ -22,6 +31,9 @@ class HoneypotIp:
 
     def to_json(self) -> dict[str, str | None]:
         return {"ip": self.ip, "taskArn": self.task_arn, "startedAt": self.started_at, "eni": self.eni}
+
+    def sweep_target(self) -> SweepTarget:
+        return SweepTarget(ip=self.ip, taskArn=self.task_arn, startedAt=self.started_at)
 
 
 @dataclass(frozen=True)
@@ -52,50 +64,22 @@ class Listing:
         """What a sweep stores in S3: every target and skipped task (too many for the state)."""
         return {"targets": [i.to_json() for i in self.ips], "skipped": [s.to_json() for s in self.skipped]}
 
-    def sweep_json(self, targets_key: str, batch_size: int) -> dict[str, Any]:
-        """What the state machine carries instead: counts, batch descriptors, a few skipped tasks
-        (the rotation must not take them for replacements; all of them are in the document)."""
+    def sweep_json(self, targets_key: str) -> dict[str, Any]:
+        """What the state machine carries: one Map item per IP (``SweepTarget``, the iteration's
+        input), the count, a few skipped tasks (the rotation must not take them for
+        replacements; all of them are in the targets document)."""
         return {
             "cluster": self.cluster,
             "service": self.service,
             "count": len(self.ips),
             "targetsKey": targets_key,
-            "batches": plan_batches(len(self.ips), batch_size),
+            "targets": [i.sweep_target() for i in self.ips],
             "skippedCount": len(self.skipped),
             "skipped": [s.to_json() for s in self.skipped[:MAX_SKIPPED_IN_STATE]],
         }
 
 
 MAX_SKIPPED_IN_STATE = 50
-
-
-# Shodan requests per IP at most (host, then honeyscore) and the lookup's worst pacing (it slows
-# by at most 50% after 429s); half of the lookup's Timeout is left for retries.
-REQUESTS_PER_IP = 2
-WORST_PACE_FACTOR = 1.5
-PACING_SHARE_OF_TIMEOUT = 0.5
-
-
-def batch_size_that_fits(requested: int, timeout_s: float, requests_per_s: float, workers: int) -> int:
-    """The largest batch, up to ``requested``, that one lookup invocation finishes in time.
-
-    ``workers`` lookups share one Shodan key at ``requests_per_s``, so each gets its share; a
-    batch that cannot finish would be killed at the Timeout and lose every verdict it held."""
-    if requested < 1 or timeout_s <= 0 or requests_per_s <= 0 or workers < 1:
-        raise ValueError(
-            f"invalid lookup settings: batch {requested}, timeout {timeout_s}s, {requests_per_s} request/s, "
-            f"{workers} worker(s)"
-        )
-    seconds_per_ip = REQUESTS_PER_IP * WORST_PACE_FACTOR * workers / requests_per_s
-    return max(1, min(requested, int(timeout_s * PACING_SHARE_OF_TIMEOUT // seconds_per_ip)))
-
-
-def plan_batches(count: int, size: int) -> list[dict[str, int]]:
-    """Consecutive slices of the targets: one lookup invocation each."""
-    if size < 1:
-        raise ValueError(f"the batch size must be at least 1, not {size}")
-    starts = range(0, count, size)
-    return [{"batch": n, "first": first, "size": min(size, count - first)} for n, first in enumerate(starts)]
 
 
 def chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:

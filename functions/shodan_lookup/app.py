@@ -1,10 +1,13 @@
-"""Lambda adapter: ask Shodan about one honeypot IP, or a batch of them (the real ``shodan``
-client). A batch (``{"batch", "bucket", "targetsKey", "first", "size", "execution"}``) reads its
-targets from S3 and writes evidence, errors and results back (see batch.py)."""
+"""Lambda adapter: ask Shodan about one honeypot IP (the real ``shodan`` client).
+
+The event is one Map iteration's input, ``{"ip", "taskArn", "startedAt"}`` (``taskArn`` and
+``startedAt`` are null for an extra IP outside the stack); the reply is that IP's check
+(``CheckResult``, bounded: see exposure.MAX_RESULT_BYTES). The state machine stores the evidence
+and records errors: this function writes nothing but its share of the Shodan pace.
+"""
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from datetime import UTC, datetime
@@ -14,20 +17,10 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import requests
 import shodan
-from api_key import ShodanKeyUnavailableError, read_api_key
+from api_key import read_api_key
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
-from batch import (
-    RetryPolicy,
-    batch_summary,
-    compact_result,
-    error_document,
-    error_result,
-    lookup_with_retries,
-    object_keys,
-    targets_of,
-)
 from botocore.exceptions import BotoCoreError, ClientError
 from exposure import (
     FINGERPRINTED,
@@ -36,20 +29,21 @@ from exposure import (
     NOT_FOUND_MESSAGE,
     NOT_INDEXED,
     UNAVAILABLE,
+    CheckResult,
     Honeyscore,
-    ShodanAuthError,
     ShodanLookupError,
+    ShodanRateLimitError,
     assess,
     classify_api_error,
     has_our_banners,
     honeyscore_failed,
-    normalise_ip,
     parse_honeyscore,
     parse_target,
     validate_host,
 )
-from pacing import RequestPacer
+from pacing import DynamoSlotStore, PacerUnavailableError, SharedPacer
 from requests.adapters import HTTPAdapter
+from retries import RetryPolicy, lookup_with_retries
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -61,11 +55,11 @@ KEY_CACHE_SECONDS = 300
 
 
 class _HttpObserver(HTTPAdapter):
-    """Gives the shodan client a timeout (it sets none), paces its requests (see pacing.py) and
-    remembers what HTTP saw, which the client's APIError drops (status code, timeout vs refused).
-    Never records URLs: they hold the key."""
+    """Gives the shodan client a timeout (it sets none), waits for each request's shared slot
+    (see pacing.py) and remembers what HTTP saw, which the client's APIError drops (status code,
+    timeout vs refused). Never records URLs: they hold the key."""
 
-    def __init__(self, timeout: float, pacer: RequestPacer) -> None:
+    def __init__(self, timeout: float, pacer: SharedPacer) -> None:
         super().__init__()
         self.timeout = timeout
         self.pacer = pacer
@@ -75,7 +69,10 @@ class _HttpObserver(HTTPAdapter):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         self.status, self.transport_error = None, None
         kwargs["timeout"] = self.timeout
-        self.pacer.wait()
+        try:
+            self.pacer.wait()
+        except (ClientError, BotoCoreError) as error:
+            raise PacerUnavailableError(f"the Shodan pace table did not answer: {error}") from None
         try:
             response = super().send(request, **kwargs)
         except requests.Timeout:
@@ -88,27 +85,29 @@ class _HttpObserver(HTTPAdapter):
         return response
 
 
-_cached: tuple[tuple[str, str | None], shodan.Shodan, _HttpObserver] | None = None
+@cache
+def _pacer() -> SharedPacer:
+    """One per container; the pace itself is shared by every container (DynamoDB)."""
+    store = DynamoSlotStore(
+        boto3.client("dynamodb"), os.environ["SHODAN_PACE_TABLE"], os.environ["SHODAN_API_KEY_PARAMETER"]
+    )
+    rate = float(os.environ.get("SHODAN_REQUESTS_PER_SECOND", "1"))
+    return SharedPacer(store, rate, clock=time.time, sleep=time.sleep)
+
+
+_cached: tuple[str, shodan.Shodan, _HttpObserver] | None = None
 
 
 def _client(api_key: str) -> tuple[shodan.Shodan, _HttpObserver]:
-    """One client per container (its pacing carries over between warm invocations), rebuilt only
-    if the key or SHODAN_API_URL changes."""
+    """One client per container, rebuilt only if the key changes."""
     global _cached
-    cache_key = (api_key, os.environ.get("SHODAN_API_URL"))
-    if _cached is None or _cached[0] != cache_key:
+    if _cached is None or _cached[0] != api_key:
         api = shodan.Shodan(api_key)
-        api.api_rate_limit = 0  # our pacer replaces the client's (which adds each request's latency)
-        observer = _HttpObserver(
-            timeout=float(os.environ.get("SHODAN_TIMEOUT_SECONDS", "10")),
-            # One key, one rate: MapConcurrency workers share it.
-            pacer=RequestPacer(
-                float(os.environ.get("SHODAN_REQUESTS_PER_SECOND", "1")) / int(os.environ.get("SHODAN_WORKERS", "1"))
-            ),
-        )
+        api.api_rate_limit = 0  # the shared pacer replaces the client's own (per instance) pacing
+        observer = _HttpObserver(timeout=float(os.environ.get("SHODAN_TIMEOUT_SECONDS", "10")), pacer=_pacer())
         api._session.mount("https://", observer)
         api._session.mount("http://", observer)
-        _cached = (cache_key, api, observer)
+        _cached = (api_key, api, observer)
     return _cached[1], _cached[2]
 
 
@@ -137,17 +136,13 @@ def _shodan_call(observer: _HttpObserver, call: Any, *args: Any) -> Any:
         raise typed from None
 
 
-def _retry_policy() -> RetryPolicy:
-    return RetryPolicy(time_scale=float(os.environ.get("RETRY_TIME_SCALE", "1")))
-
-
 def _honeyscore(api: shodan.Shodan, observer: _HttpObserver, ip: str) -> Honeyscore:
-    """Paced and retried like the host lookup; if Shodan stays unavailable, the score is
-    UNAVAILABLE (unknown), never a silent "no score"."""
+    """Paced and retried here (the host lookup is retried by the state machine); if Shodan stays
+    unavailable, the score is UNAVAILABLE (unknown), never a silent "no score"."""
     try:
         answer = lookup_with_retries(
             lambda: _shodan_call(observer, api.labs.honeyscore, ip),
-            _retry_policy(),
+            RetryPolicy(),
             time.sleep,
             observer.pacer.slow_down,
         )
@@ -159,14 +154,17 @@ def _honeyscore(api: shodan.Shodan, observer: _HttpObserver, ip: str) -> Honeysc
     return parse_honeyscore(answer)
 
 
-def lookup(event: dict[str, Any]) -> tuple[dict[str, Any], Any]:
-    """One IP: (the verdict, Shodan's full host document or None). The honeyscore is asked only
-    for IPs Shodan has seen since our task started. Raises the typed errors of exposure.py."""
+def check(event: dict[str, Any]) -> CheckResult:
+    """One IP's check. The honeyscore is asked only for IPs Shodan has seen since our task
+    started. Raises the typed errors of exposure.py (the state machine retries or records them)."""
     target = parse_target(event)
     threshold = float(os.environ.get("HONEYSCORE_THRESHOLD", "0.5"))
     api, observer = _client(_api_key())
-    answer = _shodan_call(observer, api.host, target.ip)
-    raw_host = None if answer is _NOT_FOUND else answer
+    try:
+        answer = _shodan_call(observer, api.host, target.ip)
+    except ShodanRateLimitError:
+        observer.pacer.slow_down()  # the state machine's retry then reserves a wider slot
+        raise
     host = None if answer is _NOT_FOUND else validate_host(answer, target.ip)
     honeyscore = HONEYSCORE_NOT_ASKED
     if host is not None and has_our_banners(host, target.started_at):
@@ -190,81 +188,10 @@ def lookup(event: dict[str, Any]) -> tuple[dict[str, Any], Any]:
             "honeyscoreStatus": result["honeyscoreStatus"],
         },
     )
-    return result, raw_host
-
-
-def check_ip(event: dict[str, Any]) -> dict[str, Any]:
-    """One IP, for the state machine (the rotation's replacement check): a bounded reply."""
-    return lookup(event)[0]
-
-
-# -- batches ---------------------------------------------------------------------------------
-@cache
-def _s3() -> Any:
-    return boto3.client("s3")
-
-
-def _put_json(bucket: str, key: str, document: Any) -> dict[str, Any]:
-    """{"stored": true, "eTag"} or, if S3 refuses after boto3's retries, the error (not raised:
-    the finding still counts and is still reported)."""
-    try:
-        response = _s3().put_object(
-            Bucket=bucket, Key=key, Body=json.dumps(document).encode(), ContentType="application/json"
-        )
-        return {"stored": True, "eTag": response.get("ETag")}
-    except (ClientError, BotoCoreError) as error:
-        code = error.response["Error"]["Code"] if isinstance(error, ClientError) else type(error).__name__
-        logger.warning("S3 refused an object", extra={"key": key, "error": code})
-        return {"stored": False, "Error": f"S3.{code}", "Cause": str(error)[:300]}
-
-
-class ResultsNotStoredError(RuntimeError):
-    """S3 did not take a batch's results."""
-
-
-def _check_target(
-    target: dict[str, Any], bucket: str, execution: str, policy: RetryPolicy, pacer: RequestPacer
-) -> dict[str, Any]:
-    """One target of a batch: its compact result, or its error, never an exception (but a
-    rejected key): one IP's odd answer must not cost the other IPs of the batch their verdicts."""
-    keys = object_keys(target.get("ip"), execution)
-    try:
-        target["ip"] = normalise_ip(target.get("ip"))
-        target["evidenceKey"] = keys.evidence
-        result, raw_host = lookup_with_retries(lambda: lookup(target), policy, time.sleep, pacer.slow_down)
-    except (ShodanAuthError, ShodanKeyUnavailableError):
-        raise  # the sweep fails by these names: every other lookup would fail the same way
-    except Exception as error:  # recorded for this IP, with its type and message
-        if not isinstance(error, ShodanLookupError | ValueError):
-            logger.exception("unexpected lookup failure", extra={"ip": target.get("ip")})
-        stored = _put_json(bucket, keys.error, error_document(error))
-        logger.warning("lookup failed", extra={"ip": target.get("ip"), "error": type(error).__name__})
-        return error_result(target, error, keys.error, stored["stored"])
-    # The full host document goes to S3; the result keeps its bounded essentials.
-    evidence = _put_json(bucket, keys.evidence, raw_host) if result["found"] else None
-    return compact_result(result, evidence)
-
-
-def check_batch(event: dict[str, Any]) -> dict[str, Any]:
-    bucket, execution = str(event["bucket"]), str(event.get("execution") or "manual")
-    document = json.loads(_s3().get_object(Bucket=bucket, Key=event["targetsKey"])["Body"].read())
-    _api, observer = _client(_api_key())  # the container's client and its request pacer
-    policy = _retry_policy()
-    results = [
-        _check_target(target, bucket, execution, policy, observer.pacer)
-        for target in targets_of(document, event.get("first"), event.get("size"))
-    ]
-    results_key = f"results/{execution}/{int(event['batch']):05d}.json"
-    stored = _put_json(bucket, results_key, results)
-    if not stored["stored"]:
-        # Without the results object the sweep would lose these verdicts: let the ASL retry.
-        raise ResultsNotStoredError(f"{results_key}: {stored['Error']}")
-    return batch_summary(int(event["batch"]), int(event["first"]), results, results_key)
+    return result
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    if isinstance(event, dict) and "batch" in event:
-        return check_batch(event)
-    return check_ip(event)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> CheckResult:
+    return check(event)

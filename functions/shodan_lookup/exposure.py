@@ -36,7 +36,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 NOT_INDEXED = "NOT_INDEXED"
 INDEXED = "INDEXED"
@@ -62,7 +62,7 @@ MAX_EXCERPT_BANNERS = 10
 MAX_EXCERPT_DATA_BYTES = 1024
 MAX_EXCERPT_BANNER_TAGS = 8
 MAX_MESSAGE_CHARS = 300
-MAX_EVENT_TEXT = 1024  # taskArn, evidenceKey: ours, echoed back
+MAX_EVENT_TEXT = 1024  # taskArn: ours, echoed back
 # What one lookup's result may weigh, JSON-encoded (Step Functions allows 256 KB per state);
 # tests/unit/test_lookup_properties.py measures the worst case against it.
 MAX_RESULT_BYTES = 32 * 1024
@@ -101,7 +101,6 @@ class Target:
     ip: str
     task_arn: str | None = None
     started_at: datetime | None = None
-    evidence_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +131,36 @@ class Honeyscore:
 
 
 HONEYSCORE_NOT_ASKED = Honeyscore(NOT_ASKED)
+
+
+class PriorOwner(TypedDict):
+    banners: int
+    ports: list[int]
+    tags: list[str]
+    lastSeen: str | None
+
+
+class CheckResult(TypedDict):
+    """One IP's check: the lookup's reply, the state the Map iteration shows, and the evidence
+    object the state machine stores (``evidence/<ip>/<execution>.json``) when Shodan has the IP.
+    ``ip`` and ``verdict`` come first: the console shows them at a glance."""
+
+    ip: str
+    verdict: str  # NOT_INDEXED / INDEXED / FINGERPRINTED
+    found: bool
+    taskArn: str | None
+    startedAt: str | None
+    checkedAt: str
+    ports: list[int]
+    tags: list[str]
+    tagSource: str | None
+    honeyscore: float | None
+    honeyscoreStatus: str
+    honeyscoreError: str | None
+    lastUpdate: str | None
+    org: str | None
+    priorOwner: PriorOwner | None
+    host: dict[str, Any] | None  # a bounded excerpt of Shodan's host document (evidence_excerpt)
 
 
 # -- bounded values ------------------------------------------------------------------------------
@@ -216,7 +245,6 @@ def parse_target(event: Mapping[str, Any]) -> Target:
         ip=ip,
         task_arn=_event_text(event, "taskArn"),
         started_at=started_at,
-        evidence_key=_event_text(event, "evidenceKey"),
     )
 
 
@@ -362,7 +390,7 @@ def _last_seen(banners: list[Banner]) -> str | None:
     return max(dated, key=lambda b: b.seen).timestamp if dated else None  # type: ignore[arg-type,return-value]
 
 
-def prior_owner_summary(prior: list[Banner], tags: frozenset[str]) -> dict[str, Any]:
+def prior_owner_summary(prior: list[Banner], tags: frozenset[str]) -> PriorOwner:
     return {"banners": len(prior), "ports": _ports(prior), "tags": _tags_out(tags), "lastSeen": _last_seen(prior)}
 
 
@@ -378,50 +406,31 @@ def assess(
     *,
     threshold: float,
     checked_at: datetime,
-) -> dict[str, Any]:
-    """The lookup's result for the state machine (JSON-ready, at most MAX_RESULT_BYTES)."""
-    base = {
-        "ip": target.ip,
-        "taskArn": target.task_arn,
-        "startedAt": target.started_at.isoformat() if target.started_at else None,
-        "evidenceKey": target.evidence_key,
-        "checkedAt": checked_at.astimezone(UTC).isoformat(),
-    }
-    not_indexed = {
-        "found": False,
-        "verdict": NOT_INDEXED,
-        "ports": [],
-        "tags": [],
-        "tagSource": None,
-        "honeyscore": None,
-        "honeyscoreStatus": NOT_ASKED,
-        "honeyscoreError": None,
-        "lastUpdate": None,
-        "org": None,
-        "evidence": None,
-    }
-    if host is None:
-        return {**base, **not_indexed, "priorOwner": None}
-    ours, prior = split_banners(host, target.started_at)
-    our_tags, prior_tags, source = attribute_tags(host, ours, prior)
-    prior_owner = prior_owner_summary(prior, prior_tags) if prior else None
-    if not ours:
-        # Everything Shodan holds predates our task: the IP's previous owner, not us.
-        return {**base, **not_indexed, "priorOwner": prior_owner}
+) -> CheckResult:
+    """The IP's check (JSON-ready, at most MAX_RESULT_BYTES). ``host`` keeps a bounded excerpt of
+    whatever Shodan holds, a prior owner's banners included: that is the evidence."""
+    ours, prior = split_banners(host, target.started_at) if host is not None else ([], [])
+    our_tags, prior_tags, source = (
+        attribute_tags(host, ours, prior) if host is not None else (frozenset(), frozenset(), None)
+    )
     scored = honeyscore.status == SCORED and honeyscore.value is not None and honeyscore.value >= threshold
-    fingerprinted = HONEYPOT_TAG in our_tags or scored
-    return {
-        **base,
-        "found": True,
-        "verdict": FINGERPRINTED if fingerprinted else INDEXED,
-        "ports": _ports(ours),
-        "tags": _tags_out(our_tags),
-        "tagSource": source,
-        "honeyscore": honeyscore.value,
-        "honeyscoreStatus": honeyscore.status,
-        "honeyscoreError": clip(honeyscore.reason, 200),
-        "lastUpdate": _last_seen(ours) or host.last_update,
-        "org": host.org,
-        "evidence": host.excerpt,
-        "priorOwner": prior_owner,
-    }
+    verdict = NOT_INDEXED if not ours else FINGERPRINTED if HONEYPOT_TAG in our_tags or scored else INDEXED
+    # Everything Shodan holds may predate our task: the IP's previous owner, not us (NOT_INDEXED).
+    return CheckResult(
+        ip=target.ip,
+        verdict=verdict,
+        found=bool(ours),
+        taskArn=target.task_arn,
+        startedAt=target.started_at.isoformat() if target.started_at else None,
+        checkedAt=checked_at.astimezone(UTC).isoformat(),
+        ports=_ports(ours),
+        tags=_tags_out(our_tags),
+        tagSource=source if ours else None,
+        honeyscore=honeyscore.value if ours else None,
+        honeyscoreStatus=honeyscore.status if ours else NOT_ASKED,
+        honeyscoreError=clip(honeyscore.reason, 200) if ours else None,
+        lastUpdate=(_last_seen(ours) or host.last_update) if ours and host is not None else None,
+        org=host.org if ours and host is not None else None,
+        priorOwner=prior_owner_summary(prior, prior_tags) if prior else None,
+        host=host.excerpt if host is not None else None,
+    )

@@ -1,4 +1,4 @@
-"""Lambda adapter: the sweep's results (read from S3, batch by batch) and rotation outcome in; the
+"""Lambda adapter: the sweep's checks (the Map's entries, completed from S3) and rotation outcome in; the
 IPs' histories updated in the exposure table; the sweep record written to S3; the email (only if
 something changed) out."""
 
@@ -94,7 +94,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     # Every target, from the document list_honeypot_ips wrote; a failure here fails the sweep
     # (loudly: without the targets nothing can be accounted for).
     targets = read_json(bucket, event["targetsKey"])
-    results = gather_results(targets["targets"], event.get("batches") or [], lambda key: read_json(bucket, key))
+    results = gather_results(targets["targets"], event.get("checks") or [], lambda key: read_json(bucket, key))
     rotation_state = event.get("rotation") or {}
     rotation = rotation_state.get("outcome") or []
     ips = [str(r.get("ip")) for r in results if isinstance(r, dict) and r.get("ip")]

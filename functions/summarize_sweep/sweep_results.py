@@ -1,22 +1,38 @@
-"""Every target of a sweep, matched with its result (pure: the reading is passed in).
+"""Every target of a sweep, matched with its check (pure: the reading is passed in).
 
-The lookups write one results object per batch to S3 and the state machine hands over only the
-batch summaries. A batch that failed (its summary says so) or whose results cannot be read
-still accounts for each of its IPs: an ERROR result with the reason. Nothing is lost.
+The sweep's Map keeps one small entry per IP (``MapEntry``): the verdict, and where the rest is.
+An exposed IP's (or a recycled IP's) full check is its evidence object in S3; an error's cause
+is its errors object. Here each target (from the targets document) gets its full result back;
+a target without an entry, or whose object cannot be read, still gets a result saying why.
+Nothing is lost.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 ERROR = "ERROR"
 MAX_CAUSE_CHARS = 300
 
 
+class MapEntry(TypedDict):
+    """What one iteration of the sweep's Map returns (statemachine/sweep.asl.json)."""
+
+    ip: str
+    verdict: str
+    taskArn: NotRequired[str | None]
+    evidenceKey: NotRequired[str]
+    evidenceStored: NotRequired[bool]  # False: the whole check is in the entry (S3 refused it)
+    evidenceError: NotRequired[dict[str, str]]
+    error: NotRequired[str]
+    errorKey: NotRequired[str]
+    errorStored: NotRequired[bool]
+
+
 class InvalidSweepResults(ValueError):
-    """The targets document or the batch summaries are not what the sweep writes."""
+    """The targets document or the Map's entries are not what the sweep writes."""
 
 
 def failure_message(cause: Any) -> str:
@@ -43,34 +59,52 @@ def _error(target: Mapping[str, Any], error: str, cause: str) -> dict[str, Any]:
     }
 
 
-def gather_results(
-    targets: list[Mapping[str, Any]],
-    batches: list[Mapping[str, Any]],
-    read_results: Callable[[str], list[dict[str, Any]]],
-) -> list[dict[str, Any]]:
-    """One result per target, in target order. Each batch summary names its slice of the
-    targets (``first``, ``size``) and either its ``resultsKey`` or its ``error``/``cause``."""
-    by_ip: dict[str, dict[str, Any]] = {}
-    reasons: dict[int, tuple[str, str]] = {}  # target index -> why it has no result
-    for summary in batches:
-        if not isinstance(summary, Mapping) or not {"first", "size"} <= set(summary):
-            raise InvalidSweepResults(f"a batch summary has no 'first'/'size': {summary!r:.200}")
-        reason = (str(summary.get("error") or "BatchFailed"), str(summary.get("cause") or "the batch failed"))
-        if summary.get("resultsKey"):
+def _result(target: Mapping[str, Any], entry: Mapping[str, Any], read: Callable[[str], Any]) -> dict[str, Any]:
+    base = {"ip": target.get("ip"), "taskArn": target.get("taskArn"), "startedAt": target.get("startedAt")}
+    verdict = str(entry.get("verdict") or ERROR)
+    if verdict == ERROR:
+        result = {**base, "verdict": ERROR, "error": str(entry.get("error") or "error"), "cause": None}
+        if entry.get("errorKey"):
+            result["errorKey"] = entry["errorKey"]
+        result["failure"] = {"stored": entry.get("errorStored") is True}
+        if entry.get("errorStored") and entry.get("errorKey"):
             try:
-                for result in read_results(str(summary["resultsKey"])):
-                    by_ip[str(result.get("ip"))] = dict(result)
-                continue
-            except Exception as error:  # recorded for each IP of the batch, below
-                reason = ("ResultsNotReadable", f"{summary['resultsKey']}: {type(error).__name__}: {error}")
-        first = int(summary["first"])
-        reasons.update(dict.fromkeys(range(first, first + int(summary["size"])), reason))
+                result["cause"] = failure_message(read(str(entry["errorKey"])).get("Cause"))[:MAX_CAUSE_CHARS]
+            except Exception as error:  # the verdict stands; only the detail is missing
+                result["cause"] = f"(cause not readable: {type(error).__name__})"
+        return result
+    if entry.get("evidenceStored") is True and entry.get("evidenceKey"):
+        try:
+            check = dict(read(str(entry["evidenceKey"])))
+        except Exception as error:  # the verdict stands; the record says why the details are missing
+            return {**base, **entry, "evidence": {"stored": True, "readError": type(error).__name__}}
+        check.pop("evidenceKey", None)
+        return {**base, **check, "evidenceKey": entry["evidenceKey"], "evidence": {"stored": True}}
+    if entry.get("evidenceStored") is False:
+        check = {k: v for k, v in entry.items() if k not in ("evidenceStored", "evidenceError")}
+        failure = entry.get("evidenceError") or {}
+        return {
+            **base,
+            **check,
+            "evidence": {"stored": False, "Error": failure.get("Error"), "Cause": failure.get("Cause")},
+        }
+    return {**base, "verdict": verdict, "priorOwner": None}
+
+
+def gather_results(
+    targets: list[Mapping[str, Any]], entries: list[Mapping[str, Any]], read: Callable[[str], Any]
+) -> list[dict[str, Any]]:
+    """One result per target, in target order: its Map entry, completed from S3."""
+    by_ip: dict[str, Mapping[str, Any]] = {}
+    for entry in entries:
+        if not isinstance(entry, Mapping) or not entry.get("ip"):
+            raise InvalidSweepResults(f"a Map entry has no 'ip': {entry!r:.200}")
+        by_ip[str(entry["ip"])] = entry
     results = []
-    for index, target in enumerate(targets):
-        found = by_ip.get(str(target.get("ip")))
-        if found is not None:
-            results.append(found)
+    for target in targets:
+        entry = by_ip.get(str(target.get("ip")))
+        if entry is None:
+            results.append(_error(target, "NoResult", "no check result for this IP"))
         else:
-            error, cause = reasons.get(index, ("NoResult", "no lookup result for this IP"))
-            results.append(_error(target, error, cause))
+            results.append(_result(target, entry, read))
     return results

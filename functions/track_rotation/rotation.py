@@ -146,10 +146,7 @@ def plan(event: Mapping[str, Any], *, now: datetime | None = None) -> dict[str, 
     if not isinstance(results, list):
         raise InvalidRotationInput("results must be the sweep's list of per-IP results")
     execution = str(event.get("execution") or "manual")
-    # The sweep hands over its batch summaries (each lists its exposed IPs) or plain results.
-    results = [e for r in results for e in (r.get("exposed") or []) if isinstance(r, Mapping) and "exposed" in r] + [
-        r for r in results if isinstance(r, Mapping) and "exposed" not in r
-    ]
+    # The sweep's Map entries: an exposed IP's entry names its task.
     chains = [
         {
             "from": {"ip": r["ip"], "taskArn": r["taskArn"], "verdict": r.get("verdict")},

@@ -2,13 +2,13 @@
 
 moto 5.2.5 gets us most of the way: CloudFormation, ECS/EC2/S3/SNS/SSM/DynamoDB and a real Step
 Functions interpreter. Each gap it leaves is bridged by one documented patch, grouped here per
-service, and each patch has a canary test (tests/integration/test_adapters_canary.py) so that a
+service, and each patch has a canary test (tests/localcloud/test_moto_patch_canaries.py) so that a
 moto upgrade which changes the patched internals fails loudly instead of silently.
 
 - ``awslambda``: invocations run the real handlers (localcloud/lambda_runtime.py).
 - ``stepfunctions``: aws-sdk PascalCase, the time scale, CloudFormation's state machines made
   executable, terminal errors and the payload quota as on AWS.
-- ``iam``, ``ecs``, ``ec2``, ``s3``, ``logs``: what moto's CloudFormation and APIs drop or get wrong.
+- ``iam``, ``ecs``, ``ec2``, ``s3``, ``logs``, ``dynamodb``: what moto's CloudFormation and APIs drop or get wrong.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import contextlib
 from collections.abc import Iterator
 
 from localcloud.lambda_runtime import InProcessLambda
-from localcloud.moto_patches import awslambda, ec2, ecs, iam, logs, s3, stepfunctions
+from localcloud.moto_patches import awslambda, dynamodb, ec2, ecs, iam, logs, s3, stepfunctions
 from localcloud.moto_patches.base import check_moto_version
 
 
@@ -38,4 +38,5 @@ def installed(runtime: InProcessLambda, time_scale: float = 1.0) -> Iterator[Non
         stack.enter_context(ecs.pin_task_state())
         stack.enter_context(ecs.list_tasks_by_service())
         stack.enter_context(logs.log_group_arn_and_key())
+        stack.enter_context(dynamodb.atomic_item_writes())
         yield

@@ -22,7 +22,7 @@ SWEEP_OBJECTS = ROOT / "tests" / "fixtures" / "summarize_sweep_s3.json"
 FUNCTION_EVENTS = {
     "list_honeypot_ips.json": ("list_honeypot_ips", "ListHoneypotIps"),
     "list_replacements.json": ("list_honeypot_ips", "ListReplacements"),
-    "shodan_lookup.json": ("shodan_lookup", "LookupBatch"),
+    "shodan_lookup.json": ("shodan_lookup", "CheckIp"),
     "shodan_lookup_replacement.json": ("shodan_lookup", "LookupReplacement"),
     "track_rotation.json": ("track_rotation", "JudgeReplacements"),
     "summarize_sweep.json": ("summarize_sweep", "SummarizeSweep"),
@@ -92,15 +92,19 @@ def test_the_state_machine_event_is_what_eventbridge_sends(swept):
 
 def test_each_event_runs_through_its_handler_with_what_the_readme_says_it_needs(swept, lambda_context):
     events = {name: json.loads((EVENTS / name).read_text()) for name in FUNCTION_EVENTS}
-    # What a deployed stack has: its bucket with the targets and results of the events' sweep.
+    # What a deployed stack has: its bucket with the targets, evidence and errors of the events' sweep.
     bucket = events["summarize_sweep.json"]["evidenceBucket"]
     objects = json.loads(SWEEP_OBJECTS.read_text())
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket=bucket)
     targets_key = events["summarize_sweep.json"]["targetsKey"]
-    s3.put_object(Bucket=bucket, Key=targets_key, Body=json.dumps({"targets": objects["targets"], "skipped": []}))
-    results_key = events["summarize_sweep.json"]["batches"][0]["resultsKey"]
-    s3.put_object(Bucket=bucket, Key=results_key, Body=json.dumps(objects["results"]))
+
+    def put_sweep_objects() -> None:
+        s3.put_object(Bucket=bucket, Key=targets_key, Body=json.dumps({"targets": objects["targets"], "skipped": []}))
+        for key, body in objects["objects"].items():
+            s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(body))
+
+    put_sweep_objects()
 
     def invoke(name: str) -> Any:
         return load_handler(FUNCTION_EVENTS[name][0])(events[name], lambda_context)
@@ -110,17 +114,13 @@ def test_each_event_runs_through_its_handler_with_what_the_readme_says_it_needs(
     assert len(json.loads(s3.get_object(Bucket=bucket, Key=targets_key)["Body"].read())["targets"]) == 3
     # Every local task started after the event's startedAfter (a time in the past).
     assert len(invoke("list_replacements.json")["ips"]) == 3
-    # The lookup batch reads the targets listed just now (the local honeypots' IPs).
-    batch = invoke("shodan_lookup.json")
-    assert (batch["checked"], batch["errors"], batch["resultsKey"]) == (
-        3, 0, "results/sweep-20261125T010000-3f2a1c/00000.json"
-    )  # fmt: skip
+    # The lookup needs the key in SSM, the pace table and Shodan (here the local one, with nothing on these IPs).
+    assert invoke("shodan_lookup.json")["verdict"] == "NOT_INDEXED"
     assert invoke("shodan_lookup_replacement.json")["verdict"] == "NOT_INDEXED"
     # The replacement IP carries a prior owner's honeypot tag: dirty, so the tracker stops it too.
     judged = invoke("track_rotation.json")
     assert (judged["next"], [t["ip"] for t in judged["toStop"]]) == ("stop", ["203.0.113.150"])
-    s3.put_object(Bucket=bucket, Key=results_key, Body=json.dumps(objects["results"]))
-    s3.put_object(Bucket=bucket, Key=targets_key, Body=json.dumps({"targets": objects["targets"], "skipped": []}))
+    put_sweep_objects()
     summary = invoke("summarize_sweep.json")
     assert summary["checked"] == 3 and summary["recordStored"] is True
 

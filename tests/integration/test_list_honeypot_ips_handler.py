@@ -102,17 +102,16 @@ def test_pages_through_more_than_a_hundred_tasks(honeynet, handler, lambda_conte
     assert len({i["ip"] for i in out["ips"]}) == 150
 
 
-def test_a_sweep_gets_batches_and_its_targets_go_to_s3(honeynet, handler, lambda_context, monkeypatch):
-    monkeypatch.setenv("LOOKUP_BATCH_SIZE", "2")
+def test_a_sweep_gets_one_map_item_per_ip_and_its_targets_go_to_s3(honeynet, handler, lambda_context):
     boto3.client("s3", region_name=REGION).create_bucket(Bucket="evidence")
     started = [honeynet.start_task() for _ in range(3)]
     honeynet.assign_public_ips = False
     starting = honeynet.start_task()
     out = handler({"targetsBucket": "evidence", "targetsKey": "targets/sweep-1.json"}, lambda_context)
     assert out["count"] == 3 and out["targetsKey"] == "targets/sweep-1.json"
-    assert out["batches"] == [{"batch": 0, "first": 0, "size": 2}, {"batch": 1, "first": 2, "size": 1}]
+    assert [t["ip"] for t in out["targets"]] == [t.ip for t in started]  # the Map's items, in start order
+    assert all(set(t) == {"ip", "taskArn", "startedAt"} for t in out["targets"])
     assert [s["taskArn"] for s in out["skipped"]] == [starting.task_arn] and out["skippedCount"] == 1
-    assert "ips" not in out  # the state machine never carries the targets themselves
     body = boto3.client("s3", region_name=REGION).get_object(Bucket="evidence", Key="targets/sweep-1.json")["Body"]
     document = json.loads(body.read())
     assert {t["ip"] for t in document["targets"]} == {t.ip for t in started}

@@ -18,8 +18,8 @@ def verdicts(report) -> dict[str, str]:
 
 
 def sweep_files(run) -> list[str]:
-    """A sweep's working files: its targets, and the results of its one batch (LookupBatchSize 60)."""
-    return [f"results/{run.name}/00000.json", f"targets/{run.name}.json"]
+    """A sweep's working file: its targets."""
+    return [f"targets/{run.name}.json"]
 
 
 def test_no_tasks_is_a_quiet_success():
@@ -42,7 +42,7 @@ def test_nothing_indexed_sends_nothing():
     assert len(report.checked) == len(running) > 0
     assert report.emails == []
     # No evidence, but the sweep's record holds every IP with its verdict (beside the sweep's
-    # working files: its targets and one results object per batch).
+    # working file: its targets).
     assert sorted(report.s3_keys) == sorted([*sweep_files(run), f"sweeps/{run.name}.json"])
     assert {r["ip"]: r["verdict"] for r in record["results"]} == verdicts(report)
     # A not-indexed IP costs exactly one Shodan request.
@@ -63,13 +63,15 @@ def test_default_scenario_stores_evidence_and_sends_one_email():
         [f"evidence/{ip}/{run.name}.json" for ip in exposed] + [f"sweeps/{run.name}.json"] + sweep_files(run)
     )
     for key, document in evidence.items():
-        if key.startswith(("targets/", "results/")):
+        if key.startswith("targets/"):
             continue
         if key.startswith("sweeps/"):
             assert document["checked"] == 3 and len(document["results"]) == 3
             continue
-        assert document["ip_str"] == key.split("/")[1]  # the Shodan host document itself
-        assert document["data"], "banners kept as evidence"
+        # The check as the state machine stored it: the verdict and an excerpt of Shodan's document.
+        assert document["ip"] == key.split("/")[1] and document["verdict"] in EXPOSED
+        assert document["host"]["ip_str"] == document["ip"] and document["host"]["data"], "banners kept"
+        assert document["evidenceKey"] == key
     [email] = report.emails
     assert email["subject"] == "ICS honeynet: 1 newly fingerprinted, 1 newly on Shodan"
     for ip in exposed:
@@ -110,7 +112,7 @@ def test_a_rejected_shodan_key_fails_the_sweep_loudly():
         run, report = cloud.sweep()
     assert run.status == "FAILED"
     assert run.error == "ShodanAuthError"
-    assert report.s3_keys == [f"targets/{run.name}.json"]  # no evidence, no results, no record
+    assert report.s3_keys == [f"targets/{run.name}.json"]  # no evidence, no errors, no record
     [email] = report.emails
     assert "FAILED" in email["subject"]
     assert "ShodanAuthError" in email["body"]
@@ -118,12 +120,10 @@ def test_a_rejected_shodan_key_fails_the_sweep_loudly():
 
 
 def test_rate_limiting_is_retried_until_every_ip_is_checked():
-    # Three workers (one IP per batch) share the key's 1 request/s; Shodan also answers 429 twice
-    # for one IP whatever the pace. Time scale 0.25: the 1 s window becomes 250 ms.
+    # Three checks at once share the key's 1 request/s; Shodan also answers 429 twice for one IP
+    # whatever the pace. Time scale 0.25: the 1 s window becomes 250 ms.
     with LocalCloud(
-        scenario_path=SCENARIOS / "rate-limited.yaml",
-        parameters={"MapConcurrency": "3", "LookupBatchSize": "1"},
-        time_scale=0.25,
+        scenario_path=SCENARIOS / "rate-limited.yaml", parameters={"MapConcurrency": "3"}, time_scale=0.25
     ) as cloud:
         running = cloud.wait_for_running(cloud.desired_count())
         victim = running[0].ip
@@ -148,8 +148,15 @@ def test_cli_prints_the_execution_and_what_happened(capsys, flag):
         assert set(document) >= {"status", "executionArn", "checked", "s3Keys", "emails", "rotated"}
         assert document["status"] == "SUCCEEDED" and len(document["checked"]) == 3
     else:
-        for state in ("ListHoneypotIps", "CheckEachIp", "LookupBatch", "SummarizeSweep", "NotifyExposure"):
+        for state in ("ListHoneypotIps", "CheckEachIp", "CheckIp", "SummarizeSweep", "NotifyExposure"):
             assert state in out
+        # Each IP's iteration: its IP, its verdict, the branches it took.
+        rows = [line.split() for line in out.splitlines() if line.lstrip().startswith("#")]
+        assert sorted(row[2] for row in rows) == ["FINGERPRINTED", "INDEXED", "NOT_INDEXED"]
+        for row in rows:
+            stored = row[2] != "NOT_INDEXED"
+            assert ("StoreEvidence" in row and "EvidenceStored" in row) == stored, row
+            assert ("NotOnShodan" in row) != stored, row
         assert "IPs checked:" in out and "Emails sent (1):" in out and "Subject: ICS honeynet:" in out
 
 

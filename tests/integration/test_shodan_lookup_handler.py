@@ -1,8 +1,10 @@
-"""shodan_lookup end to end: key in SSM (moto), the real shodan client, the local Shodan API."""
+"""shodan_lookup end to end: key in SSM and the pace table (moto), the real shodan client, the local
+Shodan API (the client routed to it from outside, as the local cloud does)."""
 
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -13,6 +15,7 @@ import pytest
 from moto import mock_aws
 
 from localcloud.functions import load_app
+from localcloud.handler_patches import ScaledClock, routing_shodan_to
 from localcloud.scenario import Profile, render_host
 from localcloud.shodan_api import ShodanApiServer
 
@@ -24,21 +27,37 @@ STARTED = datetime(2026, 11, 23, 21, 40, tzinfo=UTC)
 
 @pytest.fixture
 def app():
-    return load_app("shodan_lookup")
+    module = load_app("shodan_lookup")
+    module._cached = None  # a cold container: a new client and pacer for each test
+    module._pacer.cache_clear()
+    return module
 
 
 @pytest.fixture
-def shodan_api(monkeypatch, app):
+def endpoint():
+    return {"url": ""}
+
+
+@pytest.fixture
+def shodan_api(monkeypatch, app, endpoint):
     with mock_aws(), ShodanApiServer(api_key=KEY) as server:
+        endpoint["url"] = server.url
         boto3.client("ssm", region_name="us-east-1").put_parameter(Name=PARAMETER, Type="SecureString", Value=KEY)
+        boto3.client("dynamodb", region_name="us-east-1").create_table(
+            TableName="pace",
+            AttributeDefinitions=[{"AttributeName": "pacer", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pacer", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
         monkeypatch.setenv("SHODAN_API_KEY_PARAMETER", PARAMETER)
-        monkeypatch.setenv("SHODAN_API_URL", server.url)
+        monkeypatch.setenv("SHODAN_PACE_TABLE", "pace")
         monkeypatch.setenv("SHODAN_TIMEOUT_SECONDS", "0.5")
         from aws_lambda_powertools.utilities import parameters
 
         parameters.clear_caches()
         server.timeout_hold_seconds = 2.0
-        yield server
+        with routing_shodan_to(lambda: endpoint["url"]):
+            yield server
 
 
 def lookup(app, lambda_context, **event):
@@ -53,16 +72,16 @@ def indexed(server, **profile):
 
 def test_not_indexed_costs_exactly_one_request(app, shodan_api, lambda_context):
     out = lookup(app, lambda_context)
-    assert out["found"] is False and out["verdict"] == "NOT_INDEXED" and out["evidence"] is None
+    assert out["found"] is False and out["verdict"] == "NOT_INDEXED" and out["host"] is None
     assert [r.path for r in shodan_api.requests()] == [f"/shodan/host/{IP}"]
 
 
 def test_indexed_asks_the_honeyscore_too(app, shodan_api, lambda_context):
     indexed(shodan_api, kind="indexed", ports=(502, 102))
     shodan_api.set_honeyscore(IP, 0.2)
-    out = lookup(app, lambda_context, evidenceKey="evidence/x.json")
+    out = lookup(app, lambda_context)
     assert out["verdict"] == "INDEXED" and out["ports"] == [102, 502] and out["honeyscore"] == 0.2
-    assert out["evidenceKey"] == "evidence/x.json" and out["evidence"]["ip_str"] == IP
+    assert list(out)[:2] == ["ip", "verdict"] and out["host"]["ip_str"] == IP
     assert out["lastUpdate"] and out["org"] == "Amazon Technologies Inc."
     assert [r.path.split("/")[1] for r in shodan_api.requests()] == ["shodan", "labs"]
     json.dumps(out)
@@ -117,8 +136,8 @@ def test_timeout_says_so(app, shodan_api, lambda_context):
         lookup(app, lambda_context)
 
 
-def test_refused_connection_is_unavailable(app, shodan_api, lambda_context, monkeypatch):
-    monkeypatch.setenv("SHODAN_API_URL", "http://127.0.0.1:9")  # discard port: nothing listens
+def test_refused_connection_is_unavailable(app, shodan_api, lambda_context, endpoint):
+    endpoint["url"] = "http://127.0.0.1:9"  # discard port: nothing listens
     with pytest.raises(Exception, match="could not connect to Shodan") as raised:
         lookup(app, lambda_context)
     assert type(raised.value).__name__ == "ShodanUnavailableError"
@@ -161,68 +180,24 @@ def test_the_key_never_reaches_logs_or_outputs(app, shodan_api, lambda_context, 
     assert KEY not in json.dumps(out)
 
 
-# -- batches: targets from S3, evidence/errors/results to S3, per-IP retries in the function -----
-BUCKET = "evidence-bucket"
-QUIET, FAILING = "203.0.113.7", "203.0.113.8"
-
-
-@pytest.fixture
-def sweep_bucket(shodan_api, monkeypatch):
-    monkeypatch.setenv("RETRY_TIME_SCALE", "0")  # back off without waiting
-    s3 = boto3.client("s3", region_name="us-east-1")
-    s3.create_bucket(Bucket=BUCKET)
-    targets = [{"ip": ip, "taskArn": f"arn:task/{ip}", "startedAt": STARTED.isoformat()} for ip in (QUIET, IP, FAILING)]
-    s3.put_object(Bucket=BUCKET, Key="targets/sweep-1.json", Body=json.dumps({"targets": targets, "skipped": []}))
-    return s3
-
-
-def batch(app, lambda_context, **event):
-    base = {"batch": 0, "first": 0, "size": 3, "bucket": BUCKET, "targetsKey": "targets/sweep-1.json"}
-    return app.lambda_handler({**base, "execution": "sweep-1", **event}, lambda_context)
-
-
-def read(s3, key):
-    return json.loads(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
-
-
-def test_a_batch_checks_each_ip_retries_per_ip_and_stores_everything(app, shodan_api, sweep_bucket, lambda_context):
-    indexed(shodan_api, kind="indexed", ports=(502,))
-    shodan_api.set_fault("rate_limit", ip=QUIET, times=2)
-    shodan_api.set_fault("500", ip=FAILING)
-    summary = batch(app, lambda_context)
-    assert summary == {
-        "batch": 0,
-        "first": 0,
-        "size": 3,
-        "checked": 3,
-        "resultsKey": "results/sweep-1/00000.json",
-        "errors": 1,
-        "exposed": [{"ip": IP, "taskArn": f"arn:task/{IP}", "verdict": "INDEXED"}],
-    }
-    quiet, found, failed = read(sweep_bucket, summary["resultsKey"])
-    assert quiet == {"ip": QUIET, "taskArn": f"arn:task/{QUIET}", "startedAt": STARTED.isoformat(),
-                     "verdict": "NOT_INDEXED", "priorOwner": None}  # fmt: skip
-    assert [r.status for r in shodan_api.requests(QUIET)] == [429, 429, 404]  # rate limit: backed off, retried
-    assert found["verdict"] == "INDEXED" and found["evidence"]["stored"] is True
-    assert read(sweep_bucket, f"evidence/{IP}/sweep-1.json")["ip_str"] == IP
-    assert len(shodan_api.requests(FAILING)) == 1 + 3  # 5xx: three retries, then recorded
-    assert (failed["verdict"], failed["error"], failed["errorKey"]) == (
-        "ERROR", "ShodanUnavailableError", f"errors/{FAILING}/sweep-1.json")  # fmt: skip
-    error = read(sweep_bucket, failed["errorKey"])
-    assert error["Error"] == "ShodanUnavailableError" and "HTTP 500" in json.loads(error["Cause"])["errorMessage"]
-
-
-def test_a_rejected_key_fails_the_whole_batch_by_name(app, shodan_api, sweep_bucket, lambda_context):
-    shodan_api.set_fault("403")
-    with pytest.raises(Exception) as raised:
-        batch(app, lambda_context)
-    assert type(raised.value).__name__ == "ShodanAuthError"
-    assert sweep_bucket.list_objects_v2(Bucket=BUCKET, Prefix="results/").get("KeyCount") == 0
-
-
-def test_a_batch_outside_the_targets_is_a_clear_error(app, shodan_api, sweep_bucket, lambda_context):
-    with pytest.raises(ValueError, match=r"batch \[2, 5\) is outside the 3 targets"):
-        batch(app, lambda_context, first=2)
+# -- the shared pace ------------------------------------------------------------------------------
+def test_two_cold_containers_share_the_pace_in_the_table(shodan_api, lambda_context, monkeypatch):
+    monkeypatch.setenv("SHODAN_REQUESTS_PER_SECOND", "5")  # slots 206 ms apart, start to start
+    first, second = load_app("shodan_lookup", container=901), load_app("shodan_lookup", container=902)
+    started = time.time()
+    for ip in ("198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4"):
+        (first if ip.endswith(("1", "3")) else second).lambda_handler({"ip": ip}, lambda_context)
+    starts = [r.at for r in shodan_api.requests()]
+    # Each container alone would have sent its first request at once; the shared slots keep all
+    # four apart (less the local jitter between reserving a slot and the request's arrival).
+    assert all(later - earlier >= 0.206 - 0.02 for earlier, later in itertools.pairwise(starts)), starts
+    item = boto3.client("dynamodb", region_name="us-east-1").get_item(
+        TableName="pace", Key={"pacer": {"S": PARAMETER}}
+    )["Item"]  # named by the key's parameter: the key itself is never stored
+    assert set(item) == {"pacer", "nextSlot"}
+    # Four slots reserved one interval apart, the first a little after the test started (the cold
+    # container's key read and the idle pacer's lead come before it).
+    assert started + 4 * 0.206 <= float(item["nextSlot"]["N"]) <= started + 4 * 0.206 + 0.5
 
 
 # -- Shodan's answers as they really come (issue 11) --------------------------------------------
@@ -234,10 +209,10 @@ def corpus(name: str) -> dict:
 
 
 @pytest.fixture
-def fast(monkeypatch):
-    """Retries without waiting, and a pacer that lets the test's requests through at once."""
-    monkeypatch.setenv("RETRY_TIME_SCALE", "0")
-    monkeypatch.setenv("SHODAN_REQUESTS_PER_SECOND", "200")
+def fast(monkeypatch, app):
+    """The function's clock a million times faster (as the local cloud scales it, from outside):
+    retries without waiting, a pace that lets the test's requests through at once."""
+    monkeypatch.setattr(app, "time", ScaledClock(1e-6))
 
 
 def test_a_rate_limited_honeyscore_is_retried_and_slows_the_pacer(app, shodan_api, lambda_context, fast):
@@ -296,46 +271,25 @@ def test_a_recycled_ip_with_a_dozen_https_banners_gives_a_bounded_reply(app, sho
     assert len(json.dumps(out)) < 16_000  # Shodan sent ~430 KB
 
 
-def test_a_batch_keeps_every_verdict_stores_full_documents_and_names_keys_by_normalised_ip(
-    app, shodan_api, lambda_context, fast
-):
-    ip6 = "2001:db8:4006:812::200e"
-    s3 = boto3.client("s3", region_name="us-east-1")
-    s3.create_bucket(Bucket=BUCKET)
-    targets = [
-        {"ip": f" {IP} ", "taskArn": "arn:task/a", "startedAt": STARTED.isoformat()},
-        {"ip": "2001:DB8:4006:0812:0:0:0:200E", "taskArn": "arn:task/b", "startedAt": STARTED.isoformat()},
-        {"ip": QUIET, "taskArn": "arn:task/c", "startedAt": STARTED.isoformat()},
-    ]
-    s3.put_object(Bucket=BUCKET, Key="targets/sweep-1.json", Body=json.dumps({"targets": targets, "skipped": []}))
-    shodan_api.set_host(IP, corpus("recycled_https_prior_owner"))
-    shodan_api.set_host(ip6, corpus("malformed_banner"))  # port "502/tcp": ignored, not fatal
-    shodan_api.set_host(QUIET, corpus("history_several_banners_per_port"))
-    summary = batch(app, lambda_context)
-    assert summary["errors"] == 0
-    assert [(e["ip"], e["verdict"]) for e in summary["exposed"]] == [
-        (IP, "INDEXED"), (ip6, "INDEXED"), (QUIET, "INDEXED")]  # fmt: skip
-    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="evidence/")["Contents"]}
-    assert keys == {f"evidence/{IP}/sweep-1.json", f"evidence/{ip6}/sweep-1.json", f"evidence/{QUIET}/sweep-1.json"}
-    assert read(s3, f"evidence/{IP}/sweep-1.json") == corpus("recycled_https_prior_owner")  # the full document
-    results = read(s3, summary["resultsKey"])
-    assert [r["ports"] for r in results] == [[502], [102], [102, 502]]
-    assert all("html" not in json.dumps(r) for r in results)
+@pytest.mark.parametrize(
+    ("given", "checked"), [(f" {IP} ", IP), ("2001:DB8:4006:0812:0:0:0:200E", "2001:db8:4006:812::200e")]
+)
+def test_the_check_names_its_ip_normalised(app, shodan_api, lambda_context, fast, given, checked):
+    # The state machine files the evidence under evidence/<the check's ip>/: one name per IP.
+    shodan_api.set_host(checked, corpus("malformed_banner"))  # port "502/tcp": ignored, not fatal
+    out = lookup(app, lambda_context, ip=given)
+    assert (out["ip"], out["verdict"]) == (checked, "INDEXED")
+    assert "html" not in json.dumps(out)
 
 
-def test_one_ip_whose_lookup_breaks_unexpectedly_costs_no_other_ip_its_verdict(
-    app, shodan_api, sweep_bucket, lambda_context, fast, monkeypatch
+def test_an_unexpected_failure_is_raised_by_its_name_for_the_state_machine_to_record(
+    app, shodan_api, lambda_context, fast, monkeypatch
 ):
     shodan_api.set_host(IP, corpus("conpot_default_ours"))
-    real = app.assess
 
-    def broken_for_quiet(target, *args, **kwargs):
-        if target.ip == QUIET:
-            raise TypeError("int() argument must be a string, a bytes-like object or a real number, not 'dict'")
-        return real(target, *args, **kwargs)
+    def broken(*args, **kwargs):
+        raise TypeError("int() argument must be a string, a bytes-like object or a real number, not 'dict'")
 
-    monkeypatch.setattr(app, "assess", broken_for_quiet)
-    summary = batch(app, lambda_context)
-    quiet, found, failing = read(sweep_bucket, summary["resultsKey"])
-    assert (quiet["verdict"], quiet["error"]) == ("ERROR", "TypeError")
-    assert found["verdict"] == "INDEXED" and failing["verdict"] == "NOT_INDEXED"
+    monkeypatch.setattr(app, "assess", broken)
+    with pytest.raises(TypeError, match="int\\(\\) argument"):
+        lookup(app, lambda_context)

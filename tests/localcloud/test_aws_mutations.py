@@ -40,12 +40,24 @@ CONPOT_DEPENDS_ON_INIT = """          DependsOn:
 
 
 def template_copy(tmp_path: Path, text: str) -> Path:
-    """``text`` as the project's template, beside the code it deploys."""
-    for folder in ("functions", "statemachine"):
-        (tmp_path / folder).symlink_to(PROJECT_ROOT / folder)
+    """``text`` as the project's template, beside the code it deploys (folders made already in
+    ``tmp_path`` are the mutant's own)."""
+    for folder in PROJECT_ROOT.iterdir():
+        if folder.is_dir() and not folder.name.startswith(".") and not (tmp_path / folder.name).exists():
+            (tmp_path / folder.name).symlink_to(folder)
     path = tmp_path / "template.yaml"
     path.write_text(text)
     return path
+
+
+def asl_mutant(tmp_path: Path, old: str, new: str) -> Path:
+    """The project's template with one defect put back into its state machine definition."""
+    asl = PROJECT_ROOT / "statemachine" / "sweep.asl.json"
+    text = asl.read_text()
+    assert text.count(old) == 1, f"the fixed definition no longer contains: {old}"
+    (tmp_path / "statemachine").mkdir()
+    (tmp_path / "statemachine" / asl.name).write_text(text.replace(old, new))
+    return template_copy(tmp_path, TEMPLATE.read_text())
 
 
 def mutant(tmp_path: Path, old: str, new: str) -> Path:
@@ -199,3 +211,34 @@ def test_a_key_policy_that_names_only_the_honeynets_log_groups_fails_the_lambda_
     expected = r"CREATE_FAILED: log group /aws/lambda/.*not allowed to be used with Arn"
     with pytest.raises(DeployError, match=expected), LocalCloud(template_path=template):
         pass
+
+
+# Each iteration hands the Map only the IP and its verdict; the whole check (ports, tags, the
+# honeyscore, the banners' org) goes to S3 when Shodan has it.
+ITERATION_KEEPS_THE_VERDICT = """            "Parameters": {
+              "ip.$": "$.ip",
+              "verdict.$": "$.verdict"
+            },
+            "End": true"""
+ITERATION_KEEPS_THE_WHOLE_CHECK = """            "End": true"""
+
+
+def test_a_map_that_keeps_each_whole_check_exceeds_the_payload_quota_at_1000_ips(tmp_path):
+    """States.DataLimitExceeded is terminal: the Map's catch-all does not catch it, so the sweep
+    fails without its failure email (only the alarm on failed executions tells); moto alone let
+    the catch-all take it."""
+    template = asl_mutant(tmp_path, ITERATION_KEEPS_THE_VERDICT, ITERATION_KEEPS_THE_WHOLE_CHECK)
+    scenario = tmp_path / "quiet.yaml"
+    scenario.write_text("description: quiet\nshodan: {api_key: k}\nhoneypots: [not_indexed]\n")
+    with LocalCloud(
+        template_path=template,
+        scenario_path=scenario,
+        tasks=1000,
+        parameters={"MapConcurrency": "8"},
+        time_scale=0.001,
+    ) as cloud:
+        cloud.wait_for_running(1000, timeout=120)
+        run = cloud.run_sweep(timeout=600)
+        assert (run.status, run.error) == ("FAILED", "States.DataLimitExceeded"), (run.error, run.cause)
+        assert cloud.emails() == []
+        assert [(d.alarm, d.delivered) for d in cloud.alarm_deliveries] == [("SweepFailedAlarm", True)]

@@ -50,7 +50,7 @@ def score(value: float) -> Honeyscore:
 
 def test_parse_target_normalises_and_validates():
     target = parse_target({"ip": " 198.51.100.7 ", "taskArn": "arn:t", "startedAt": "2026-11-24T10:00:00Z"})
-    assert target == Target("198.51.100.7", "arn:t", datetime(2026, 11, 24, 10, tzinfo=UTC), None)
+    assert target == Target("198.51.100.7", "arn:t", datetime(2026, 11, 24, 10, tzinfo=UTC))
     assert parse_target({"ip": "2001:db8::1"}).ip == "2001:db8::1"
 
 
@@ -150,7 +150,7 @@ def test_a_failed_honeyscore_is_unavailable_or_none_never_a_score():
 def test_not_indexed():
     result = assess(Target("198.51.100.7"), None, HONEYSCORE_NOT_ASKED, threshold=0.5, checked_at=NOW)
     assert result["found"] is False and result["verdict"] == "NOT_INDEXED"
-    assert result["evidence"] is None and result["ports"] == [] and result["honeyscore"] is None
+    assert result["host"] is None and result["ports"] == [] and result["honeyscore"] is None
     assert result["honeyscoreStatus"] == "NOT_ASKED"
 
 
@@ -163,7 +163,7 @@ def test_indexed_with_a_low_honeyscore():
         0.3,
     )
     assert result["honeyscoreStatus"] == "SCORED" and result["honeyscoreError"] is None
-    assert result["evidence"]["ip_str"] == "198.51.100.7"
+    assert result["host"]["ip_str"] == "198.51.100.7"
 
 
 def test_an_unavailable_honeyscore_is_reported_as_such_not_as_a_low_score():
@@ -219,7 +219,9 @@ def test_banners_older_than_the_task_belong_to_the_prior_owner():
     result = assess(
         Target("198.51.100.7", started_at=STARTED), stale, HONEYSCORE_NOT_ASKED, threshold=0.5, checked_at=NOW
     )
-    assert result["found"] is False and result["verdict"] == "NOT_INDEXED" and result["evidence"] is None
+    assert result["found"] is False and result["verdict"] == "NOT_INDEXED"
+    # What Shodan holds is the prior owner's; it is kept (bounded) as the IP's evidence.
+    assert result["host"]["banners"] == 2 and result["tagSource"] is None
     assert result["priorOwner"] == {
         "banners": 2,
         "ports": [102, 502],

@@ -6,8 +6,6 @@ import sys
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from localcloud.functions import FUNCTIONS_DIR
 
@@ -15,8 +13,8 @@ sys.path.insert(0, str(FUNCTIONS_DIR / "list_honeypot_ips"))
 from honeypot_ips import (
     HoneypotIp,
     Listing,
+    Skipped,
     assemble,
-    batch_size_that_fits,
     chunks,
     eni_of,
     iso_utc,
@@ -133,32 +131,12 @@ def test_a_rotation_lists_only_tasks_started_since_its_stop():
         started_after(listing, "yesterday")
 
 
-# -- lookup batches that finish within the lookup's Timeout ------------------------------------------
-@pytest.mark.parametrize(
-    ("requested", "rate", "workers", "expected"),
-    [
-        (60, 1.0, 1, 60),  # the defaults: 60 IPs need at most 180 s of 450
-        (300, 1.0, 1, 150),  # 900 s x 0.5 / (2 requests x 1.5 x 1 s)
-        (60, 1.0, 8, 18),  # eight workers share one key: each gets 1/8 request/s
-        (60, 0.1, 1, 15),
-        (60, 0.001, 1, 1),  # never less than one IP
-    ],
-)
-def test_batches_are_cut_to_finish_within_the_lookup_timeout(requested, rate, workers, expected):
-    assert batch_size_that_fits(requested, 900, rate, workers) == expected
-
-
-@given(
-    requested=st.integers(1, 300),
-    rate=st.floats(0.01, 50),
-    workers=st.integers(1, 40),
-)
-def test_a_batch_of_more_than_one_ip_always_fits_half_the_timeout(requested, rate, workers):
-    size = batch_size_that_fits(requested, 900, rate, workers)
-    assert 1 <= size <= requested
-    assert size == 1 or size * 2 * 1.5 * workers / rate <= 450
-
-
-def test_invalid_lookup_settings_are_a_clear_error():
-    with pytest.raises(ValueError, match=r"invalid lookup settings: batch 60, timeout 900s, 0\.0 request/s"):
-        batch_size_that_fits(60, 900, 0.0, 1)
+# -- the sweep's Map items ----------------------------------------------------------------------
+def test_a_sweep_listing_carries_one_small_map_item_per_ip():
+    listing = assemble("c", "s", [task(1, eni="eni-1")], {"eni-1": {"Association": {"PublicIp": "198.51.100.1"}}})
+    listing.skipped.extend(Skipped(f"arn:task/{n}", "starting") for n in range(60))
+    out = listing.sweep_json("targets/sweep-1.json")
+    [item] = out["targets"]
+    assert set(item) == {"ip", "taskArn", "startedAt"}  # the iteration's input: no ENI, nothing else
+    assert item["ip"] == "198.51.100.1" and out["count"] == 1 and out["targetsKey"] == "targets/sweep-1.json"
+    assert out["skippedCount"] == 60 and len(out["skipped"]) == 50  # all 60 are in the targets document

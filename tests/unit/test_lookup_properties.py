@@ -87,7 +87,7 @@ honeyscores = st.builds(
 
 
 def judge(document, honeyscore=HONEYSCORE_NOT_ASKED) -> dict:
-    target = Target(IP, "a" * MAX_EVENT_TEXT, STARTED, "k" * MAX_EVENT_TEXT)  # the longest event we accept
+    target = Target(IP, "a" * MAX_EVENT_TEXT, STARTED)  # the longest event we accept
     return assess(target, validate_host(document, IP), honeyscore, threshold=0.5, checked_at=CHECKED)
 
 

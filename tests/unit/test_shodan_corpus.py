@@ -21,7 +21,7 @@ CHECKED = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 def judge(name: str) -> dict:
     document = json.loads((CORPUS / f"{name}.json").read_text())
-    target = Target(document["ip_str"], "arn:task", STARTED, "evidence/x.json")
+    target = Target(document["ip_str"], "arn:task", STARTED)
     host = validate_host(document, target.ip)
     return assess(target, host, HONEYSCORE_NOT_ASKED, threshold=0.5, checked_at=CHECKED)
 

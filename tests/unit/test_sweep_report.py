@@ -277,9 +277,8 @@ def exposure_table(monkeypatch):
         s3.create_bucket(Bucket=event["evidenceBucket"])
         targets = {"targets": objects["targets"], "skipped": objects["skipped"]}
         s3.put_object(Bucket=event["evidenceBucket"], Key=event["targetsKey"], Body=json.dumps(targets))
-        s3.put_object(
-            Bucket=event["evidenceBucket"], Key=event["batches"][0]["resultsKey"], Body=json.dumps(objects["results"])
-        )
+        for key, body in objects["objects"].items():
+            s3.put_object(Bucket=event["evidenceBucket"], Key=key, Body=json.dumps(body))
         yield boto3.client("dynamodb")
 
 
@@ -313,27 +312,34 @@ def test_the_handler_alerts_rather_than_fails_when_the_table_is_unreachable(expo
     assert "ResourceNotFoundException" in stored_record(json.loads(EVENT.read_text()))["historyWriteError"]
 
 
-def test_a_failed_batch_still_accounts_for_each_of_its_ips(exposure_table, lambda_context):
+def test_a_check_without_an_entry_or_a_readable_object_still_accounts_for_its_ip(exposure_table, lambda_context):
     event = json.loads(EVENT.read_text())
-    event["batches"] = [{"batch": 0, "first": 0, "size": 3, "error": "Lambda.Unknown", "cause": "out of memory"}]
+    event["checks"] = event["checks"][:2]  # the third IP's entry is missing
+    event["checks"][1]["evidenceKey"] = "evidence/gone.json"  # and the second's evidence is gone
     out = load_handler("summarize_sweep")(event, lambda_context)
     results = stored_record(event)["results"]
-    assert [(r["verdict"], r["error"], r["cause"]) for r in results] == [
-        ("ERROR", "Lambda.Unknown", "out of memory")
-    ] * 3
-    assert out["errorCount"] == 3 and out["changes"]["CHECK_FAILING"] == 3
+    assert [(r["verdict"], r.get("error")) for r in results] == [
+        ("NOT_INDEXED", None), ("FINGERPRINTED", None), ("ERROR", "NoResult")]  # fmt: skip
+    assert results[1]["evidence"] == {"stored": True, "readError": "NoSuchKey"}
+    assert out["errorCount"] == 1 and out["changes"]["CHECK_FAILING"] == 1
 
 
-def test_a_failed_batch_cause_is_parsed_before_it_is_shortened(exposure_table, lambda_context):
-    # What the ASL's BatchFailed passes on: the Lambda error's Cause, JSON with a long stack trace.
-    message = "the targets document has no 'targets' list"
-    trace = [f'  File "/var/task/app.py", line {n}, in check_batch\n' for n in range(40)]
-    cause = json.dumps({"errorMessage": message, "errorType": "BatchInputError", "stackTrace": trace})
+def test_a_failed_checks_cause_is_read_and_parsed_before_it_is_shortened(exposure_table, lambda_context):
+    # What the ASL's StoreCheckError keeps: the Lambda error's Cause, JSON with a long stack trace.
+    message = "Shodan answered HTTP 500: Internal server error"
+    trace = [f'  File "/var/task/app.py", line {n}, in check\n' for n in range(40)]
+    cause = json.dumps({"errorMessage": message, "errorType": "ShodanUnavailableError", "stackTrace": trace})
     event = json.loads(EVENT.read_text())
-    event["batches"] = [{"batch": 0, "first": 0, "size": 3, "error": "BatchInputError", "cause": cause}]
+    error_key = event["checks"][2]["errorKey"]
+    boto3.client("s3").put_object(
+        Bucket=event["evidenceBucket"],
+        Key=error_key,
+        Body=json.dumps({"Error": "ShodanUnavailableError", "Cause": cause}),
+    )
     out = load_handler("summarize_sweep")(event, lambda_context)
-    assert [r["cause"] for r in stored_record(event)["results"]] == [message] * 3
-    assert f"BatchInputError: {message}" in out["message"] and "errorMessage" not in out["message"]
+    failed = stored_record(event)["results"][2]
+    assert (failed["cause"], failed["errorKey"], failed["failure"]) == (message, error_key, {"stored": True})
+    assert f"ShodanUnavailableError: {message}" in out["message"] and "errorMessage" not in out["message"]
 
 
 def test_a_record_s3_refuses_is_reported_not_raised(exposure_table, lambda_context):

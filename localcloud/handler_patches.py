@@ -1,0 +1,96 @@
+"""What the local cloud changes around the real handlers, from outside: their clock and where the
+``shodan`` client connects. Production code has no knob for either.
+
+- ``ScaledClock``: the ASL's Retry and Wait intervals are scaled by the local cloud's time scale
+  (moto_patches/stepfunctions.py); the handlers' own waits must be too (the lookup's shared pacer, its honeyscore
+  backoff, the summary's DynamoDB backoff). Each module of a function folder that uses the
+  ``time`` module gets a clock running ``1/scale`` times faster than real time instead: its
+  sleeps are scaled and its ``time()``/``monotonic()`` advance to match, so the Shodan pace the
+  stack is deployed with (``ShodanRequestsPerSecond``) holds on the scaled clock, against a local
+  Shodan that enforces its limit on the same scaled clock. Every container shares one clock (the
+  pace's slots in DynamoDB are compared across containers).
+- ``routing_shodan_to``: the real ``shodan`` client would call https://api.shodan.io; every
+  client built while the block runs calls the local Shodan instead (its ``base_url``, set after
+  the client's own ``__init__``). A canary test (tests/localcloud/test_moto_patch_canaries.py)
+  checks the client still keeps its endpoint there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+import types
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+
+class ScaledClock:
+    """Stands in for the ``time`` module in a handler's modules."""
+
+    def __init__(self, scale: float) -> None:
+        if scale <= 0:
+            raise ValueError(f"the time scale must be positive, not {scale}")
+        self.scale = scale
+        self._wall0, self._mono0 = time.time(), time.monotonic()
+
+    def _elapsed(self) -> float:
+        return (time.monotonic() - self._mono0) / self.scale
+
+    def time(self) -> float:
+        return self._wall0 + self._elapsed()
+
+    def monotonic(self) -> float:
+        return self._mono0 + self._elapsed()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(max(0.0, seconds) * self.scale)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+def modules_of(folder: Path) -> list[types.ModuleType]:
+    """Every loaded module whose source is in ``folder`` (a function's app copies and siblings)."""
+    root = str(folder.resolve())
+    return [
+        module
+        for module in list(sys.modules.values())
+        if isinstance(getattr(module, "__file__", None), str) and str(Path(module.__file__).resolve().parent) == root
+    ]
+
+
+class ClockPatches:
+    """Puts ``clock`` in place of ``time`` in a function's modules; ``restore`` puts it back."""
+
+    def __init__(self, clock: ScaledClock) -> None:
+        self.clock = clock
+        self._saved: list[tuple[types.ModuleType, Any]] = []
+
+    def apply(self, folder: Path) -> None:
+        for module in modules_of(folder):
+            if getattr(module, "time", None) is time:
+                self._saved.append((module, module.time))
+                module.time = self.clock  # type: ignore[attr-defined]
+
+    def restore(self) -> None:
+        for module, original in reversed(self._saved):
+            module.time = original  # type: ignore[attr-defined]
+        self._saved.clear()
+
+
+@contextlib.contextmanager
+def routing_shodan_to(url: str | Callable[[], str]) -> Iterator[None]:
+    """Every ``shodan.Shodan`` built in the block talks to ``url`` (or what ``url()`` says then)."""
+    import shodan
+
+    original = shodan.Shodan.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self.base_url = url() if callable(url) else url
+
+    with mock.patch.object(shodan.Shodan, "__init__", init):
+        yield
