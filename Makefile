@@ -12,7 +12,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check --progress-bar off
 # `sam build` looks for python3.13 on PATH; put the interpreter we found there.
 SAM_PATH := $(dir $(PYTHON)):$(PATH)
 
-.PHONY: help install run doctor test lint build unit integration bench clean
+.PHONY: help install run doctor test lint build unit integration bench clean asl
 
 help:
 	@echo "make run    deploy the stack into the local cloud and run one sweep"
@@ -21,6 +21,7 @@ help:
 	@echo "make test   install, lint, build and run all tests"
 	@echo "make bench  benchmarks (speed, cost, cold start); ARGS=\"--sizes 10@1,100@1\" as for run"
 	@echo "make doctor ARGS=\"--stack NAME [--region R]\"  check a stack deployed on AWS (your credentials)"
+	@echo "make asl    render statemachine/sweep.asl.json from sweep.asl.yaml (the source you edit)"
 	@echo "make lint | build | unit | integration | clean"
 
 $(VENV)/.installed: requirements-dev.txt
@@ -65,10 +66,16 @@ lint: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed node_
 	@SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --region us-east-1 --template template.yaml
 	@echo "==> cfn-lint (+ cfn-lint-serverless rules)"
 	@$(VENV)/bin/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
+	@echo "==> asl: statemachine/sweep.asl.json is the rendering of sweep.asl.yaml"
+	@$(PY) tools/asl.py --check
 	@echo "==> asl-validator"
 	@npx --no-install asl-validator --silent --json-path statemachine/sweep.asl.json 2> >(grep -v 'Unknown user config' >&2)
 	@echo "==> checkov"
 	@$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml
+
+asl: $(VENV)/.installed
+	@$(PY) tools/asl.py
+	@echo "    statemachine/sweep.asl.json rendered from sweep.asl.yaml"
 
 build: $(SAM_VENV)/.installed
 	@echo "==> sam build (python3.13 from $(PYTHON))"

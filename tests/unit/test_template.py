@@ -346,3 +346,17 @@ def test_conpot_starts_only_after_a_root_init_container_prepared_its_volumes(cfn
     assert conpot["DependsOn"] == [{"ContainerName": "prepare-volumes", "Condition": "SUCCESS"}]
     assert {m["ContainerPath"] for m in init["MountPoints"]} == {m["ContainerPath"] for m in conpot["MountPoints"]}
     assert init["Memory"] + conpot["Memory"] <= int(definition["Properties"]["Memory"])
+
+
+def test_the_deployed_definition_is_the_rendering_of_the_yaml_source():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("asl", Path(__file__).resolve().parents[2] / "tools" / "asl.py")
+    asl = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(asl)
+    assert asl.RENDERED.read_text() == asl.render()
+    source = asl.SOURCE.read_text()
+    # The Lambda retry block every Lambda task uses is written once, and reused by alias.
+    assert source.count("Lambda.ServiceException") == 1
+    assert source.count("*lambda_service_errors") == 7  # eight Lambda tasks
+    assert asl.render().count('"Lambda.ServiceException"') == 8
