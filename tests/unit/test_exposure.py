@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
 from datetime import UTC, datetime
 
 import pytest
 
-from localcloud.functions import FUNCTIONS_DIR
-
-sys.path.insert(0, str(FUNCTIONS_DIR / "shodan_lookup"))
-from exposure import (
+from ics_honeynet.exposure import (
     HONEYSCORE_NOT_ASKED,
     MAX_EXCERPT_BANNERS,
     NO_SCORE,

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import boto3
 import pytest
 from moto import mock_aws
 
-from localcloud.functions import FUNCTIONS_DIR, load_handler
-
-sys.path.insert(0, str(FUNCTIONS_DIR / "summarize_sweep"))
-from exposure_history import IpHistory, record_check
-from sweep_report import MAX_SUBJECT, InvalidSweepInput, describe_failure, summarize
+from ics_honeynet.exposure_history import IpHistory, record_check
+from ics_honeynet.sweep_report import MAX_SUBJECT, InvalidSweepInput, describe_failure, summarize
+from localcloud.functions import load_handler
 
 EVENT = Path(__file__).resolve().parents[2] / "events" / "summarize_sweep.json"
 # What the sweep's earlier steps left in S3 for that event: the targets and one batch's results.

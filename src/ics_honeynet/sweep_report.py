@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from exposure_history import (
+from ics_honeynet.exposure_history import (
     CHANGE_KINDS,
     CHECK_FAILING,
     ERROR,
@@ -28,7 +28,7 @@ from exposure_history import (
     record_check,
     record_rotation,
 )
-from sweep_results import failure_message
+from ics_honeynet.sweep_results import failure_message
 
 ROTATE_ON_VALUES: tuple[str, ...] = ("never", "indexed", "fingerprinted")
 # The lookup's honeyscore statuses (see shodan_lookup/exposure.py).

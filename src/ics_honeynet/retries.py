@@ -15,7 +15,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from exposure import ShodanAuthError, ShodanRateLimitError, ShodanUnavailableError
+from ics_honeynet.exposure import ShodanAuthError, ShodanRateLimitError, ShodanUnavailableError
 
 
 @dataclass(frozen=True)

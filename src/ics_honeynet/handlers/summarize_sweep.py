@@ -16,9 +16,10 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
-from exposure_history import IpHistory
-from sweep_report import describe_failure, summarize
-from sweep_results import gather_results
+
+from ics_honeynet.exposure_history import IpHistory
+from ics_honeynet.sweep_report import describe_failure, summarize
+from ics_honeynet.sweep_results import gather_results
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext

@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import requests
 import shodan
-from api_key import read_api_key
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
 from botocore.exceptions import BotoCoreError, ClientError
-from exposure import (
+from requests.adapters import HTTPAdapter
+
+from ics_honeynet.api_key import read_api_key
+from ics_honeynet.exposure import (
     FINGERPRINTED,
     HONEYSCORE_NOT_ASKED,
     NO_SCORE,
@@ -41,9 +43,8 @@ from exposure import (
     parse_target,
     validate_host,
 )
-from pacing import DynamoSlotStore, PacerUnavailableError, SharedPacer
-from requests.adapters import HTTPAdapter
-from retries import RetryPolicy, lookup_with_retries
+from ics_honeynet.pacing import DynamoSlotStore, PacerUnavailableError, SharedPacer
+from ics_honeynet.retries import RetryPolicy, lookup_with_retries
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext

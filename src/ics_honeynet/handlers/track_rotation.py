@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from rotation import DONE, FAILED, ROTATED, advance
+
+from ics_honeynet.rotation import DONE, FAILED, ROTATED, advance
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext

@@ -11,7 +11,8 @@ import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
-from honeypot_ips import (
+
+from ics_honeynet.honeypot_ips import (
     DESCRIBE_ENIS_BATCH,
     DESCRIBE_TASKS_BATCH,
     add_extra_ips,
