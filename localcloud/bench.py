@@ -188,9 +188,7 @@ def _handlers() -> dict[str, str]:
     from localcloud.sam import load_template
 
     resources = load_template(PROJECT_ROOT / "template.yaml")["Resources"]
-    return {
-        lid: r["Properties"]["Handler"] for lid, r in resources.items() if r["Type"] == "AWS::Serverless::Function"
-    }
+    return {lid: r["Properties"]["Handler"] for lid, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
 
 
 def _mb(size: int | None) -> float | None:

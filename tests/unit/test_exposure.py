@@ -7,12 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from ics_honeynet.contracts import HoneyscoreStatus
 from ics_honeynet.exposure import (
     HONEYSCORE_NOT_ASKED,
     MAX_EXCERPT_BANNERS,
-    NO_SCORE,
-    SCORED,
-    UNAVAILABLE,
     Honeyscore,
     InvalidInputError,
     ShodanAuthError,
@@ -30,6 +28,9 @@ from ics_honeynet.exposure import (
 )
 
 NOW = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+
+
+NO_SCORE, SCORED, UNAVAILABLE = HoneyscoreStatus.NO_SCORE, HoneyscoreStatus.SCORED, HoneyscoreStatus.UNAVAILABLE
 
 
 def raw_host(**extra) -> dict:

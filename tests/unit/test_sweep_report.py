@@ -243,8 +243,8 @@ def test_the_sweep_record_holds_every_result_change_and_skipped_task():
     summary = sweep(results, skipped=skipped, record_key="sweeps/sweep-9.json", sweep_started_at=T0)
     out = summary.to_json()
     assert out["recordKey"] == "sweeps/sweep-9.json"
-    assert out["record"]["results"] == results and out["record"]["skipped"] == skipped
-    assert out["record"]["changes"] == [
+    assert summary.record["results"] == results and summary.record["skipped"] == skipped
+    assert summary.record["changes"] == [
         {
             "kind": "CHECK_FAILING",
             "ip": "192.0.2.2",
@@ -254,7 +254,7 @@ def test_the_sweep_record_holds_every_result_change_and_skipped_task():
             "cause": None,
         }
     ]
-    assert out["record"]["sweepStartedAt"] == T0 and out["changes"]["CHECK_FAILING"] == 1
+    assert summary.record["sweepStartedAt"] == T0 and out["changes"]["CHECK_FAILING"] == 1
     assert "s3://b/sweeps/sweep-9.json" in summary.message
 
 
