@@ -160,6 +160,10 @@ def _tags_out(tags: Iterable[str]) -> list[str]:
     return _capped_sorted({clip(t, MAX_TAG_BYTES) or "" for t in tags}, MAX_TAGS)
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _port(value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
         return None
@@ -313,9 +317,9 @@ def evidence_excerpt(host: Mapping[str, Any]) -> dict[str, Any]:
     raw_banners = [b for b in host.get("data") or [] if isinstance(b, Mapping)]
     newest = sorted(raw_banners, key=lambda b: str(b.get("timestamp")), reverse=True)[:MAX_EXCERPT_BANNERS]
     excerpt: dict[str, Any] = {name: clip(host.get(name)) for name in EXCERPT_HOST_FIELDS}
-    hostnames = host.get("hostnames") if isinstance(host.get("hostnames"), list) else []
+    hostnames = _list(host.get("hostnames"))
     excerpt["hostnames"] = [clip(h) for h in hostnames if isinstance(h, str)][:MAX_HOSTNAMES]
-    host_ports = host.get("ports") if isinstance(host.get("ports"), list) else []
+    host_ports = _list(host.get("ports"))
     excerpt["ports"] = _capped_sorted({p for p in map(_port, host_ports) if p is not None}, MAX_PORTS)
     excerpt["tags"] = _tags_out(_tags(host.get("tags")))
     excerpt["banners"] = len(host.get("data") or [])

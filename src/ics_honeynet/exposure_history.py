@@ -62,7 +62,7 @@ class IpHistory:
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> IpHistory:
         """From a table item (plain values, as boto3's TypeDeserializer gives them)."""
-        values = {field: item.get(attribute) for field, attribute in ATTRIBUTES.items()}
+        values: dict[str, Any] = {field: item.get(attribute) for field, attribute in ATTRIBUTES.items()}
         values["rotations"] = int(values["rotations"] or 0)
         return cls(**values)
 

@@ -154,7 +154,9 @@ def assemble(
     seen: dict[str, HoneypotIp] = {}
     for item in listing.ips:
         if item.ip in seen:
-            listing.skipped.append(Skipped(item.task_arn, f"public IP {item.ip} also on task {seen[item.ip].task_arn}"))
+            # Only tasks are listed here (extra IPs come later), so both have a task ARN.
+            also = f"public IP {item.ip} also on task {seen[item.ip].task_arn}"
+            listing.skipped.append(Skipped(str(item.task_arn), also))
         else:
             seen[item.ip] = item
     listing.ips = list(seen.values())

@@ -156,11 +156,11 @@ def summarize(
         history, found = record_check(known.get(ip), result, checked_at=checked_at, execution=execution)
         updated[ip] = history
         changes.extend(found)
-    rotation = [dict(chain) for chain in rotation]
+    chains = [dict(chain) for chain in rotation]
     merged = {**known, **updated}  # record_rotation updates the old and new IPs' entries in place
-    for chain in rotation:
+    for chain in chains:
         changes.append(record_rotation(merged, chain, checked_at=checked_at, execution=execution))
-    moved = {ip for chain in rotation for ip in (chain.get("from"), chain.get("to")) if ip in merged}
+    moved = {ip for chain in chains for ip in (chain.get("from"), chain.get("to")) if ip in merged}
     updated.update({ip: merged[ip] for ip in moved})
     changes.sort(key=lambda c: CHANGE_KINDS.index(c.kind))
     skipped_list = [dict(s) for s in skipped]
@@ -170,7 +170,7 @@ def summarize(
         changes=changes,
         histories=updated,
         skipped=skipped_list,
-        rotation=rotation,
+        rotation=chains,
         history_error=history_error,
         rotation_error=rotation_error,
         record_key=record_key,
@@ -187,7 +187,7 @@ def summarize(
         "historyError": history_error,
         "results": [dict(r) for r in results],
         "skipped": skipped_list,
-        "rotation": rotation,
+        "rotation": chains,
         "rotationError": rotation_error,
     }
     return replace(

@@ -89,9 +89,9 @@ def gather_results(
         by_ip[str(entry["ip"])] = entry
     results = []
     for target in targets:
-        entry = by_ip.get(str(target.get("ip")))
-        if entry is None:
+        found = by_ip.get(str(target.get("ip")))
+        if found is None:
             results.append(_error(target, "NoResult", "no check result for this IP"))
         else:
-            results.append(_result(target, entry, read))
+            results.append(_result(target, found, read))
     return results

@@ -47,6 +47,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> CheckResult
         metrics.add_metric(name="Fingerprinted", unit=MetricUnit.Count, value=1)
     if result["honeyscoreStatus"] == HoneyscoreStatus.UNAVAILABLE:
         metrics.add_metric(name="HoneyscoreUnavailable", unit=MetricUnit.Count, value=1)
-    fields = ("verdict", "ports", "tags", "honeyscoreStatus")
-    logger.info("shodan lookup", extra={"ip": target.ip, **{k: result[k] for k in fields}})  # type: ignore[literal-required]
+    logger.info(
+        "shodan lookup",
+        extra={"ip": target.ip, "verdict": result["verdict"], "ports": result["ports"], "tags": result["tags"],
+               "honeyscoreStatus": result["honeyscoreStatus"]},
+    )  # fmt: skip
     return result
