@@ -27,11 +27,14 @@ STARTED = datetime(2026, 11, 23, 21, 40, tzinfo=UTC)
 
 @pytest.fixture
 def client_module():
-    """Container 0's Shodan client wrapper, made cold: a new client and pacer for each test."""
+    """Container 0's Shodan client wrapper, made cold: a new client and pacer for each test, none
+    left behind (the client would keep this test's Shodan endpoint for the next test's)."""
     module = load_container("shodan_lookup").module("shodan_client")
     module._cached = None
     module._pacer.cache_clear()
-    return module
+    yield module
+    module._cached = None
+    module._pacer.cache_clear()
 
 
 @pytest.fixture
