@@ -216,19 +216,23 @@ def cold_start(runs: int = 7) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------------------
 def render(sweeps: list[SweepFigures], cold: dict[str, Any]) -> list[str]:
-    lines = [
-        "Sweep (real template + ASL in the local cloud, time scale 1)",
-        f"{'IPs':>6} {'R/s':>5} {'status':<10} {'wall s':>8} {'floor s':>8} {'target s':>9} {'ok':>3} "
-        f"{'trans/IP':>9} {'inv/IP':>7} {'req/IP':>7} {'history':>8} {'max state':>10}",
-    ]
+    lines = (
+        []
+        if not sweeps
+        else [
+            "Sweep (real template + ASL in the local cloud, time scale 1)",
+            f"{'IPs':>6} {'R/s':>5} {'status':<10} {'wall s':>8} {'floor s':>8} {'target s':>9} {'ok':>3} "
+            f"{'trans/IP':>9} {'inv/IP':>7} {'req/IP':>7} {'history':>8} {'max state':>10}",
+        ]
+    )
     for s in sweeps:
         lines.append(
             f"{s.ips:>6} {s.rate_per_s:>5g} {s.status:<10} {s.wall_s:>8.1f} {s.floor_s:>8.1f} {s.target_s:>9.1f} "
             f"{'yes' if s.meets_target else 'NO':>3} {s.per_ip(s.transitions):>9.2f} {s.per_ip(s.invocations):>7.2f} "
             f"{s.per_ip(s.shodan_requests):>7.2f} {s.history_events:>8} {s.largest_state_bytes:>10}"
         )
-    lines.append(f"targets: wall <= {TARGET_FACTOR:.2f}*N/R; one iteration and one lookup invocation per IP")
     if sweeps:
+        lines.append(f"targets: wall <= {TARGET_FACTOR:.2f}*N/R; one iteration and one lookup invocation per IP")
         # A failed sweep's figures are partial: quote the largest sweep that succeeded.
         succeeded = [s for s in sweeps if s.status == "SUCCEEDED"] or sweeps
         largest = max(succeeded, key=lambda s: s.ips)
