@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from ics_honeynet.contracts import (
     EXPOSED_VERDICTS,
@@ -38,7 +38,9 @@ from ics_honeynet.contracts import (
     RotateOn,
     RotationAction,
     RotationOutcome,
+    RotationState,
     RotationStep,
+    StopOrder,
     Verdict,
     format_utc,
     parse_utc,
@@ -95,7 +97,7 @@ def _int(event: Mapping[str, Any], key: str, default: int, minimum: int) -> int:
     return value
 
 
-def _stop_order(chain: Mapping[str, Any], execution: str) -> dict[str, str]:
+def _stop_order(chain: Mapping[str, Any], execution: str) -> StopOrder:
     current = chain["hops"][-1] if chain["hops"] else chain["from"]
     attempt = len(chain["hops"]) + 1
     why = chain["from"]["verdict"] if not chain["hops"] else f"replacement IP {current['ip']} is {current['dirty']}"
@@ -106,7 +108,8 @@ def _stop_order(chain: Mapping[str, Any], execution: str) -> dict[str, str]:
     }
 
 
-def _plan_next(state: dict[str, Any], execution: str, now: datetime | None) -> dict[str, Any]:
+def _plan_next(state: dict[str, Any], execution: str, now: datetime | None) -> RotationState:
+    """What the state machine does next; the state, complete, as it crosses back (RotationState)."""
     chains = state["chains"]
     state["toStop"] = [_stop_order(c, execution) for c in chains if c["status"] == STOPPING]
     state["toCheck"] = [
@@ -140,10 +143,11 @@ def _plan_next(state: dict[str, Any], execution: str, now: datetime | None) -> d
     state.pop("stopResults", None)
     state.pop("observed", None)
     state.pop("lookups", None)
-    return state
+    # Built as a dict (the chains are edited in place); every RotationState key is set above.
+    return cast(RotationState, state)
 
 
-def plan(event: Mapping[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
+def plan(event: Mapping[str, Any], *, now: datetime | None = None) -> RotationState:
     """Start a rotation from the sweep's results: one chain per exposed honeypot of ours."""
     rotate_on = event.get("rotateOn", RotateOn.NEVER)
     if rotate_on not in tuple(RotateOn):
@@ -191,7 +195,7 @@ def _apply_stop_results(state: dict[str, Any], stop_results: Iterable[Mapping[st
             chain["reason"] = f"ECS did not stop task {current['taskArn']}: {error.get('error') or 'unknown error'}"
 
 
-def observe(event: Mapping[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
+def observe(event: Mapping[str, Any], *, now: datetime | None = None) -> RotationState:
     """The service's running tasks after a wait: hand new ones to the chains waiting for one."""
     state = _state(event)
     _apply_stop_results(state, state.get("stopResults") or [])
@@ -228,7 +232,7 @@ def observe(event: Mapping[str, Any], *, now: datetime | None = None) -> dict[st
     return _plan_next(state, state["execution"], now)
 
 
-def judge(event: Mapping[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
+def judge(event: Mapping[str, Any], *, now: datetime | None = None) -> RotationState:
     """Shodan's answers for the replacement IPs: clean ones end the chain, dirty ones rotate again."""
     state = _state(event)
     lookups = {r.get("ip"): r for r in state.get("lookups") or [] if isinstance(r, Mapping)}
@@ -266,7 +270,7 @@ def judge(event: Mapping[str, Any], *, now: datetime | None = None) -> dict[str,
 ACTIONS = {RotationAction.PLAN: plan, RotationAction.OBSERVE: observe, RotationAction.JUDGE: judge}
 
 
-def advance(event: Mapping[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
+def advance(event: Mapping[str, Any], *, now: datetime | None = None) -> RotationState:
     action = event.get("action")
     if action not in ACTIONS:
         raise InvalidRotationInput(f"action must be one of {', '.join(ACTIONS)}, not {action!r}")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ics_honeynet.contracts import ChainStatus, RotationStep
+from ics_honeynet.contracts import ChainStatus, RotationState, RotationStep
 from ics_honeynet.rotation import advance
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ metrics = Metrics()
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> RotationState:
     state = advance(event)
     statuses = [chain["status"] for chain in state["chains"]]
     logger.info("rotation step", extra={"action": event.get("action"), "next": state["next"], "chains": statuses})
