@@ -204,7 +204,9 @@ def test_two_cold_containers_share_the_pace_in_the_table(shodan_api, lambda_cont
         TableName="pace", Key={"pacer": {"S": PARAMETER}}
     )["Item"]  # named by the key's parameter: the key itself is never stored
     assert set(item) == {"pacer", "nextSlot"}
-    assert float(item["nextSlot"]["N"]) == pytest.approx(started + 4 * 0.206, abs=0.1)
+    # Four slots reserved one interval apart, the first a little after the test started (the cold
+    # container's key read and the idle pacer's lead come before it).
+    assert started + 4 * 0.206 <= float(item["nextSlot"]["N"]) <= started + 4 * 0.206 + 0.5
 
 
 # -- Shodan's answers as they really come (issue 11) --------------------------------------------
