@@ -24,11 +24,12 @@ help:
 	@echo "make asl    render statemachine/sweep.asl.json from sweep.asl.yaml (the source you edit)"
 	@echo "make lint | build | unit | integration | clean"
 
-$(VENV)/.installed: requirements-dev.txt
+$(VENV)/.installed: requirements-dev.txt src/requirements.txt pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python 3.13 is required (see tools/find-python)"; exit 1; }
-	@echo "==> installing dev dependencies into $(VENV) (Python: $(PYTHON))"
-	@$(PYTHON) -m venv $(VENV)
+	@echo "==> installing dev dependencies and the ics_honeynet package (editable) into $(VENV) (Python: $(PYTHON))"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install $(PIP_FLAGS) -r requirements-dev.txt 2> >(grep -v "is ignored: it is neither" >&2)
+	@$(PY) -m pip install $(PIP_FLAGS) -e . 2> >(grep -v "is ignored: it is neither" >&2)
 	@touch $@
 
 $(SAM_VENV)/.installed: requirements-sam.txt
@@ -60,8 +61,8 @@ lint: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed node_
 	@echo "==> ruff"
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
-	@echo "==> mypy --strict ics_honeynet"
-	@$(VENV)/bin/mypy --strict ics_honeynet
+	@echo "==> mypy --strict src/ics_honeynet"
+	@$(VENV)/bin/mypy --strict src/ics_honeynet
 	@echo "==> sam validate --lint"
 	@SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --region us-east-1 --template template.yaml
 	@echo "==> cfn-lint (+ cfn-lint-serverless rules)"

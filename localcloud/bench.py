@@ -11,8 +11,10 @@ of the client's pacing is real). Figures:
 - Shodan requests per verdict (a not-indexed IP must cost exactly one);
 - the cost of a sweep and of a month at the default schedule, from localcloud/prices.py.
 
-Cold start: each handler's import time in a fresh interpreter (median of several runs) as a
-ratio to a bare ``import boto3``, and the size of each built package (.aws-sam/build).
+Cold start and packaging (``--cold-start-only`` measures just these): each handler's import
+time in a fresh interpreter (median of several runs) as a ratio to a bare ``import boto3``, how
+many of the package's modules it imports; the size of each function's built package
+(.aws-sam/build, from ``make build``): the one CodeUri's code and the shared dependencies.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import yaml
 from localcloud import prices
 from localcloud.cloud import LocalCloud
 from localcloud.constants import PROJECT_ROOT
-from localcloud.functions import FUNCTIONS_DIR
+from localcloud.functions import PACKAGE, SOURCE_DIR, function_of
 
 DEFAULT_SIZES = ((10, 1.0), (100, 1.0), (1000, 10.0))
 TARGET_FACTOR = 1.10  # a sweep's wall time within 10% of Shodan's floor N/R
@@ -147,25 +149,33 @@ def monthly_cost(figures: SweepFigures, honeypots: int = 1, spot: bool = False) 
 # ---------------------------------------------------------------------------------------------
 # Cold start
 # ---------------------------------------------------------------------------------------------
-def _import_seconds(code: str, cwd: Path, runs: int) -> float:
+def _import(code: str, cwd: Path, runs: int) -> tuple[float, int]:
+    """Median seconds ``code`` takes in a fresh interpreter started in ``cwd`` (Lambda's /var/task:
+    the CodeUri), and how many of the package's modules it imported."""
     env = {
         **os.environ,
         "POWERTOOLS_METRICS_NAMESPACE": "bench",
         "POWERTOOLS_SERVICE_NAME": "bench",
         "AWS_DEFAULT_REGION": "us-east-1",
     }
-    timings = []
+    probe = (
+        f"import sys, time; t = time.perf_counter(); {code}; s = time.perf_counter() - t; "
+        f"print(sum(1 for m in sys.modules if m == {PACKAGE!r} or m.startswith({PACKAGE + '.'!r})), s)"
+    )
+    timings, modules = [], 0
     for _ in range(runs):
         out = subprocess.run(  # noqa: S603 - our own interpreter, our own code
-            [sys.executable, "-c", f"import time; t = time.perf_counter(); {code}; print(time.perf_counter() - t)"],
+            [sys.executable, "-c", probe],
             cwd=cwd,
             env=env,
             capture_output=True,
             text=True,
             check=True,
         )
-        timings.append(float(out.stdout.strip().splitlines()[-1]))
-    return statistics.median(timings)
+        count, seconds = out.stdout.strip().splitlines()[-1].split()
+        timings.append(float(seconds))
+        modules = int(count)
+    return statistics.median(timings), modules
 
 
 def _size_bytes(folder: Path) -> int | None:
@@ -174,37 +184,56 @@ def _size_bytes(folder: Path) -> int | None:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
 
 
+def _handlers() -> dict[str, str]:
+    """Function logical id -> Handler, as template.yaml declares them."""
+    from localcloud.sam import load_template
+
+    resources = load_template(PROJECT_ROOT / "template.yaml")["Resources"]
+    return {lid: r["Properties"]["Handler"] for lid, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+
+
+def _mb(size: int | None) -> float | None:
+    return round(size / 1e6, 2) if size is not None else None
+
+
 def cold_start(runs: int = 7) -> dict[str, Any]:
-    boto3_s = _import_seconds("import boto3", PROJECT_ROOT, runs)
+    boto3_s, _ = _import("import boto3", SOURCE_DIR, runs)
     handlers = {}
-    logical = {"list_honeypot_ips": "ListHoneypotIpsFunction", "shodan_lookup": "ShodanLookupFunction",
-               "summarize_sweep": "SummarizeSweepFunction", "track_rotation": "TrackRotationFunction"}  # fmt: skip
-    for name, logical_id in logical.items():
-        seconds = _import_seconds("import app", FUNCTIONS_DIR / name, runs)
-        size = _size_bytes(PROJECT_ROOT / ".aws-sam" / "build" / logical_id)
-        handlers[name] = {
+    for logical_id, handler in _handlers().items():
+        module = handler.rpartition(".")[0]
+        seconds, modules = _import(f"import {module}", SOURCE_DIR, runs)
+        built = PROJECT_ROOT / ".aws-sam" / "build" / logical_id
+        size, code = _size_bytes(built), _size_bytes(built / PACKAGE)
+        handlers[function_of(handler)] = {
             "import_s": round(seconds, 4),
             "ratio_to_boto3": round(seconds / boto3_s, 2),
-            "package_mb": round(size / 1e6, 2) if size is not None else None,
+            "package_modules": modules,
+            "package_mb": _mb(size),
+            "code_kb": round(code / 1e3, 1) if code is not None else None,
+            "dependencies_mb": _mb(size - code) if size is not None and code is not None else None,
         }
     return {"boto3_import_s": round(boto3_s, 4), "runs": runs, "handlers": handlers}
 
 
 # ---------------------------------------------------------------------------------------------
 def render(sweeps: list[SweepFigures], cold: dict[str, Any]) -> list[str]:
-    lines = [
-        "Sweep (real template + ASL in the local cloud, time scale 1)",
-        f"{'IPs':>6} {'R/s':>5} {'status':<10} {'wall s':>8} {'floor s':>8} {'target s':>9} {'ok':>3} "
-        f"{'trans/IP':>9} {'inv/IP':>7} {'req/IP':>7} {'history':>8} {'max state':>10}",
-    ]
+    lines = (
+        []
+        if not sweeps
+        else [
+            "Sweep (real template + ASL in the local cloud, time scale 1)",
+            f"{'IPs':>6} {'R/s':>5} {'status':<10} {'wall s':>8} {'floor s':>8} {'target s':>9} {'ok':>3} "
+            f"{'trans/IP':>9} {'inv/IP':>7} {'req/IP':>7} {'history':>8} {'max state':>10}",
+        ]
+    )
     for s in sweeps:
         lines.append(
             f"{s.ips:>6} {s.rate_per_s:>5g} {s.status:<10} {s.wall_s:>8.1f} {s.floor_s:>8.1f} {s.target_s:>9.1f} "
             f"{'yes' if s.meets_target else 'NO':>3} {s.per_ip(s.transitions):>9.2f} {s.per_ip(s.invocations):>7.2f} "
             f"{s.per_ip(s.shodan_requests):>7.2f} {s.history_events:>8} {s.largest_state_bytes:>10}"
         )
-    lines.append(f"targets: wall <= {TARGET_FACTOR:.2f}*N/R; one iteration and one lookup invocation per IP")
     if sweeps:
+        lines.append(f"targets: wall <= {TARGET_FACTOR:.2f}*N/R; one iteration and one lookup invocation per IP")
         # A failed sweep's figures are partial: quote the largest sweep that succeeded.
         succeeded = [s for s in sweeps if s.status == "SUCCEEDED"] or sweeps
         largest = max(succeeded, key=lambda s: s.ips)
@@ -221,9 +250,15 @@ def render(sweeps: list[SweepFigures], cold: dict[str, Any]) -> list[str]:
         )
     lines.append(f"Cold start (median of {cold['runs']} fresh interpreters; import boto3 = {cold['boto3_import_s']} s)")
     for name, figures in cold["handlers"].items():
-        size = f"{figures['package_mb']} MB" if figures["package_mb"] is not None else "not built (make build)"
+        size = (
+            f"built {figures['package_mb']} MB (ics_honeynet {figures['code_kb']} KB, "
+            f"dependencies {figures['dependencies_mb']} MB)"
+            if figures["package_mb"] is not None
+            else "not built (make build)"
+        )
         lines.append(
-            f"  {name:<20} import {figures['import_s']:.3f} s = {figures['ratio_to_boto3']:.2f} x boto3; {size}"
+            f"  {name:<20} import {figures['import_s']:.3f} s = {figures['ratio_to_boto3']:.2f} x boto3, "
+            f"{figures['package_modules']} modules of the package; {size}"
         )
     return lines
 
@@ -246,7 +281,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--cold-runs", type=int, default=7, help="fresh interpreters per import timing")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    parser.add_argument(
+        "--cold-start-only", action="store_true", help="only the cold starts and package sizes (no sweep)"
+    )
     args = parser.parse_args(argv)
+    if args.cold_start_only:
+        args.sizes = []
 
     started = time.monotonic()
 

@@ -35,10 +35,10 @@ from localcloud.constants import ACCOUNT_ID, DEFAULT_SCENARIO, REGION, TEMPLATE
 from localcloud.ecs_scheduler import HoneynetScheduler, HoneypotTask
 from localcloud.functions import (
     FUNCTION_LOGS,
-    FUNCTIONS_DIR,
     FunctionLog,
     function_log,
-    load_handler,
+    function_of,
+    load_container,
     stdout_routed_to_function_logs,
 )
 from localcloud.handler_patches import ClockPatches, ScaledClock, routing_shodan_to
@@ -238,9 +238,10 @@ class LocalCloud:
         self.authorizer.step_functions = role_principal(self.stack.state_machine_role_arn)
         self._check_log_group_keys()
         for logical_id, function_name in self.stack.functions.items():
-            folder = self.stack.code_dirs[logical_id]
+            handler = configurations[function_name]["Handler"]
             role = role_principal(configurations[function_name]["Role"])
-            self.runtime.register(function_name, _containers_of(folder, clocks), function_log(folder), principal=role)
+            containers = _containers_of(handler, self.stack.code_dirs[logical_id], clocks)
+            self.runtime.register(function_name, containers, function_log(function_of(handler)), principal=role)
             group = (
                 configurations[function_name].get("LoggingConfig", {}).get("LogGroup", f"/aws/lambda/{function_name}")
             )
@@ -418,15 +419,15 @@ class LocalCloud:
 _container_numbers = itertools.count(1)  # container 0 is the copy tests import directly
 
 
-def _containers_of(folder: str, clocks: ClockPatches) -> Any:
-    """A factory of cold containers: each is a fresh import of the function's module (its own
-    globals and cached clients, its logs bound to this local cloud's stdout router, its clock
-    this local cloud's scaled one)."""
+def _containers_of(handler: str, code_dir: Path, clocks: ClockPatches) -> Any:
+    """A factory of cold containers: each is a fresh import of the package's modules the handler
+    needs (its own globals and cached clients, its logs bound to this local cloud's stdout
+    router, its clock this local cloud's scaled one)."""
 
     def container(_number: int) -> Any:
-        handler = load_handler(folder, container=next(_container_numbers))
-        clocks.apply(FUNCTIONS_DIR / folder)
-        return handler
+        loaded = load_container(handler, next(_container_numbers), code_dir)
+        clocks.apply(loaded.modules.values())
+        return loaded.handler
 
     container.is_container_factory = True  # type: ignore[attr-defined]
     return container

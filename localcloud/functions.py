@@ -1,29 +1,31 @@
-"""Find and load the project's Lambda functions, as SAM would package them.
+"""Load the project's Lambda handlers as Lambda runs them: from the functions' CodeUri.
 
-One place maps a function folder (``functions/<name>``) to an importable handler. Each function
-folder is its own Lambda package: its domain modules are imported as top-level siblings of
-``app.py`` (that is how Lambda's ``/var/task`` works), so they must have unique names across
-functions. Tests and the local cloud both load handlers through :func:`load_handler`.
+The four functions share one CodeUri (``src/``, the ``ics_honeynet`` package) and differ by their
+``Handler`` (``ics_honeynet.handlers.<name>.lambda_handler``). Lambda puts the CodeUri on
+``sys.path`` of each container and imports the handler's module there: every container has its
+own copy of the package's modules (its cached clients, its Shodan pacer). Here all containers
+live in one process, so :func:`load_container` imports a private copy of the ``ics_honeynet``
+module graph per container (``sys.modules`` is swapped under a lock while it imports). Container
+0 is the ordinary import that tests share. Tests and the local cloud both load handlers here.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
+import importlib
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from localcloud.constants import PROJECT_ROOT
 
-FUNCTIONS_DIR = PROJECT_ROOT / "functions"
+SOURCE_DIR = PROJECT_ROOT / "src"  # the functions' CodeUri
 
 Handler = Callable[[dict[str, Any], Any], Any]
-
-_loaded: dict[str, ModuleType] = {}
 
 
 class FunctionLog:
@@ -126,39 +128,90 @@ def writing_to(log: FunctionLog | None) -> Iterator[None]:
         _router.local.log = previous
 
 
-def function_dir(name: str) -> Path:
-    path = FUNCTIONS_DIR / name
-    if not (path / "app.py").is_file():
-        raise FileNotFoundError(f"no Lambda function at {path}/app.py")
-    return path
+PACKAGE = "ics_honeynet"
+
+
+def handler_name(function: str) -> str:
+    """The template's ``Handler`` of function ``function`` (a module of ics_honeynet.handlers)."""
+    return f"{PACKAGE}.handlers.{function}.lambda_handler"
+
+
+def function_of(handler: str) -> str:
+    """``ics_honeynet.handlers.shodan_lookup.lambda_handler`` -> ``shodan_lookup`` (its log's name)."""
+    return handler.rsplit(".", 2)[-2]
+
+
+@dataclass(frozen=True)
+class Container:
+    """One Lambda container: the handler and this container's own copies of the package's modules."""
+
+    number: int
+    handler: Handler
+    modules: dict[str, ModuleType]
+
+    def module(self, name: str) -> ModuleType:
+        """This container's ``ics_honeynet.<name>`` (e.g. ``shodan_client``, ``handlers.shodan_lookup``)."""
+        return self.modules[f"{PACKAGE}.{name}"]
+
+
+_containers: dict[tuple[str, int], Container] = {}
+_import_lock = threading.Lock()
+
+
+def _package_modules() -> dict[str, ModuleType]:
+    return {k: m for k, m in list(sys.modules.items()) if k == PACKAGE or k.startswith(f"{PACKAGE}.")}
+
+
+def _import_private_copy(module_name: str) -> dict[str, ModuleType]:
+    """Import ``module_name`` with a fresh copy of every ``ics_honeynet`` module it needs, and take
+    that copy out of ``sys.modules`` again: the modules already imported stay as they were."""
+    with _import_lock:
+        stashed = _package_modules()
+        for name in stashed:
+            del sys.modules[name]
+        try:
+            importlib.import_module(module_name)
+        finally:
+            fresh = _package_modules()
+            for name in fresh:
+                del sys.modules[name]
+            sys.modules.update(stashed)
+    return fresh
+
+
+def load_container(handler: str, container: int = 0, code_dir: Path = SOURCE_DIR) -> Container:
+    """A container of the function whose ``Handler`` is ``handler`` (or a function's short name,
+    e.g. ``shodan_lookup``), its code from ``code_dir`` (the CodeUri). Container 0 is the ordinary
+    import, shared with whatever else imports the package; any other number is a cold container:
+    a private copy of the package, as a second Lambda container would have."""
+    if "." not in handler:
+        handler = handler_name(handler)
+    key = (handler, container)
+    if key in _containers:
+        return _containers[key]
+    if str(code_dir) not in sys.path:
+        sys.path.insert(0, str(code_dir))  # Lambda's /var/task: the CodeUri's contents
+    module_name, _, attribute = handler.rpartition(".")
+    # With the local cloud's stdout router in place, Powertools binds its log handler to the
+    # router, which sends each thread's writes to the function that thread is running.
+    with writing_to(function_log(function_of(handler))):
+        if container == 0:
+            modules = {module_name: importlib.import_module(module_name)}
+            modules = {**_package_modules(), **modules}
+        else:
+            modules = _import_private_copy(module_name)
+    handler_module = modules[module_name]
+    if _router is not None:
+        _bind_loggers_to_router(handler_module)
+    loaded = Container(container, getattr(handler_module, attribute), modules)
+    _containers[key] = loaded
+    return loaded
 
 
 def load_app(name: str, container: int = 0) -> ModuleType:
-    """Import ``functions/<name>/app.py`` as module ``<name>_app`` (container 0) with its folder on
-    sys.path. Another ``container`` number imports a separate copy: its own module globals
-    (cached clients), as a second Lambda container would have."""
-    key = name if container == 0 else f"{name}#{container}"
-    if key in _loaded:
-        return _loaded[key]
-    folder = function_dir(name)
-    if str(folder) not in sys.path:
-        # Lambda puts the package root on sys.path; sibling domain modules import as top-level.
-        sys.path.insert(0, str(folder))
-    module_name = f"{name}_app" if container == 0 else f"{name}_app_container{container}"
-    spec = importlib.util.spec_from_file_location(module_name, folder / "app.py")
-    if spec is None or spec.loader is None:  # pragma: no cover - only on a broken checkout
-        raise ImportError(f"cannot load {folder}/app.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    # With the local cloud's stdout router in place, Powertools binds its log handler to the
-    # router, which sends each thread's writes to the function that thread is running.
-    with writing_to(function_log(name)):
-        spec.loader.exec_module(module)
-    if _router is not None:
-        _bind_loggers_to_router(module)
-    _loaded[key] = module
-    return module
+    """The handler module of function ``name`` (e.g. ``shodan_lookup``) in ``container``."""
+    return load_container(name, container).module(f"handlers.{name}")
 
 
-def load_handler(name: str, handler: str = "lambda_handler", container: int = 0) -> Handler:
-    return getattr(load_app(name, container), handler)
+def load_handler(name: str, container: int = 0) -> Handler:
+    return load_container(name, container).handler

@@ -3,8 +3,8 @@
 
 - ``ScaledClock``: the ASL's Retry and Wait intervals are scaled by the local cloud's time scale
   (moto_patches/stepfunctions.py); the handlers' own waits must be too (the lookup's shared pacer, its honeyscore
-  backoff, the summary's DynamoDB backoff). Each module of a function folder that uses the
-  ``time`` module gets a clock running ``1/scale`` times faster than real time instead: its
+  backoff, the history store's DynamoDB backoff). Each module of a container's copy of the
+  package that uses the ``time`` module gets a clock running ``1/scale`` times faster than real time instead: its
   sleeps are scaled and its ``time()``/``monotonic()`` advance to match, so the Shodan pace the
   stack is deployed with (``ShodanRequestsPerSecond``) holds on the scaled clock, against a local
   Shodan that enforces its limit on the same scaled clock. Every container shares one clock (the
@@ -18,11 +18,9 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 import time
 import types
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from unittest import mock
 
@@ -52,16 +50,6 @@ class ScaledClock:
         return getattr(time, name)
 
 
-def modules_of(folder: Path) -> list[types.ModuleType]:
-    """Every loaded module whose source is in ``folder`` (a function's app copies and siblings)."""
-    root = str(folder.resolve())
-    return [
-        module
-        for module in list(sys.modules.values())
-        if isinstance(getattr(module, "__file__", None), str) and str(Path(module.__file__).resolve().parent) == root
-    ]
-
-
 class ClockPatches:
     """Puts ``clock`` in place of ``time`` in a function's modules; ``restore`` puts it back."""
 
@@ -69,8 +57,9 @@ class ClockPatches:
         self.clock = clock
         self._saved: list[tuple[types.ModuleType, Any]] = []
 
-    def apply(self, folder: Path) -> None:
-        for module in modules_of(folder):
+    def apply(self, modules: Iterable[types.ModuleType]) -> None:
+        """``modules``: one container's copy of the package (see localcloud.functions.Container)."""
+        for module in modules:
             if getattr(module, "time", None) is time:
                 self._saved.append((module, module.time))
                 module.time = self.clock  # type: ignore[attr-defined]

@@ -19,6 +19,11 @@ from samtranslator.yaml_helper import yaml_parse
 from localcloud.constants import ARTIFACT_BUCKET
 
 
+def artifact_key(uri: str) -> str:
+    """One artefact per CodeUri (``src/`` -> ``src.zip``): functions sharing it share the upload."""
+    return uri.strip("/").replace("/", "-") + ".zip"
+
+
 class _NoManagedPolicies:
     """The translator asks IAM for managed policy ARNs only if the template names any."""
 
@@ -31,13 +36,25 @@ def load_template(path: Path) -> dict[str, Any]:
     return yaml_parse(path.read_text())
 
 
+def code_uri(template: dict[str, Any], logical_id: str) -> str:
+    """A function's ``CodeUri``: its own, or the template's ``Globals.Function.CodeUri``."""
+    props = template["Resources"][logical_id].get("Properties", {})
+    uri = props.get("CodeUri", template.get("Globals", {}).get("Function", {}).get("CodeUri"))
+    if not isinstance(uri, str):
+        raise ValueError(f"function {logical_id} has no local CodeUri (its own or in Globals)")
+    return uri
+
+
 def transform_template(path: Path, parameters: dict[str, str], region: str = "us-east-1") -> dict[str, Any]:
     """The CloudFormation that `sam deploy` would create from ``path`` with ``parameters``."""
     template = copy.deepcopy(load_template(path))
     for logical_id, resource in template.get("Resources", {}).items():
         props = resource.get("Properties", {})
-        if resource.get("Type") == "AWS::Serverless::Function" and isinstance(props.get("CodeUri"), str):
-            props["CodeUri"] = f"s3://{ARTIFACT_BUCKET}/{logical_id}.zip"
+        if resource.get("Type") == "AWS::Serverless::Function":
+            # As `sam deploy` does, each function's local CodeUri (its own or the Globals') becomes
+            # the uploaded artefact's location.
+            props["CodeUri"] = f"s3://{ARTIFACT_BUCKET}/{artifact_key(code_uri(template, logical_id))}"
+            resource["Properties"] = props
         if resource.get("Type") == "AWS::Serverless::StateMachine" and isinstance(props.get("DefinitionUri"), str):
             props["DefinitionUri"] = f"s3://{ARTIFACT_BUCKET}/{logical_id}.asl.json"
     # The translator needs a region for ARNs and pseudo parameters.

@@ -34,7 +34,7 @@ import boto3
 
 from localcloud.constants import ACCOUNT_ID, ARTIFACT_BUCKET, TEMPLATE
 from localcloud.fargate import TaskDefinitionRejected
-from localcloud.sam import load_template, transform_template
+from localcloud.sam import artifact_key, code_uri, load_template, transform_template
 
 Progress = Callable[[str], None]
 
@@ -52,7 +52,7 @@ class DeployedStack:
     outputs: dict[str, str]
     physical_ids: dict[str, str]
     functions: dict[str, str]  # logical id -> deployed function name
-    code_dirs: dict[str, str]  # logical id -> folder under functions/
+    code_dirs: dict[str, Path]  # logical id -> its CodeUri folder (src/ for all four)
     state_machine_arn: str
     state_machine_role_arn: str
     schedule_role_arn: str  # the role EventBridge starts the sweep with
@@ -110,14 +110,14 @@ def _zip_folder(folder: Path) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for file in sorted(folder.rglob("*")):
-            if file.is_file() and "__pycache__" not in file.parts:
+            if file.is_file() and "__pycache__" not in file.parts and not file.parts[-2].endswith(".egg-info"):
                 zf.write(file, file.relative_to(folder))
     return buf.getvalue()
 
 
 def _prepare(
     cfn: dict[str, Any], sam: dict[str, Any], template_dir: Path, region: str
-) -> tuple[dict[str, str], dict[str, Any], str, dict[str, dict[str, Any]]]:
+) -> tuple[dict[str, Path], dict[str, Any], str, dict[str, dict[str, Any]]]:
     """Point functions at uploaded code, inline the raw ASL, and take out what moto cannot create.
 
     Returns (function code folders by logical id, ASL, state machine logical id, removed resources).
@@ -126,16 +126,17 @@ def _prepare(
     s3 = boto3.client("s3", region_name=region)
     s3.create_bucket(Bucket=ARTIFACT_BUCKET)
 
-    code_dirs: dict[str, str] = {}
+    code_dirs: dict[str, Path] = {}
     for logical_id, sam_resource in sam["Resources"].items():
         if sam_resource.get("Type") != "AWS::Serverless::Function":
             continue
-        code_uri = sam_resource["Properties"]["CodeUri"]
-        folder = (template_dir / code_uri).resolve()
-        key = f"{logical_id}.zip"
-        s3.put_object(Bucket=ARTIFACT_BUCKET, Key=key, Body=_zip_folder(folder))
+        uri = code_uri(sam, logical_id)
+        folder = (template_dir / uri).resolve()
+        key = artifact_key(uri)
+        if folder not in code_dirs.values():  # the functions share one CodeUri: one upload
+            s3.put_object(Bucket=ARTIFACT_BUCKET, Key=key, Body=_zip_folder(folder))
         resources[logical_id]["Properties"]["Code"] = {"S3Bucket": ARTIFACT_BUCKET, "S3Key": key}
-        code_dirs[logical_id] = folder.name
+        code_dirs[logical_id] = folder
 
     machines = [lid for lid, r in sam["Resources"].items() if r.get("Type") == "AWS::Serverless::StateMachine"]
     if len(machines) != 1:

@@ -18,7 +18,7 @@ EVENTS = ROOT / "events"
 # The objects a deployed stack's earlier sweep steps leave in S3 (the events name them).
 SWEEP_OBJECTS = ROOT / "tests" / "fixtures" / "summarize_sweep_s3.json"
 
-# event file -> (function folder, the state machine's state that invokes it with that shape)
+# event file -> (the function's handler module, the state machine's state that invokes it with that shape)
 FUNCTION_EVENTS = {
     "list_honeypot_ips.json": ("list_honeypot_ips", "ListHoneypotIps"),
     "list_replacements.json": ("list_honeypot_ips", "ListReplacements"),

@@ -14,7 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from localcloud.functions import load_app
+from localcloud.functions import load_app, load_container
 from localcloud.handler_patches import ScaledClock, routing_shodan_to
 from localcloud.scenario import Profile, render_host
 from localcloud.shodan_api import ShodanApiServer
@@ -26,11 +26,20 @@ STARTED = datetime(2026, 11, 23, 21, 40, tzinfo=UTC)
 
 
 @pytest.fixture
-def app():
-    module = load_app("shodan_lookup")
-    module._cached = None  # a cold container: a new client and pacer for each test
+def client_module():
+    """Container 0's Shodan client wrapper, made cold: a new client and pacer for each test, none
+    left behind (the client would keep this test's Shodan endpoint for the next test's)."""
+    module = load_container("shodan_lookup").module("shodan_client")
+    module._cached = None
     module._pacer.cache_clear()
-    return module
+    yield module
+    module._cached = None
+    module._pacer.cache_clear()
+
+
+@pytest.fixture
+def app(client_module):
+    return load_app("shodan_lookup")
 
 
 @pytest.fixture
@@ -209,13 +218,13 @@ def corpus(name: str) -> dict:
 
 
 @pytest.fixture
-def fast(monkeypatch, app):
+def fast(monkeypatch, client_module):
     """The function's clock a million times faster (as the local cloud scales it, from outside):
     retries without waiting, a pace that lets the test's requests through at once."""
-    monkeypatch.setattr(app, "time", ScaledClock(1e-6))
+    monkeypatch.setattr(client_module, "time", ScaledClock(1e-6))
 
 
-def test_a_rate_limited_honeyscore_is_retried_and_slows_the_pacer(app, shodan_api, lambda_context, fast):
+def test_a_rate_limited_honeyscore_is_retried_and_slows_the_pacer(app, client_module, shodan_api, lambda_context, fast):
     shodan_api.set_host(IP, corpus("conpot_default_ours"))
     shodan_api.set_honeyscore(IP, 1.0)
     shodan_api.set_fault("rate_limit", ip=IP, times=2, endpoint="honeyscore")
@@ -223,7 +232,7 @@ def test_a_rate_limited_honeyscore_is_retried_and_slows_the_pacer(app, shodan_ap
     assert (out["verdict"], out["honeyscore"], out["honeyscoreStatus"]) == ("FINGERPRINTED", 1.0, "SCORED")
     assert [(r.path.split("/")[1], r.status) for r in shodan_api.requests()] == [
         ("shodan", 200), ("labs", 429), ("labs", 429), ("labs", 200)]  # fmt: skip
-    pacer = app._client(KEY)[1].pacer
+    pacer = client_module.client().pacer
     assert pacer.interval > pacer._base  # slowed after the 429s
 
 

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
 from datetime import UTC, datetime
 
 import pytest
 
-from localcloud.functions import FUNCTIONS_DIR
-
-sys.path.insert(0, str(FUNCTIONS_DIR / "shodan_lookup"))
-from exposure import (
+from ics_honeynet.contracts import HoneyscoreStatus
+from ics_honeynet.exposure import (
     HONEYSCORE_NOT_ASKED,
     MAX_EXCERPT_BANNERS,
-    NO_SCORE,
-    SCORED,
-    UNAVAILABLE,
     Honeyscore,
     InvalidInputError,
     ShodanAuthError,
@@ -34,6 +28,9 @@ from exposure import (
 )
 
 NOW = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+
+
+NO_SCORE, SCORED, UNAVAILABLE = HoneyscoreStatus.NO_SCORE, HoneyscoreStatus.SCORED, HoneyscoreStatus.UNAVAILABLE
 
 
 def raw_host(**extra) -> dict:

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from localcloud.functions import FUNCTIONS_DIR
-
-sys.path.insert(0, str(FUNCTIONS_DIR / "list_honeypot_ips"))
-from honeypot_ips import (
+from ics_honeynet.honeypot_ips import (
     HoneypotIp,
     Listing,
     Skipped,
@@ -96,7 +92,7 @@ def test_eni_and_chunks():
 
 
 def test_extra_ips_are_parsed_and_invalid_ones_kept_as_skipped():
-    from honeypot_ips import parse_extra_ips
+    from ics_honeynet.honeypot_ips import parse_extra_ips
 
     ips, invalid = parse_extra_ips(" 198.51.100.77, 2001:db8::5 198.51.100.77,,not-an-ip")
     assert ips == ["198.51.100.77", "2001:db8::5"]
@@ -107,7 +103,7 @@ def test_extra_ips_are_parsed_and_invalid_ones_kept_as_skipped():
 
 
 def test_extra_ips_join_the_listing_without_a_task():
-    from honeypot_ips import add_extra_ips
+    from ics_honeynet.honeypot_ips import add_extra_ips
 
     listing = assemble("c", "s", [task(1)], {"eni-1": eni("192.0.2.1")})
     add_extra_ips(listing, ["198.51.100.77", "192.0.2.1"], [])

@@ -3,22 +3,17 @@ entries, and the key's configuration errors."""
 
 from __future__ import annotations
 
-import sys
 import threading
 
 import boto3
 import pytest
 from moto import mock_aws
 
-from localcloud.functions import FUNCTIONS_DIR
-
-sys.path.insert(0, str(FUNCTIONS_DIR / "shodan_lookup"))
-sys.path.insert(0, str(FUNCTIONS_DIR / "summarize_sweep"))
-from api_key import ShodanKeyUnavailableError, read_api_key
-from exposure import ShodanAuthError, ShodanRateLimitError, ShodanUnavailableError
-from pacing import IDLE_LEAD, MARGIN, MAX_RACES, DynamoSlotStore, PacerUnavailableError, SharedPacer
-from retries import RetryPolicy, lookup_with_retries
-from sweep_results import InvalidSweepResults, gather_results
+from ics_honeynet.api_key import ShodanKeyUnavailableError, read_api_key
+from ics_honeynet.exposure import ShodanAuthError, ShodanRateLimitError, ShodanUnavailableError
+from ics_honeynet.pacing import IDLE_LEAD, MARGIN, MAX_RACES, DynamoSlotStore, PacerUnavailableError, SharedPacer
+from ics_honeynet.retries import RetryPolicy, lookup_with_retries
+from ics_honeynet.sweep_results import InvalidSweepResults, gather_results
 
 
 def failing(*errors: Exception):

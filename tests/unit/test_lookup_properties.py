@@ -5,16 +5,12 @@ banners (timestamp at or after startedAt) and the tags attributed to them."""
 from __future__ import annotations
 
 import json
-import sys
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from localcloud.functions import FUNCTIONS_DIR
-
-sys.path.insert(0, str(FUNCTIONS_DIR / "shodan_lookup"))
-from exposure import (
+from ics_honeynet.exposure import (
     HONEYSCORE_NOT_ASKED,
     MAX_EVENT_TEXT,
     MAX_RESULT_BYTES,

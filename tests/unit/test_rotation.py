@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from localcloud.functions import FUNCTIONS_DIR, load_handler
-
-sys.path.insert(0, str(FUNCTIONS_DIR / "track_rotation"))
-from rotation import InvalidRotationInput, advance, prior_owner_verdict, should_rotate
+from ics_honeynet.rotation import InvalidRotationInput, advance, prior_owner_verdict, should_rotate
+from localcloud.functions import load_handler
 
 EVENT = Path(__file__).resolve().parents[2] / "events" / "track_rotation.json"
 NOW = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)

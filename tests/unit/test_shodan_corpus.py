@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from localcloud.functions import FUNCTIONS_DIR
-
-sys.path.insert(0, str(FUNCTIONS_DIR / "shodan_lookup"))
-from exposure import HONEYSCORE_NOT_ASKED, Target, assess, validate_host
+from ics_honeynet.exposure import HONEYSCORE_NOT_ASKED, Target, assess, validate_host
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "shodan"
 STARTED = datetime(2026, 11, 23, 21, 40, tzinfo=UTC)

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import boto3
 import pytest
 from moto import mock_aws
 
-from localcloud.functions import FUNCTIONS_DIR, load_handler
-
-sys.path.insert(0, str(FUNCTIONS_DIR / "summarize_sweep"))
-from exposure_history import IpHistory, record_check
-from sweep_report import MAX_SUBJECT, InvalidSweepInput, describe_failure, summarize
+from ics_honeynet.exposure_history import IpHistory, record_check
+from ics_honeynet.sweep_report import MAX_SUBJECT, InvalidSweepInput, describe_failure, summarize
+from localcloud.functions import load_handler
 
 EVENT = Path(__file__).resolve().parents[2] / "events" / "summarize_sweep.json"
 # What the sweep's earlier steps left in S3 for that event: the targets and one batch's results.
@@ -246,8 +243,8 @@ def test_the_sweep_record_holds_every_result_change_and_skipped_task():
     summary = sweep(results, skipped=skipped, record_key="sweeps/sweep-9.json", sweep_started_at=T0)
     out = summary.to_json()
     assert out["recordKey"] == "sweeps/sweep-9.json"
-    assert out["record"]["results"] == results and out["record"]["skipped"] == skipped
-    assert out["record"]["changes"] == [
+    assert summary.record["results"] == results and summary.record["skipped"] == skipped
+    assert summary.record["changes"] == [
         {
             "kind": "CHECK_FAILING",
             "ip": "192.0.2.2",
@@ -257,7 +254,7 @@ def test_the_sweep_record_holds_every_result_change_and_skipped_task():
             "cause": None,
         }
     ]
-    assert out["record"]["sweepStartedAt"] == T0 and out["changes"]["CHECK_FAILING"] == 1
+    assert summary.record["sweepStartedAt"] == T0 and out["changes"]["CHECK_FAILING"] == 1
     assert "s3://b/sweeps/sweep-9.json" in summary.message
 
 

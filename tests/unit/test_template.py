@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from localcloud.sam import transform_template
+from localcloud.sam import load_template, transform_template
 from localcloud.stack import _evaluate_condition, _resolve_if
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -169,6 +169,24 @@ def test_functions_run_python313_on_arm64(cfn):
         assert function["Properties"]["Runtime"] == "python3.13"
         assert function["Properties"]["Architectures"] == ["arm64"]
         assert function["Properties"]["TracingConfig"] == {"Mode": "Active"}
+
+
+def test_the_four_functions_share_one_package_each_with_its_handler():
+    """One CodeUri (src/, the ics_honeynet package) for all; each Handler is a handler module of it."""
+    template = load_template(TEMPLATE)
+    assert template["Globals"]["Function"]["CodeUri"] == "src/"
+    functions = {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::Serverless::Function"}
+    handlers = {r["Properties"]["Handler"] for r in functions.values()}
+    assert len(handlers) == len(functions) == 4
+    for logical_id, function in functions.items():
+        assert "CodeUri" not in function["Properties"], logical_id
+        module, _, attribute = function["Properties"]["Handler"].rpartition(".")
+        assert module.startswith("ics_honeynet.handlers.") and attribute == "lambda_handler"
+        assert (ROOT / "src" / (module.replace(".", "/") + ".py")).is_file(), logical_id
+    # The runtime dependencies, built into each function, are pinned as the tests run them.
+    dev = set((ROOT / "requirements-dev.txt").read_text().split())
+    runtime = [line for line in (ROOT / "src" / "requirements.txt").read_text().splitlines() if "==" in line]
+    assert runtime and set(runtime) <= dev
 
 
 def test_honeypot_task_is_locked_down(cfn):

@@ -15,7 +15,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from exposure import ShodanAuthError, ShodanRateLimitError, ShodanUnavailableError
+from ics_honeynet.exposure import ShodanAuthError, ShodanRateLimitError, ShodanUnavailableError
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class RetryPolicy:
     def delay(self, attempt: int, rng: Callable[[], float] = random.random, base: float | None = None) -> float:
         """Exponential backoff with full jitter (as the ASL's Retry with JitterStrategy FULL)."""
         ceiling = min(self.max_delay_s, (self.base_delay_s if base is None else base) * 2 ** (attempt - 1))
-        return rng() * ceiling
+        return float(rng() * ceiling)
 
 
 def lookup_with_retries[T](

@@ -35,20 +35,21 @@ import ipaddress
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, TypedDict
+from datetime import datetime
+from typing import Any
 
-NOT_INDEXED = "NOT_INDEXED"
-INDEXED = "INDEXED"
-FINGERPRINTED = "FINGERPRINTED"
-
-# Honeyscore statuses: a score; Shodan has none for the IP (or the plan); Shodan could not be
-# asked (rate limit, 5xx, timeout, after retries: unknown); not asked (no banner of ours).
-SCORED, NO_SCORE, UNAVAILABLE, NOT_ASKED = "SCORED", "NO_SCORE", "UNAVAILABLE", "NOT_ASKED"
+from ics_honeynet.contracts import (
+    HONEYPOT_TAG,
+    CheckResult,
+    HoneyscoreStatus,
+    PriorOwner,
+    TagSource,
+    Verdict,
+    format_utc,
+    parse_utc,
+)
 
 NOT_FOUND_MESSAGE = "No information available for that IP."
-HONEYPOT_TAG = "honeypot"
-BANNER_TAGS, HOST_TAGS = "banners", "host"
 
 # Bounds. A string's limit is the size of its JSON encoding (non-ASCII text is escaped, up to 12
 # bytes per character), so the bound holds whatever Shodan sends.
@@ -125,42 +126,12 @@ class HostDocument:
 
 @dataclass(frozen=True)
 class Honeyscore:
-    status: str
+    status: HoneyscoreStatus
     value: float | None = None
     reason: str | None = None
 
 
-HONEYSCORE_NOT_ASKED = Honeyscore(NOT_ASKED)
-
-
-class PriorOwner(TypedDict):
-    banners: int
-    ports: list[int]
-    tags: list[str]
-    lastSeen: str | None
-
-
-class CheckResult(TypedDict):
-    """One IP's check: the lookup's reply, the state the Map iteration shows, and the evidence
-    object the state machine stores (``evidence/<ip>/<execution>.json``) when Shodan has the IP.
-    ``ip`` and ``verdict`` come first: the console shows them at a glance."""
-
-    ip: str
-    verdict: str  # NOT_INDEXED / INDEXED / FINGERPRINTED
-    found: bool
-    taskArn: str | None
-    startedAt: str | None
-    checkedAt: str
-    ports: list[int]
-    tags: list[str]
-    tagSource: str | None
-    honeyscore: float | None
-    honeyscoreStatus: str
-    honeyscoreError: str | None
-    lastUpdate: str | None
-    org: str | None
-    priorOwner: PriorOwner | None
-    host: dict[str, Any] | None  # a bounded excerpt of Shodan's host document (evidence_excerpt)
+HONEYSCORE_NOT_ASKED = Honeyscore(HoneyscoreStatus.NOT_ASKED)
 
 
 # -- bounded values ------------------------------------------------------------------------------
@@ -189,6 +160,10 @@ def _tags_out(tags: Iterable[str]) -> list[str]:
     return _capped_sorted({clip(t, MAX_TAG_BYTES) or "" for t in tags}, MAX_TAGS)
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _port(value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
         return None
@@ -203,15 +178,6 @@ def _tags(value: Any) -> frozenset[str]:
 
 
 # -- input ---------------------------------------------------------------------------------------
-def parse_timestamp(value: str) -> datetime:
-    """ISO 8601 to an aware UTC datetime; Shodan's naive timestamps are UTC. ValueError if not."""
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    except OverflowError:
-        raise ValueError(f"timestamp out of range: {value[:40]!r}") from None
-
-
 def normalise_ip(raw: Any) -> str:
     """The canonical text of an IP (stripped; IPv6 compressed, lower case)."""
     if not isinstance(raw, str):
@@ -238,7 +204,7 @@ def parse_target(event: Mapping[str, Any]) -> Target:
     started_at = None
     if event.get("startedAt"):
         try:
-            started_at = parse_timestamp(str(event["startedAt"]))
+            started_at = parse_utc(str(event["startedAt"]))
         except ValueError:
             raise InvalidInputError(f"startedAt is not an ISO 8601 timestamp: {event['startedAt']!r:.64}") from None
     return Target(
@@ -281,7 +247,7 @@ def parse_banner(raw: Any) -> Banner | None:
     seen = None
     if isinstance(raw.get("timestamp"), str):
         try:
-            seen = parse_timestamp(raw["timestamp"])
+            seen = parse_utc(raw["timestamp"])
         except ValueError:
             seen = None
     tags = _tags(raw.get("tags"))
@@ -317,14 +283,17 @@ def validate_host(host: Any, ip: str) -> HostDocument:
 def parse_honeyscore(value: Any) -> Honeyscore:
     """The honeyscore endpoint answers a bare float 0.0-1.0; anything else: Shodan has no score."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= float(value) <= 1.0:
-        return Honeyscore(NO_SCORE, reason=f"Shodan answered {clip(repr(value), 64)} instead of a score")
-    return Honeyscore(SCORED, float(value))
+        return Honeyscore(
+            HoneyscoreStatus.NO_SCORE, reason=f"Shodan answered {clip(repr(value), 64)} instead of a score"
+        )
+    return Honeyscore(HoneyscoreStatus.SCORED, float(value))
 
 
 def honeyscore_failed(error: Exception) -> Honeyscore:
     """A honeyscore request that failed: unknown. Rate limit, 5xx, timeout: UNAVAILABLE (asked
     again next sweep); any other answer (no score for the IP, not in the plan): NO_SCORE."""
-    status = UNAVAILABLE if isinstance(error, ShodanRateLimitError | ShodanUnavailableError) else NO_SCORE
+    unavailable = isinstance(error, ShodanRateLimitError | ShodanUnavailableError)
+    status = HoneyscoreStatus.UNAVAILABLE if unavailable else HoneyscoreStatus.NO_SCORE
     return Honeyscore(status, reason=clip(f"{type(error).__name__}: {error}", 200))
 
 
@@ -348,9 +317,9 @@ def evidence_excerpt(host: Mapping[str, Any]) -> dict[str, Any]:
     raw_banners = [b for b in host.get("data") or [] if isinstance(b, Mapping)]
     newest = sorted(raw_banners, key=lambda b: str(b.get("timestamp")), reverse=True)[:MAX_EXCERPT_BANNERS]
     excerpt: dict[str, Any] = {name: clip(host.get(name)) for name in EXCERPT_HOST_FIELDS}
-    hostnames = host.get("hostnames") if isinstance(host.get("hostnames"), list) else []
+    hostnames = _list(host.get("hostnames"))
     excerpt["hostnames"] = [clip(h) for h in hostnames if isinstance(h, str)][:MAX_HOSTNAMES]
-    host_ports = host.get("ports") if isinstance(host.get("ports"), list) else []
+    host_ports = _list(host.get("ports"))
     excerpt["ports"] = _capped_sorted({p for p in map(_port, host_ports) if p is not None}, MAX_PORTS)
     excerpt["tags"] = _tags_out(_tags(host.get("tags")))
     excerpt["banners"] = len(host.get("data") or [])
@@ -372,13 +341,17 @@ def split_banners(host: HostDocument, started_at: datetime | None) -> tuple[list
 
 def attribute_tags(
     host: HostDocument, ours: list[Banner], prior: list[Banner]
-) -> tuple[frozenset[str], frozenset[str], str]:
+) -> tuple[frozenset[str], frozenset[str], TagSource]:
     """(our tags, the prior owner's tags, how they were attributed)."""
     if any(b.tagged for b in host.banners):
-        return frozenset().union(*(b.tags for b in ours)), frozenset().union(*(b.tags for b in prior)), BANNER_TAGS
+        return (
+            frozenset().union(*(b.tags for b in ours)),
+            frozenset().union(*(b.tags for b in prior)),
+            TagSource.BANNERS,
+        )
     if ours:
-        return host.tags, frozenset(), HOST_TAGS
-    return frozenset(), host.tags if prior else frozenset(), HOST_TAGS
+        return host.tags, frozenset(), TagSource.HOST
+    return frozenset(), host.tags if prior else frozenset(), TagSource.HOST
 
 
 def _ports(banners: list[Banner]) -> list[int]:
@@ -413,21 +386,29 @@ def assess(
     our_tags, prior_tags, source = (
         attribute_tags(host, ours, prior) if host is not None else (frozenset(), frozenset(), None)
     )
-    scored = honeyscore.status == SCORED and honeyscore.value is not None and honeyscore.value >= threshold
-    verdict = NOT_INDEXED if not ours else FINGERPRINTED if HONEYPOT_TAG in our_tags or scored else INDEXED
+    scored = (
+        honeyscore.status == HoneyscoreStatus.SCORED and honeyscore.value is not None and honeyscore.value >= threshold
+    )
+    verdict = (
+        Verdict.NOT_INDEXED
+        if not ours
+        else Verdict.FINGERPRINTED
+        if HONEYPOT_TAG in our_tags or scored
+        else Verdict.INDEXED
+    )
     # Everything Shodan holds may predate our task: the IP's previous owner, not us (NOT_INDEXED).
     return CheckResult(
         ip=target.ip,
         verdict=verdict,
         found=bool(ours),
         taskArn=target.task_arn,
-        startedAt=target.started_at.isoformat() if target.started_at else None,
-        checkedAt=checked_at.astimezone(UTC).isoformat(),
+        startedAt=format_utc(target.started_at) if target.started_at else None,
+        checkedAt=format_utc(checked_at),
         ports=_ports(ours),
         tags=_tags_out(our_tags),
         tagSource=source if ours else None,
         honeyscore=honeyscore.value if ours else None,
-        honeyscoreStatus=honeyscore.status if ours else NOT_ASKED,
+        honeyscoreStatus=honeyscore.status if ours else HoneyscoreStatus.NOT_ASKED,
         honeyscoreError=clip(honeyscore.reason, 200) if ours else None,
         lastUpdate=(_last_seen(ours) or host.last_update) if ours and host is not None else None,
         org=host.org if ours and host is not None else None,

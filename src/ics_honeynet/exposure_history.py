@@ -20,17 +20,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-INDEXED = "INDEXED"
-FINGERPRINTED = "FINGERPRINTED"
-NOT_INDEXED = "NOT_INDEXED"
-ERROR = "ERROR"
+from ics_honeynet.contracts import EXPOSED_VERDICTS, ChainStatus, ChangeKind, Verdict
 
-NEWLY_INDEXED = "NEWLY_INDEXED"
-NEWLY_FINGERPRINTED = "NEWLY_FINGERPRINTED"
-CHECK_FAILING = "CHECK_FAILING"
-ROTATED = "ROTATED"
-ROTATION_FAILED = "ROTATION_FAILED"
-CHANGE_KINDS = (NEWLY_FINGERPRINTED, NEWLY_INDEXED, ROTATED, ROTATION_FAILED, CHECK_FAILING)
+CHANGE_KINDS = tuple(ChangeKind)  # the email's order
 
 # Table attribute names <-> fields, in one place (the ASL's CountRotation writes two of them).
 ATTRIBUTES = {
@@ -70,7 +62,7 @@ class IpHistory:
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> IpHistory:
         """From a table item (plain values, as boto3's TypeDeserializer gives them)."""
-        values = {field: item.get(attribute) for field, attribute in ATTRIBUTES.items()}
+        values: dict[str, Any] = {field: item.get(attribute) for field, attribute in ATTRIBUTES.items()}
         values["rotations"] = int(values["rotations"] or 0)
         return cls(**values)
 
@@ -81,7 +73,7 @@ class IpHistory:
 
 @dataclass(frozen=True)
 class Change:
-    kind: str
+    kind: ChangeKind
     ip: str
     detail: dict[str, Any]
 
@@ -105,13 +97,15 @@ def record_check(
             rotations=previous.rotations if previous else 0,
             last_rotated_at=previous.last_rotated_at if previous else None,
         )
-    verdict = str(result.get("verdict") or ERROR)
+    verdict = str(result.get("verdict") or Verdict.ERROR)
     changes: list[Change] = []
     common = {"lastChecked": checked_at, "taskArn": task}
-    if verdict == ERROR:
+    if verdict == Verdict.ERROR:
         error = str(result.get("error") or "error")
         if previous.last_error is None:
-            changes.append(Change(CHECK_FAILING, ip, {**common, "error": error, "cause": result.get("cause")}))
+            changes.append(
+                Change(ChangeKind.CHECK_FAILING, ip, {**common, "error": error, "cause": result.get("cause")})
+            )
         return replace(previous, last_checked=checked_at, last_error=error, updated_by=execution), changes
     history = replace(
         previous,
@@ -121,13 +115,13 @@ def record_check(
         last_honeyscore_status=result.get("honeyscoreStatus"),
         updated_by=execution,
     )
-    if verdict in (INDEXED, FINGERPRINTED) and history.first_indexed is None:
+    if verdict in EXPOSED_VERDICTS and history.first_indexed is None:
         history = replace(history, first_indexed=checked_at)
-        if verdict == INDEXED:
-            changes.append(Change(NEWLY_INDEXED, ip, {**common, "verdict": verdict}))
-    if verdict == FINGERPRINTED and history.first_fingerprinted is None:
+        if verdict == Verdict.INDEXED:
+            changes.append(Change(ChangeKind.NEWLY_INDEXED, ip, {**common, "verdict": verdict}))
+    if verdict == Verdict.FINGERPRINTED and history.first_fingerprinted is None:
         history = replace(history, first_fingerprinted=checked_at)
-        changes.append(Change(NEWLY_FINGERPRINTED, ip, {**common, "verdict": verdict}))
+        changes.append(Change(ChangeKind.NEWLY_FINGERPRINTED, ip, {**common, "verdict": verdict}))
     return history, changes
 
 
@@ -138,8 +132,8 @@ def record_rotation(
     old_ip = str(chain["from"])
     old = histories.get(old_ip) or IpHistory(ip=old_ip, task_arn=chain.get("fromTask"))
     detail = {k: chain.get(k) for k in ("from", "to", "via", "attempts", "reason", "verdict")}
-    if chain.get("status") != ROTATED or not chain.get("to"):
-        return Change(ROTATION_FAILED, old_ip, detail)
+    if chain.get("status") != ChainStatus.ROTATED or not chain.get("to"):
+        return Change(ChangeKind.ROTATION_FAILED, old_ip, detail)
     histories[old_ip] = replace(old, replaced_by=chain["to"], updated_by=execution)
     new_ip = str(chain["to"])
     new = IpHistory(
@@ -147,9 +141,9 @@ def record_rotation(
         task_arn=chain.get("toTask"),
         first_seen_running=chain.get("toStartedAt") or checked_at,
         last_checked=checked_at,
-        last_verdict=chain.get("toVerdict") if chain.get("toVerdict") != ERROR else None,
+        last_verdict=chain.get("toVerdict") if chain.get("toVerdict") != Verdict.ERROR else None,
         updated_by=execution,
         rotations=histories[new_ip].rotations if new_ip in histories else 0,
     )
     histories[new_ip] = new
-    return Change(ROTATED, old_ip, detail)
+    return Change(ChangeKind.ROTATED, old_ip, detail)

@@ -11,24 +11,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Any, NotRequired, TypedDict
+from typing import Any
 
-ERROR = "ERROR"
+from ics_honeynet.contracts import Verdict
+
 MAX_CAUSE_CHARS = 300
-
-
-class MapEntry(TypedDict):
-    """What one iteration of the sweep's Map returns (statemachine/sweep.asl.json)."""
-
-    ip: str
-    verdict: str
-    taskArn: NotRequired[str | None]
-    evidenceKey: NotRequired[str]
-    evidenceStored: NotRequired[bool]  # False: the whole check is in the entry (S3 refused it)
-    evidenceError: NotRequired[dict[str, str]]
-    error: NotRequired[str]
-    errorKey: NotRequired[str]
-    errorStored: NotRequired[bool]
 
 
 class InvalidSweepResults(ValueError):
@@ -53,7 +40,7 @@ def _error(target: Mapping[str, Any], error: str, cause: str) -> dict[str, Any]:
         "ip": target.get("ip"),
         "taskArn": target.get("taskArn"),
         "startedAt": target.get("startedAt"),
-        "verdict": ERROR,
+        "verdict": Verdict.ERROR,
         "error": error,
         "cause": failure_message(cause)[:MAX_CAUSE_CHARS],  # parsed first: never a cut JSON document
     }
@@ -61,9 +48,9 @@ def _error(target: Mapping[str, Any], error: str, cause: str) -> dict[str, Any]:
 
 def _result(target: Mapping[str, Any], entry: Mapping[str, Any], read: Callable[[str], Any]) -> dict[str, Any]:
     base = {"ip": target.get("ip"), "taskArn": target.get("taskArn"), "startedAt": target.get("startedAt")}
-    verdict = str(entry.get("verdict") or ERROR)
-    if verdict == ERROR:
-        result = {**base, "verdict": ERROR, "error": str(entry.get("error") or "error"), "cause": None}
+    verdict = str(entry.get("verdict") or Verdict.ERROR)
+    if verdict == Verdict.ERROR:
+        result = {**base, "verdict": Verdict.ERROR, "error": str(entry.get("error") or "error"), "cause": None}
         if entry.get("errorKey"):
             result["errorKey"] = entry["errorKey"]
         result["failure"] = {"stored": entry.get("errorStored") is True}
@@ -102,9 +89,9 @@ def gather_results(
         by_ip[str(entry["ip"])] = entry
     results = []
     for target in targets:
-        entry = by_ip.get(str(target.get("ip")))
-        if entry is None:
+        found = by_ip.get(str(target.get("ip")))
+        if found is None:
             results.append(_error(target, "NoResult", "no check result for this IP"))
         else:
-            results.append(_result(target, entry, read))
+            results.append(_result(target, found, read))
     return results

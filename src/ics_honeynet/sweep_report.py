@@ -12,28 +12,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from exposure_history import (
-    CHANGE_KINDS,
-    CHECK_FAILING,
-    ERROR,
-    FINGERPRINTED,
-    INDEXED,
-    NEWLY_FINGERPRINTED,
-    NEWLY_INDEXED,
-    NOT_INDEXED,
-    ROTATED,
-    ROTATION_FAILED,
-    Change,
-    IpHistory,
-    record_check,
-    record_rotation,
-)
-from sweep_results import failure_message
-
-ROTATE_ON_VALUES: tuple[str, ...] = ("never", "indexed", "fingerprinted")
-# The lookup's honeyscore statuses (see shodan_lookup/exposure.py).
-UNAVAILABLE, NO_SCORE = "UNAVAILABLE", "NO_SCORE"
-EXPOSED_VERDICTS = (INDEXED, FINGERPRINTED)
+from ics_honeynet.contracts import EXPOSED_VERDICTS, ChangeKind, HoneyscoreStatus, RotateOn, SummaryOutput, Verdict
+from ics_honeynet.exposure_history import CHANGE_KINDS, Change, IpHistory, record_check, record_rotation
+from ics_honeynet.sweep_results import failure_message
 
 # SNS Publish: a Subject must be ASCII without line breaks and "less than 100 characters".
 MAX_SUBJECT = 99
@@ -89,7 +70,7 @@ class SweepSummary:
 
     @property
     def errors(self) -> list[Finding]:
-        return [f for f in self.findings if f.verdict not in (*EXPOSED_VERDICTS, NOT_INDEXED)]
+        return [f for f in self.findings if f.verdict not in (*EXPOSED_VERDICTS, Verdict.NOT_INDEXED)]
 
     @property
     def notify(self) -> bool:
@@ -99,7 +80,8 @@ class SweepSummary:
     def count(self, kind: str) -> int:
         return sum(c.kind == kind for c in self.changes)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> SummaryOutput:
+        """SummarizeSweep's reply; the record (too big for the state at scale) goes to S3."""
         return {
             "notify": self.notify,
             "recordKey": self.record_key,
@@ -107,11 +89,10 @@ class SweepSummary:
             "message": self.message,
             "checked": self.checked,
             "exposedCount": len(self.exposed),
-            "fingerprintedCount": sum(f.verdict == FINGERPRINTED for f in self.exposed),
+            "fingerprintedCount": sum(f.verdict == Verdict.FINGERPRINTED for f in self.exposed),
             "errorCount": len(self.errors),
             "skippedCount": len(self.skipped),
             "changes": {kind: self.count(kind) for kind in CHANGE_KINDS},
-            "record": self.record,
         }
 
 
@@ -126,7 +107,7 @@ def parse_finding(result: Mapping[str, Any]) -> Finding:
         evidence_error = f"{evidence.get('Error')}: {evidence.get('Cause', '')}".strip(": ")
     return Finding(
         ip=str(result["ip"]),
-        verdict=str(result.get("verdict") or ERROR),
+        verdict=str(result.get("verdict") or Verdict.ERROR),
         task_arn=result.get("taskArn"),
         ports=tuple(sorted(int(p) for p in result.get("ports") or ())),
         tags=tuple(result.get("tags") or ()),
@@ -163,8 +144,8 @@ def summarize(
     """``histories``: the table's items for this sweep's IPs (and the rotation's new IPs), or
     None when the table could not be read - then every finding counts as new (better a repeated
     alert than a missed one)."""
-    if rotate_on not in ROTATE_ON_VALUES:
-        raise InvalidSweepInput(f"rotateOn must be one of {', '.join(ROTATE_ON_VALUES)}, not {rotate_on!r}")
+    if rotate_on not in tuple(RotateOn):
+        raise InvalidSweepInput(f"rotateOn must be one of {', '.join(RotateOn)}, not {rotate_on!r}")
     results = list(results)
     findings = [parse_finding(r) for r in results]
     known = dict(histories or {})
@@ -175,11 +156,11 @@ def summarize(
         history, found = record_check(known.get(ip), result, checked_at=checked_at, execution=execution)
         updated[ip] = history
         changes.extend(found)
-    rotation = [dict(chain) for chain in rotation]
+    chains = [dict(chain) for chain in rotation]
     merged = {**known, **updated}  # record_rotation updates the old and new IPs' entries in place
-    for chain in rotation:
+    for chain in chains:
         changes.append(record_rotation(merged, chain, checked_at=checked_at, execution=execution))
-    moved = {ip for chain in rotation for ip in (chain.get("from"), chain.get("to")) if ip in merged}
+    moved = {ip for chain in chains for ip in (chain.get("from"), chain.get("to")) if ip in merged}
     updated.update({ip: merged[ip] for ip in moved})
     changes.sort(key=lambda c: CHANGE_KINDS.index(c.kind))
     skipped_list = [dict(s) for s in skipped]
@@ -189,7 +170,7 @@ def summarize(
         changes=changes,
         histories=updated,
         skipped=skipped_list,
-        rotation=rotation,
+        rotation=chains,
         history_error=history_error,
         rotation_error=rotation_error,
         record_key=record_key,
@@ -206,7 +187,7 @@ def summarize(
         "historyError": history_error,
         "results": [dict(r) for r in results],
         "skipped": skipped_list,
-        "rotation": rotation,
+        "rotation": chains,
         "rotationError": rotation_error,
     }
     return replace(
@@ -218,11 +199,11 @@ def summarize(
 
 
 _SUBJECT_PARTS = {
-    NEWLY_FINGERPRINTED: "{n} newly fingerprinted",
-    NEWLY_INDEXED: "{n} newly on Shodan",
-    ROTATED: "{n} rotated",
-    ROTATION_FAILED: "{n} rotation(s) failed",
-    CHECK_FAILING: "{n} not checked",
+    ChangeKind.NEWLY_FINGERPRINTED: "{n} newly fingerprinted",
+    ChangeKind.NEWLY_INDEXED: "{n} newly on Shodan",
+    ChangeKind.ROTATED: "{n} rotated",
+    ChangeKind.ROTATION_FAILED: "{n} rotation(s) failed",
+    ChangeKind.CHECK_FAILING: "{n} not checked",
 }
 
 
@@ -246,10 +227,10 @@ def _label(f: Finding) -> str:
 def _honeyscore_text(f: Finding) -> str:
     if f.honeyscore is not None:
         return str(f.honeyscore)
-    if f.honeyscore_status == UNAVAILABLE:
+    if f.honeyscore_status == HoneyscoreStatus.UNAVAILABLE:
         # Not a low score: Shodan did not answer; the verdict stands on the tags alone.
         return f"UNKNOWN - Shodan did not answer ({f.honeyscore_error or 'unavailable'}); asked again next sweep"
-    if f.honeyscore_status == NO_SCORE:
+    if f.honeyscore_status == HoneyscoreStatus.NO_SCORE:
         return "none (Shodan gives no honeyscore for this IP)"
     return "unknown"
 
@@ -273,7 +254,9 @@ def _finding_lines(f: Finding, evidence_bucket: str) -> list[str]:
 
 
 def _unchanged_line(f: Finding) -> str:
-    unknown = "  (honeyscore UNKNOWN: Shodan did not answer)" if f.honeyscore_status == UNAVAILABLE else ""
+    unknown = (
+        "  (honeyscore UNKNOWN: Shodan did not answer)" if f.honeyscore_status == HoneyscoreStatus.UNAVAILABLE else ""
+    )
     return f"- {f.ip}  {f.verdict}{_label(f)}{unknown}  {SHODAN_HOST_PAGE.format(ip=f.ip)}"
 
 
@@ -325,8 +308,8 @@ def compose_message(summary: SweepSummary, *, execution: str, evidence_bucket: s
     if summary.history_error:
         lines += [f"Exposure history unavailable ({summary.history_error}): every finding is reported as new.", ""]
     for kind, title in (
-        (NEWLY_FINGERPRINTED, "Newly fingerprinted as a honeypot:"),
-        (NEWLY_INDEXED, "Newly on Shodan:"),
+        (ChangeKind.NEWLY_FINGERPRINTED, "Newly fingerprinted as a honeypot:"),
+        (ChangeKind.NEWLY_INDEXED, "Newly on Shodan:"),
     ):
         if changed[kind]:
             lines.append(title)
@@ -334,21 +317,25 @@ def compose_message(summary: SweepSummary, *, execution: str, evidence_bucket: s
             for change in shown:
                 lines.extend(_finding_lines(by_ip[change.ip], evidence_bucket))
             lines += [*more, ""]
-    if changed[ROTATED]:
+    if changed[ChangeKind.ROTATED]:
         lines.append(f"Rotated to a fresh IP (RotateOn={rotate_on}), the new IP checked on Shodan:")
-        shown, more = _capped(changed[ROTATED])
+        shown, more = _capped(changed[ChangeKind.ROTATED])
         lines += [*(_rotation_line(c.detail) for c in shown), *more, ""]
     if summary.rotation_error:
         lines += [f"Rotation ABORTED: {summary.rotation_error}", ""]
-    if changed[ROTATION_FAILED]:
+    if changed[ChangeKind.ROTATION_FAILED]:
         lines.append("Rotation FAILED (the honeypot may still be on an exposed IP):")
-        shown, more = _capped(changed[ROTATION_FAILED])
+        shown, more = _capped(changed[ChangeKind.ROTATION_FAILED])
         lines += [*(f"- {c.ip}: {c.detail.get('reason') or 'unknown reason'}" for c in shown), *more, ""]
-    if changed[CHECK_FAILING]:
+    if changed[ChangeKind.CHECK_FAILING]:
         lines.append("Could not be checked this sweep (recorded; retried next sweep; not repeated while it fails):")
-        shown, more = _capped(changed[CHECK_FAILING])
+        shown, more = _capped(changed[ChangeKind.CHECK_FAILING])
         lines += [*(_error_line(by_ip[c.ip], evidence_bucket) for c in shown), *more, ""]
-    newly = {c.ip for c in summary.changes if c.kind in (NEWLY_FINGERPRINTED, NEWLY_INDEXED, ROTATED)}
+    newly = {
+        c.ip
+        for c in summary.changes
+        if c.kind in (ChangeKind.NEWLY_FINGERPRINTED, ChangeKind.NEWLY_INDEXED, ChangeKind.ROTATED)
+    }
     unchanged = [f for f in summary.exposed if f.ip not in newly]
     if unchanged:
         lines.append(f"Still on Shodan, unchanged ({len(unchanged)}):")

@@ -28,20 +28,29 @@ filter on Shodan's tags would skip a tagged IP whoever earned the tag.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
-INDEXED = "INDEXED"
-FINGERPRINTED = "FINGERPRINTED"
-NOT_INDEXED = "NOT_INDEXED"
-ERROR = "ERROR"
-ROTATE_ON_VALUES: tuple[str, ...] = ("never", "indexed", "fingerprinted")
-HONEYPOT_TAG = "honeypot"
+from ics_honeynet.contracts import (
+    EXPOSED_VERDICTS,
+    HONEYPOT_TAG,
+    ChainStatus,
+    RotateOn,
+    RotationAction,
+    RotationOutcome,
+    RotationState,
+    RotationStep,
+    StopOrder,
+    Verdict,
+    format_utc,
+    parse_utc,
+    utc_now,
+)
 
-# Chain statuses
-STOPPING, WAITING, CHECKING, ROTATED, FAILED = "STOPPING", "WAITING", "CHECKING", "ROTATED", "FAILED"
-# What the ASL does next
-STOP, WAIT, CHECK, DONE = "stop", "wait", "check", "done"
+# Chain statuses, and what the ASL does next (contracts.ChainStatus, contracts.RotationStep).
+STOPPING, WAITING, CHECKING = ChainStatus.STOPPING, ChainStatus.WAITING, ChainStatus.CHECKING
+ROTATED, FAILED = ChainStatus.ROTATED, ChainStatus.FAILED
+STOP, WAIT, CHECK, DONE = RotationStep.STOP, RotationStep.WAIT, RotationStep.CHECK, RotationStep.DONE
 ABORTED = "the rotation was aborted before this honeypot had a verified new IP (see the sweep's error)"
 
 
@@ -51,32 +60,31 @@ class InvalidRotationInput(ValueError):
 
 def should_rotate(verdict: str | None, rotate_on: str) -> bool:
     """Whether a verdict calls for a new IP under the stack's RotateOn setting."""
-    if rotate_on == "indexed":
-        return verdict in (INDEXED, FINGERPRINTED)
-    if rotate_on == "fingerprinted":
-        return verdict == FINGERPRINTED
+    if rotate_on == RotateOn.INDEXED:
+        return verdict in EXPOSED_VERDICTS
+    if rotate_on == RotateOn.FINGERPRINTED:
+        return verdict == Verdict.FINGERPRINTED
     return False
 
 
-def prior_owner_verdict(prior_owner: Mapping[str, Any] | None) -> str:
+def prior_owner_verdict(prior_owner: Mapping[str, Any] | None) -> Verdict:
     """What Shodan shows for an IP's previous owner: their banners, maybe a honeypot tag."""
     if not prior_owner or not prior_owner.get("banners"):
-        return NOT_INDEXED
-    return FINGERPRINTED if HONEYPOT_TAG in (prior_owner.get("tags") or []) else INDEXED
+        return Verdict.NOT_INDEXED
+    return Verdict.FINGERPRINTED if HONEYPOT_TAG in (prior_owner.get("tags") or []) else Verdict.INDEXED
 
 
 def _now(now: datetime | None) -> str:
-    return (now or datetime.now(UTC)).astimezone(UTC).isoformat()
+    return format_utc(now) if now is not None else utc_now()
 
 
 def _parse_time(value: Any) -> datetime | None:
     if not value:
         return None
     try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return parse_utc(str(value))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _int(event: Mapping[str, Any], key: str, default: int, minimum: int) -> int:
@@ -89,7 +97,7 @@ def _int(event: Mapping[str, Any], key: str, default: int, minimum: int) -> int:
     return value
 
 
-def _stop_order(chain: Mapping[str, Any], execution: str) -> dict[str, str]:
+def _stop_order(chain: Mapping[str, Any], execution: str) -> StopOrder:
     current = chain["hops"][-1] if chain["hops"] else chain["from"]
     attempt = len(chain["hops"]) + 1
     why = chain["from"]["verdict"] if not chain["hops"] else f"replacement IP {current['ip']} is {current['dirty']}"
@@ -100,7 +108,8 @@ def _stop_order(chain: Mapping[str, Any], execution: str) -> dict[str, str]:
     }
 
 
-def _plan_next(state: dict[str, Any], execution: str, now: datetime | None) -> dict[str, Any]:
+def _plan_next(state: dict[str, Any], execution: str, now: datetime | None) -> RotationState:
+    """What the state machine does next; the state, complete, as it crosses back (RotationState)."""
     chains = state["chains"]
     state["toStop"] = [_stop_order(c, execution) for c in chains if c["status"] == STOPPING]
     state["toCheck"] = [
@@ -134,14 +143,15 @@ def _plan_next(state: dict[str, Any], execution: str, now: datetime | None) -> d
     state.pop("stopResults", None)
     state.pop("observed", None)
     state.pop("lookups", None)
-    return state
+    # Built as a dict (the chains are edited in place); every RotationState key is set above.
+    return cast(RotationState, state)
 
 
-def plan(event: Mapping[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
+def plan(event: Mapping[str, Any], *, now: datetime | None = None) -> RotationState:
     """Start a rotation from the sweep's results: one chain per exposed honeypot of ours."""
-    rotate_on = event.get("rotateOn", "never")
-    if rotate_on not in ROTATE_ON_VALUES:
-        raise InvalidRotationInput(f"rotateOn must be one of {', '.join(ROTATE_ON_VALUES)}, not {rotate_on!r}")
+    rotate_on = event.get("rotateOn", RotateOn.NEVER)
+    if rotate_on not in tuple(RotateOn):
+        raise InvalidRotationInput(f"rotateOn must be one of {', '.join(RotateOn)}, not {rotate_on!r}")
     results = event.get("results") or []
     if not isinstance(results, list):
         raise InvalidRotationInput("results must be the sweep's list of per-IP results")
@@ -185,7 +195,7 @@ def _apply_stop_results(state: dict[str, Any], stop_results: Iterable[Mapping[st
             chain["reason"] = f"ECS did not stop task {current['taskArn']}: {error.get('error') or 'unknown error'}"
 
 
-def observe(event: Mapping[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
+def observe(event: Mapping[str, Any], *, now: datetime | None = None) -> RotationState:
     """The service's running tasks after a wait: hand new ones to the chains waiting for one."""
     state = _state(event)
     _apply_stop_results(state, state.get("stopResults") or [])
@@ -222,7 +232,7 @@ def observe(event: Mapping[str, Any], *, now: datetime | None = None) -> dict[st
     return _plan_next(state, state["execution"], now)
 
 
-def judge(event: Mapping[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
+def judge(event: Mapping[str, Any], *, now: datetime | None = None) -> RotationState:
     """Shodan's answers for the replacement IPs: clean ones end the chain, dirty ones rotate again."""
     state = _state(event)
     lookups = {r.get("ip"): r for r in state.get("lookups") or [] if isinstance(r, Mapping)}
@@ -231,9 +241,9 @@ def judge(event: Mapping[str, Any], *, now: datetime | None = None) -> dict[str,
             continue
         hop = chain["hops"][-1]
         lookup = lookups.get(hop["ip"])
-        if lookup is None or lookup.get("verdict") in (None, ERROR):
+        if lookup is None or lookup.get("verdict") in (None, Verdict.ERROR):
             # Shodan could not tell: keep the new IP (the next sweep checks it again) and say so.
-            hop["verdict"] = ERROR
+            hop["verdict"] = Verdict.ERROR
             hop["error"] = (lookup or {}).get("error") or "no Shodan answer for the replacement IP"
             chain["status"] = ROTATED
             chain["reason"] = f"replacement IP {hop['ip']} not verified: {hop['error']}"
@@ -257,17 +267,17 @@ def judge(event: Mapping[str, Any], *, now: datetime | None = None) -> dict[str,
     return _plan_next(state, state["execution"], now)
 
 
-ACTIONS = {"plan": plan, "observe": observe, "judge": judge}
+ACTIONS = {RotationAction.PLAN: plan, RotationAction.OBSERVE: observe, RotationAction.JUDGE: judge}
 
 
-def advance(event: Mapping[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
+def advance(event: Mapping[str, Any], *, now: datetime | None = None) -> RotationState:
     action = event.get("action")
     if action not in ACTIONS:
         raise InvalidRotationInput(f"action must be one of {', '.join(ACTIONS)}, not {action!r}")
     return ACTIONS[action](event, now=now)
 
 
-def outcome(state: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+def outcome(state: Mapping[str, Any] | None) -> list[RotationOutcome]:
     """Each chain as the report shows it: old IP -> final IP, attempts, status, reason."""
     chains = (state or {}).get("chains") or []
     return [

@@ -5,21 +5,23 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, TypedDict
+from datetime import datetime
+from typing import Any
+
+from ics_honeynet.contracts import (
+    HoneypotListing,
+    ListedIp,
+    SkippedTask,
+    SweepListing,
+    SweepTarget,
+    TargetsDocument,
+    format_utc,
+    parse_utc,
+)
 
 # DescribeTasks takes at most 100 tasks per call; DescribeNetworkInterfaces is paged by us too.
 DESCRIBE_TASKS_BATCH = 100
 DESCRIBE_ENIS_BATCH = 200
-
-
-class SweepTarget(TypedDict):
-    """One Map iteration's input: the IP and, for a task of ours, when it started (banners older
-    than that are a prior owner's). Null task fields: an extra IP outside the stack."""
-
-    ip: str
-    taskArn: str | None
-    startedAt: str | None
 
 
 @dataclass(frozen=True)
@@ -29,8 +31,8 @@ class HoneypotIp:
     started_at: str | None
     eni: str | None
 
-    def to_json(self) -> dict[str, str | None]:
-        return {"ip": self.ip, "taskArn": self.task_arn, "startedAt": self.started_at, "eni": self.eni}
+    def to_json(self) -> ListedIp:
+        return ListedIp(ip=self.ip, taskArn=self.task_arn, startedAt=self.started_at, eni=self.eni)
 
     def sweep_target(self) -> SweepTarget:
         return SweepTarget(ip=self.ip, taskArn=self.task_arn, startedAt=self.started_at)
@@ -41,8 +43,8 @@ class Skipped:
     task_arn: str
     reason: str
 
-    def to_json(self) -> dict[str, str]:
-        return {"taskArn": self.task_arn, "reason": self.reason}
+    def to_json(self) -> SkippedTask:
+        return SkippedTask(taskArn=self.task_arn, reason=self.reason)
 
 
 @dataclass
@@ -52,7 +54,7 @@ class Listing:
     ips: list[HoneypotIp] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> HoneypotListing:
         return {
             "cluster": self.cluster,
             "service": self.service,
@@ -60,11 +62,11 @@ class Listing:
             "skipped": [s.to_json() for s in self.skipped],
         }
 
-    def targets_document(self) -> dict[str, Any]:
+    def targets_document(self) -> TargetsDocument:
         """What a sweep stores in S3: every target and skipped task (too many for the state)."""
         return {"targets": [i.to_json() for i in self.ips], "skipped": [s.to_json() for s in self.skipped]}
 
-    def sweep_json(self, targets_key: str) -> dict[str, Any]:
+    def sweep_json(self, targets_key: str) -> SweepListing:
         """What the state machine carries: one Map item per IP (``SweepTarget``, the iteration's
         input), the count, a few skipped tasks (the rotation must not take them for
         replacements; all of them are in the targets document)."""
@@ -99,14 +101,10 @@ def eni_of(task: Mapping[str, Any]) -> str | None:
 
 
 def iso_utc(value: datetime | str | None) -> str | None:
-    """ECS returns timezone-aware datetimes; Shodan's timestamps are naive UTC. Keep UTC ISO."""
+    """ECS returns timezone-aware datetimes (boto3), or ISO text (a JSON event). Keep UTC ISO."""
     if value is None:
         return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat()
+    return format_utc(parse_utc(value) if isinstance(value, str) else value)
 
 
 def public_ip_of(interface: Mapping[str, Any]) -> str | None:
@@ -156,7 +154,9 @@ def assemble(
     seen: dict[str, HoneypotIp] = {}
     for item in listing.ips:
         if item.ip in seen:
-            listing.skipped.append(Skipped(item.task_arn, f"public IP {item.ip} also on task {seen[item.ip].task_arn}"))
+            # Only tasks are listed here (extra IPs come later), so both have a task ARN.
+            also = f"public IP {item.ip} also on task {seen[item.ip].task_arn}"
+            listing.skipped.append(Skipped(str(item.task_arn), also))
         else:
             seen[item.ip] = item
     listing.ips = list(seen.values())
@@ -191,12 +191,11 @@ def add_extra_ips(listing: Listing, extra: list[str], invalid: list[Skipped]) ->
 def started_after(listing: Listing, since: str) -> Listing:
     """Only the tasks that started at or after ``since`` (ISO 8601; a zone-less time is UTC)."""
     try:
-        cutoff = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        cutoff = parse_utc(since)
     except ValueError:
         raise ValueError(f"startedAfter is not an ISO 8601 time: {since[:64]!r}") from None
-    cutoff = cutoff if cutoff.tzinfo else cutoff.replace(tzinfo=UTC)
 
     def recent(started: str | None) -> bool:
-        return started is not None and datetime.fromisoformat(started) >= cutoff
+        return started is not None and parse_utc(started) >= cutoff
 
     return Listing(listing.cluster, listing.service, [i for i in listing.ips if recent(i.started_at)], listing.skipped)

@@ -1,0 +1,328 @@
+"""What crosses a boundary of the sweep, defined once: between the state machine's states (the
+functions' events and replies, the Map's items and entries), in the S3 objects, in the email.
+
+Enums are ``StrEnum``: a member *is* its string, so it goes into JSON, DynamoDB and the state
+machine as the plain value the ASL's Choice states compare (``"INDEXED"``, ``"never"``,
+``"stop"``), and a value read back compares equal to its member. The shapes are ``TypedDict``s
+(JSON objects as the state machine passes them); keys are camelCase because that is what the
+ASL and the stored records use. tests/unit/test_contracts.py checks the ASL's literals and S3 keys
+against this module.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, NotRequired, TypedDict
+
+
+# -- enums ---------------------------------------------------------------------------------------
+class Verdict(StrEnum):
+    """One IP's answer. The lookup gives the first three; ``ERROR`` is what the state machine
+    records (``RecordCheckError``) for an IP whose check failed after its retries."""
+
+    NOT_INDEXED = "NOT_INDEXED"  # Shodan's 404, or every banner it holds predates our task
+    INDEXED = "INDEXED"  # Shodan holds banners of ours
+    FINGERPRINTED = "FINGERPRINTED"  # ...tagged honeypot, or a honeyscore at/above the threshold
+    ERROR = "ERROR"
+
+
+EXPOSED_VERDICTS = frozenset({Verdict.INDEXED, Verdict.FINGERPRINTED})
+
+
+class RotateOn(StrEnum):
+    """The stack's ``RotateOn`` parameter: which verdict moves a honeypot to a fresh IP."""
+
+    NEVER = "never"
+    INDEXED = "indexed"
+    FINGERPRINTED = "fingerprinted"
+
+
+class HoneyscoreStatus(StrEnum):
+    SCORED = "SCORED"
+    NO_SCORE = "NO_SCORE"  # Shodan answered that it has no score (for the IP, or the plan)
+    UNAVAILABLE = "UNAVAILABLE"  # Shodan could not be asked (429, 5xx, timeout, after retries): unknown
+    NOT_ASKED = "NOT_ASKED"  # no banner of ours: not worth a request
+
+
+class TagSource(StrEnum):
+    """Where a check's tags were read: each banner's own, or (no banner tagged) the host's."""
+
+    BANNERS = "banners"
+    HOST = "host"
+
+
+HONEYPOT_TAG = "honeypot"  # Shodan's tag for a honeypot it recognised (compared in lower case)
+
+
+class ChangeKind(StrEnum):
+    """What makes a sweep email (see exposure_history); declared in the email's order."""
+
+    NEWLY_FINGERPRINTED = "NEWLY_FINGERPRINTED"
+    NEWLY_INDEXED = "NEWLY_INDEXED"
+    ROTATED = "ROTATED"
+    ROTATION_FAILED = "ROTATION_FAILED"
+    CHECK_FAILING = "CHECK_FAILING"
+
+
+class RotationAction(StrEnum):
+    """What the state machine asks the rotation tracker (``action`` of its event)."""
+
+    PLAN = "plan"
+    OBSERVE = "observe"
+    JUDGE = "judge"
+
+
+class RotationStep(StrEnum):
+    """What the state machine does next in a rotation (``next``; the ASL's RotationNext Choice)."""
+
+    STOP = "stop"
+    WAIT = "wait"
+    CHECK = "check"
+    DONE = "done"
+
+
+class ChainStatus(StrEnum):
+    """Where one exposed honeypot's rotation stands."""
+
+    STOPPING = "STOPPING"
+    WAITING = "WAITING"
+    CHECKING = "CHECKING"
+    ROTATED = "ROTATED"
+    FAILED = "FAILED"
+
+
+# -- S3 keys (the ASL builds the same ones with States.Format) -----------------------------------
+def targets_key(execution: str) -> str:
+    """Every target and skipped task of a sweep (written by ListHoneypotIps)."""
+    return f"targets/{execution}.json"
+
+
+def evidence_key(ip: str, execution: str) -> str:
+    """An exposed (or recycled) IP's check (the ASL's StoreEvidence)."""
+    return f"evidence/{ip}/{execution}.json"
+
+
+def error_key(ip: str, execution: str) -> str:
+    """A failed check's error and cause (the ASL's StoreCheckError)."""
+    return f"errors/{ip}/{execution}.json"
+
+
+def sweep_record_key(execution: str) -> str:
+    """The sweep's record: every IP's verdict or error (written by SummarizeSweep)."""
+    return f"sweeps/{execution}.json"
+
+
+# -- time ----------------------------------------------------------------------------------------
+def parse_utc(text: str) -> datetime:
+    """ISO 8601 to an aware UTC datetime. Shodan's timestamps have no zone (they are UTC); ECS's
+    and Step Functions' have one (``Z`` included). ValueError if ``text`` is not such a time."""
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:  # a zone offset pushing the time out of datetime's range
+        raise ValueError(f"timestamp out of range: {text[:40]!r}") from None
+
+
+def format_utc(moment: datetime) -> str:
+    """The one way a time is written: ISO 8601 in UTC (``2026-11-25T01:00:00+00:00``); a naive
+    datetime is taken as UTC."""
+    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    return aware.astimezone(UTC).isoformat()
+
+
+def utc_now() -> str:
+    return format_utc(datetime.now(UTC))
+
+
+# -- list_honeypot_ips -> the state machine ------------------------------------------------------
+class SweepTarget(TypedDict):
+    """One Map item, the input of one IP's check (and of ShodanLookup). Null task fields: an
+    extra IP outside the stack (every banner counts, never rotated)."""
+
+    ip: str
+    taskArn: str | None
+    startedAt: str | None
+
+
+class ListedIp(SweepTarget):
+    """A honeypot IP as listed (the targets document, a rotation's replacements)."""
+
+    eni: str | None
+
+
+class SkippedTask(TypedDict):
+    taskArn: str
+    reason: str
+
+
+class TargetsDocument(TypedDict):
+    """``targets/<execution>.json``."""
+
+    targets: list[ListedIp]
+    skipped: list[SkippedTask]
+
+
+class HoneypotListing(TypedDict):
+    """ListHoneypotIps' reply to ListReplacements (``startedAfter``)."""
+
+    cluster: str
+    service: str
+    ips: list[ListedIp]
+    skipped: list[SkippedTask]
+
+
+class SweepListing(TypedDict):
+    """ListHoneypotIps' reply to a sweep: the Map's items, and where every target is."""
+
+    cluster: str
+    service: str
+    count: int
+    targetsKey: str
+    targets: list[SweepTarget]
+    skippedCount: int
+    skipped: list[SkippedTask]  # the first few; all of them are in the targets document
+
+
+# -- ShodanLookup -> the Map iteration, the evidence object ---------------------------------------
+class PriorOwner(TypedDict):
+    banners: int
+    ports: list[int]
+    tags: list[str]
+    lastSeen: str | None
+
+
+class CheckResult(TypedDict):
+    """One IP's check: the lookup's reply, the state the Map iteration shows, and the evidence
+    object the state machine stores (``evidence_key``) when Shodan has the IP. ``ip`` and
+    ``verdict`` come first: the console shows them at a glance."""
+
+    ip: str
+    verdict: Verdict  # NOT_INDEXED / INDEXED / FINGERPRINTED
+    found: bool
+    taskArn: str | None
+    startedAt: str | None
+    checkedAt: str
+    ports: list[int]
+    tags: list[str]
+    tagSource: TagSource | None
+    honeyscore: float | None
+    honeyscoreStatus: HoneyscoreStatus
+    honeyscoreError: str | None
+    lastUpdate: str | None
+    org: str | None
+    priorOwner: PriorOwner | None
+    host: dict[str, Any] | None  # a bounded excerpt of Shodan's host document
+
+
+class MapEntry(TypedDict):
+    """What one iteration of the sweep's Map returns: the verdict, and where the rest is."""
+
+    ip: str
+    verdict: Verdict
+    taskArn: NotRequired[str | None]
+    evidenceKey: NotRequired[str]
+    evidenceStored: NotRequired[bool]  # False: the whole check is in the entry (S3 refused it)
+    evidenceError: NotRequired[dict[str, str]]
+    error: NotRequired[str]
+    errorKey: NotRequired[str]
+    errorStored: NotRequired[bool]
+
+
+class StepFunctionsFailure(TypedDict):
+    """A Catch's ``ResultPath`` content: the error's name and its cause (JSON for a Lambda's)."""
+
+    Error: str
+    Cause: NotRequired[str]
+
+
+# -- the rotation (TrackRotation <-> the state machine) -------------------------------------------
+# The key "from" is a Python keyword: these two are declared in TypedDict's functional form.
+RotationOutcome = TypedDict(
+    "RotationOutcome",
+    {
+        "from": str,
+        "fromTask": str,
+        "verdict": str | None,
+        "to": str | None,
+        "toTask": str | None,
+        "toStartedAt": str | None,
+        "toVerdict": str | None,
+        "via": list[str],
+        "attempts": int,
+        "status": ChainStatus,
+        "reason": str | None,
+    },
+)
+"""One exposed honeypot's rotation as the sweep reports it: old IP -> final IP."""
+
+
+class StopOrder(TypedDict):
+    """One task the state machine stops (``ecs:stopTask``), and why."""
+
+    taskArn: str
+    ip: str
+    reason: str
+
+
+class RotationState(TypedDict):
+    """The rotation's whole state, in the execution (``$.rotation.state``): TrackRotation's reply,
+    handed back to it with what the state machine observed (``stopResults``, ``observed``,
+    ``lookups``). Chains are kept as JSON objects (see rotation.py for their fields)."""
+
+    execution: str
+    rotateOn: RotateOn
+    maxAttempts: int
+    replacementChecks: int
+    replacementWaitSeconds: int
+    chains: list[dict[str, Any]]
+    notReplacements: list[str]
+    toStop: list[StopOrder]
+    toCheck: list[SweepTarget]
+    next: RotationStep
+    ifAborted: list[RotationOutcome]
+    roundStartedAt: NotRequired[str]
+    checksLeft: NotRequired[int]
+    outcome: NotRequired[list[RotationOutcome]]
+    stopResults: NotRequired[list[dict[str, Any]]]
+    observed: NotRequired[list[ListedIp] | HoneypotListing]
+    lookups: NotRequired[list[dict[str, Any]]]
+
+
+class SweepRotation(TypedDict, total=False):
+    """``$.rotation.state`` as SummarizeSweep receives it: a finished rotation's state, the
+    initial ``{"next": "done", "outcome": []}`` when none ran, or RotationAborted's."""
+
+    outcome: list[RotationOutcome]
+    aborted: StepFunctionsFailure
+
+
+# -- SummarizeSweep -------------------------------------------------------------------------------
+class SummaryInput(TypedDict):
+    """SummarizeSweep's event (the ASL's SummarizeSweep state)."""
+
+    execution: str
+    sweepStartedAt: NotRequired[str]
+    rotateOn: RotateOn
+    evidenceBucket: str
+    recordKey: str
+    rotation: NotRequired[SweepRotation]
+    targetsKey: str
+    checks: list[MapEntry]
+
+
+class SummaryOutput(TypedDict):
+    """SummarizeSweep's reply: whether to email (AnythingToReport) and what; the record's fate."""
+
+    notify: bool
+    recordKey: str
+    subject: str
+    message: str
+    checked: int
+    exposedCount: int
+    fingerprintedCount: int
+    errorCount: int
+    skippedCount: int
+    changes: dict[str, int]  # ChangeKind -> count
+    recordStored: NotRequired[bool]
+    recordError: NotRequired[str]

@@ -1,0 +1,159 @@
+"""The Shodan client wrapper: the real ``shodan`` client, paced by the key's shared pace, with a
+timeout, its answers typed (exposure.py's errors, a HostDocument, a Honeyscore).
+
+One client per Lambda container (module globals), rebuilt only when the key changes; the key
+is read from SSM (SecureString, decrypted here only, cached ``KEY_CACHE_SECONDS``), never logged.
+The host lookup is retried by the state machine (its Retry, visible in the console); the
+honeyscore, asked in the same invocation, is retried here (retries.py).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+import boto3
+import requests
+import shodan
+from aws_lambda_powertools.utilities import parameters
+from botocore.exceptions import BotoCoreError, ClientError
+from requests.adapters import HTTPAdapter
+
+from ics_honeynet.api_key import read_api_key
+from ics_honeynet.contracts import HoneyscoreStatus
+from ics_honeynet.exposure import (
+    NOT_FOUND_MESSAGE,
+    Honeyscore,
+    HostDocument,
+    ShodanLookupError,
+    ShodanRateLimitError,
+    classify_api_error,
+    honeyscore_failed,
+    parse_honeyscore,
+    validate_host,
+)
+from ics_honeynet.pacing import DynamoSlotStore, PacerUnavailableError, SharedPacer
+from ics_honeynet.retries import RetryPolicy, lookup_with_retries
+
+KEY_CACHE_SECONDS = 300
+
+
+class HttpObserver(HTTPAdapter):
+    """Gives the shodan client a timeout (it sets none), waits for each request's shared slot
+    (see pacing.py) and remembers what HTTP saw, which the client's APIError drops (status code,
+    timeout vs refused). Never records URLs: they hold the key."""
+
+    def __init__(self, timeout: float, pacer: SharedPacer) -> None:
+        super().__init__()
+        self.timeout = timeout
+        self.pacer = pacer
+        self.status: int | None = None
+        self.transport_error: str | None = None
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        self.status, self.transport_error = None, None
+        kwargs["timeout"] = self.timeout
+        try:
+            self.pacer.wait()
+        except (ClientError, BotoCoreError) as error:
+            raise PacerUnavailableError(f"the Shodan pace table did not answer: {error}") from None
+        try:
+            response = super().send(request, **kwargs)
+        except requests.Timeout:
+            self.transport_error = f"Shodan did not answer within {self.timeout:g} s"
+            raise
+        except requests.ConnectionError:
+            self.transport_error = "could not connect to Shodan"
+            raise
+        self.status = response.status_code
+        return response
+
+
+class _NotFound:
+    """Shodan's "No information available for that IP." (its normal answer for an unknown IP)."""
+
+
+_NOT_FOUND = _NotFound()
+
+
+class ShodanClient:
+    def __init__(self, api: shodan.Shodan, observer: HttpObserver) -> None:
+        self._api, self.observer = api, observer
+
+    @property
+    def pacer(self) -> SharedPacer:
+        return self.observer.pacer
+
+    def _call(self, call: Callable[[str], Any], ip: str) -> Any:
+        """A client call's answer; a typed error, or _NOT_FOUND for Shodan's "No information"."""
+        try:
+            return call(ip)
+        except shodan.APIError as error:
+            typed = classify_api_error(str(error.value), self.observer.status, self.observer.transport_error)
+            if typed is None:
+                return _NOT_FOUND
+            # `from None`: the chained requests error names the URL, and the URL holds the key.
+            raise typed from None
+
+    def host(self, ip: str) -> HostDocument | None:
+        """Shodan's host document for ``ip`` (None: Shodan has nothing). After a 429 the pacer
+        widens this container's gaps, and the state machine's retry reserves a wider slot."""
+        try:
+            answer = self._call(self._api.host, ip)
+        except ShodanRateLimitError:
+            self.pacer.slow_down()
+            raise
+        return None if answer is _NOT_FOUND else validate_host(answer, ip)
+
+    def honeyscore(self, ip: str) -> Honeyscore:
+        """Paced and retried here; if Shodan stays unavailable, the score is UNAVAILABLE
+        (unknown), never a silent "no score"."""
+        try:
+            answer = lookup_with_retries(
+                lambda: self._call(self._api.labs.honeyscore, ip), RetryPolicy(), time.sleep, self.pacer.slow_down
+            )
+        except ShodanLookupError as error:
+            return honeyscore_failed(error)
+        if answer is _NOT_FOUND:
+            return Honeyscore(HoneyscoreStatus.NO_SCORE, reason=NOT_FOUND_MESSAGE)
+        return parse_honeyscore(answer)
+
+
+@cache
+def _pacer() -> SharedPacer:
+    """One per container; the pace itself is shared by every container (DynamoDB)."""
+    store = DynamoSlotStore(
+        boto3.client("dynamodb"), os.environ["SHODAN_PACE_TABLE"], os.environ["SHODAN_API_KEY_PARAMETER"]
+    )
+    rate = float(os.environ.get("SHODAN_REQUESTS_PER_SECOND", "1"))
+    return SharedPacer(store, rate, clock=time.time, sleep=time.sleep)
+
+
+def _api_key() -> str:
+    """A key that cannot be read raises ShodanKeyUnavailableError (the sweep fails, naming the
+    parameter and region)."""
+    return read_api_key(
+        lambda name: parameters.get_parameter(name, decrypt=True, max_age=KEY_CACHE_SECONDS),
+        os.environ["SHODAN_API_KEY_PARAMETER"],
+        os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "(unknown region)",
+    )
+
+
+_cached: tuple[str, ShodanClient] | None = None
+
+
+def client() -> ShodanClient:
+    """This container's client, rebuilt only if the key changed."""
+    global _cached
+    api_key = _api_key()
+    if _cached is None or _cached[0] != api_key:
+        api = shodan.Shodan(api_key)
+        api.api_rate_limit = 0  # the shared pacer replaces the client's own (per instance) pacing
+        observer = HttpObserver(timeout=float(os.environ.get("SHODAN_TIMEOUT_SECONDS", "10")), pacer=_pacer())
+        api._session.mount("https://", observer)
+        api._session.mount("http://", observer)
+        _cached = (api_key, ShodanClient(api, observer))
+    return _cached[1]
