@@ -71,7 +71,8 @@ def test_the_largest_honeynet_the_template_allows_stays_within_step_functions_li
     run, record = swept["run"], swept["record"]
     assert run.status == "SUCCEEDED", (run.error, run.cause)
     assert len(record["results"]) == tasks + len(extra) == 562
-    assert {r["verdict"] for r in record["results"]} == {"NOT_INDEXED"}
+    errors = [r for r in record["results"] if r["verdict"] != "NOT_INDEXED"]
+    assert errors == [], errors[:3]
     events, largest = len(run.history), largest_payload(run.history)
     print(f"largest honeynet: {tasks + len(extra)} IPs, {events} history events, largest state {largest} bytes")
     assert events < HISTORY_EVENTS_LIMIT
