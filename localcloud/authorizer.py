@@ -27,6 +27,7 @@ from localcloud.aws_requests import (
     StackResources,
     denied_error,
     key_requests,
+    log_group_arn,
     log_stream_arn,
     requests_for,
 )
@@ -171,18 +172,20 @@ def gating(authorizer: Authorizer) -> Iterator[Authorizer]:
 # ---------------------------------------------------------------------------------------------
 # Services using the stack's keys on their own behalf
 # ---------------------------------------------------------------------------------------------
+def _service_key_denial(
+    authorizer: Authorizer, service: str, key_id: str | None, context: dict[str, str]
+) -> Decision | None:
+    """A service using a customer managed key on its own behalf, under the key's policy."""
+    requests = key_requests(authorizer.resources, key_id, ("kms:GenerateDataKey", "kms:Decrypt"), context)
+    return authorizer.first_denial(service_principal(service), requests)
+
+
 def alarm_delivery_denial(authorizer: Authorizer, topic_arn: str) -> str | None:
     """A CloudWatch alarm publishes to an encrypted topic as ``cloudwatch.amazonaws.com``, which
     needs the topic's key by its key policy (SNS developer guide, "Enable compatibility between
     event sources from AWS services and encrypted topics"); otherwise the action fails silently."""
-    resources = authorizer.resources
-    requests = key_requests(
-        resources,
-        resources.topic_key(topic_arn),
-        ("kms:GenerateDataKey", "kms:Decrypt"),
-        {"aws:SourceAccount": ACCOUNT_ID},
-    )
-    denial = authorizer.first_denial(service_principal("cloudwatch.amazonaws.com"), requests)
+    key = authorizer.resources.topic_key(topic_arn)
+    denial = _service_key_denial(authorizer, "cloudwatch.amazonaws.com", key, {"aws:SourceAccount": ACCOUNT_ID})
     return denial.message() if denial else None
 
 
@@ -191,14 +194,9 @@ def log_group_key_denial(authorizer: Authorizer, group_name: str, key_id: str) -
     with the log group's ARN as encryption context (``kms:EncryptionContext:aws:logs:arn``);
     the key policy must allow it, or creating the group fails (CloudWatch Logs user guide,
     "Encrypt log data in CloudWatch Logs using AWS KMS")."""
-    arn = f"arn:aws:logs:{authorizer.region}:{ACCOUNT_ID}:log-group:{group_name}"
-    requests = key_requests(
-        authorizer.resources,
-        key_id,
-        ("kms:GenerateDataKey", "kms:Decrypt"),
-        {"kms:EncryptionContext:aws:logs:arn": arn},
-    )
-    denial = authorizer.first_denial(service_principal(f"logs.{authorizer.region}.amazonaws.com"), requests)
+    arn = log_group_arn(authorizer.region, group_name)
+    service = f"logs.{authorizer.region}.amazonaws.com"
+    denial = _service_key_denial(authorizer, service, key_id, {"kms:EncryptionContext:aws:logs:arn": arn})
     if denial is None:
         return None
     return (

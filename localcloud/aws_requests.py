@@ -187,8 +187,13 @@ def _states_start_execution(call: ApiCall, _res: StackResources) -> list[AuthReq
     return [AuthRequest("states:StartExecution", str(call.params["stateMachineArn"]))]
 
 
+def log_group_arn(region: str, group: str) -> str:
+    """A log group's ARN as IAM and KMS encryption contexts name it (no trailing ``:*``)."""
+    return _arn("logs", region, f"log-group:{group}")
+
+
 def log_stream_arn(region: str, group: str, stream: str) -> str:
-    return _arn("logs", region, f"log-group:{group}:log-stream:{stream}")
+    return f"{log_group_arn(region, group)}:log-stream:{stream}"
 
 
 def _logs_stream(action: str) -> Callable[[ApiCall, StackResources], list[AuthRequest]]:

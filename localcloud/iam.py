@@ -167,6 +167,16 @@ def _is_encryption_context_key(key: str) -> bool:
     return key.lower().startswith(ENCRYPTION_CONTEXT)
 
 
+def _split_condition(condition: Mapping[str, Mapping[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the ``kms:EncryptionContext:*`` clauses, the others), each by operator; empty operators dropped."""
+    ours: dict[str, dict[str, Any]] = {}
+    rest: dict[str, dict[str, Any]] = {}
+    for op, clauses in condition.items():
+        for key, value in clauses.items():
+            (ours if _is_encryption_context_key(key) else rest).setdefault(op, {})[key] = value
+    return ours, rest
+
+
 def resolve_encryption_context(policy: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
     """``policy`` with every ``kms:EncryptionContext:*`` clause evaluated against ``context``:
     a clause that holds is dropped, a statement with one that does not is dropped (condition
@@ -174,25 +184,12 @@ def resolve_encryption_context(policy: Mapping[str, Any], context: Mapping[str, 
     statements = policy.get("Statement", [])
     kept = []
     for statement in statements if isinstance(statements, list) else [statements]:
-        condition = statement.get("Condition", {})
-        ours = {
-            op: {k: v for k, v in clauses.items() if _is_encryption_context_key(k)} for op, clauses in condition.items()
-        }
-        ours = {op: clauses for op, clauses in ours.items() if clauses}
+        ours, rest = _split_condition(statement.get("Condition", {}))
         if not ours:
             kept.append(statement)
-            continue
-        if not condition_holds(ours, context):
-            continue
-        rest = {
-            op: {k: v for k, v in clauses.items() if not _is_encryption_context_key(k)}
-            for op, clauses in condition.items()
-        }
-        rest = {op: clauses for op, clauses in rest.items() if clauses}
-        kept.append(
-            {key: value for key, value in statement.items() if key != "Condition"}
-            | ({"Condition": rest} if rest else {})
-        )
+        elif condition_holds(ours, context):
+            resolved = {key: value for key, value in statement.items() if key != "Condition"}
+            kept.append({**resolved, "Condition": rest} if rest else resolved)
     return {**policy, "Statement": kept}
 
 

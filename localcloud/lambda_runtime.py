@@ -59,7 +59,9 @@ Handler = Callable[[Any, Any], Any]
 
 # Handler CPU time is not scaled by the time scale, and moto's emulated APIs cost far more CPU
 # than AWS's (a 1,200-task listing takes seconds here); this much real time is added to the
-# scaled Timeout before an invocation counts as timed out.
+# scaled Timeout before an invocation counts as timed out. On AWS each container has its own CPU;
+# here invocations running at once share one process's, so each gets the allowance once per
+# invocation that ran alongside it (the most at any moment of its run).
 CPU_ALLOWANCE_SECONDS = 10.0
 
 
@@ -82,6 +84,9 @@ class InProcessLambda:
         self._started: dict[str, int] = {}
         self.invocations: list[Invocation] = []
         self._lock = threading.Lock()
+        # Each running invocation: the most invocations that ran at once during it (itself included).
+        self._sharing: dict[int, int] = {}
+        self._next_run = 0
 
     def register(
         self,
@@ -114,6 +119,20 @@ class InProcessLambda:
         with self._lock:
             self._idle[function_name].append(handler)
 
+    def _begin_run(self) -> int:
+        with self._lock:
+            run, self._next_run = self._next_run, self._next_run + 1
+            self._sharing[run] = 0
+            running = len(self._sharing)
+            for other in self._sharing:
+                self._sharing[other] = max(self._sharing[other], running)
+            return run
+
+    def _end_run(self, run: int) -> int:
+        """How many invocations shared the CPU with ``run`` at most (itself included)."""
+        with self._lock:
+            return self._sharing.pop(run)
+
     def invoke(self, fn: Any, body: bytes | str | None) -> tuple[bytes, str | None]:
         """Run the handler of moto's function ``fn``; return (payload, function error or None)."""
         if fn.function_name not in self._functions:
@@ -129,6 +148,7 @@ class InProcessLambda:
             invoked_function_arn=fn.function_arn,
         )
         started = time.monotonic()
+        run = self._begin_run()
         error_type = None
         try:
             with writing_to(log), acting_as(self._principals.get(fn.function_name)):
@@ -136,8 +156,9 @@ class InProcessLambda:
                     result = handler(event, context)
                 finally:
                     self._release(fn.function_name, handler)
+                    sharing = self._end_run(run)
             payload = json.dumps(result).encode()
-            limit = context.timeout_seconds * self.time_scale + self.cpu_allowance
+            limit = context.timeout_seconds * self.time_scale + self.cpu_allowance * sharing
             if time.monotonic() - started > limit:
                 # Lambda would have ended the invocation at its Timeout; what it wrote so far stays.
                 error_type = "Sandbox.Timedout"

@@ -1,8 +1,10 @@
-"""What every moto patch shares: the pinned version and a patch that fails loudly."""
+"""What every moto patch shares: the pinned version, a patch that fails loudly, and finishing a
+resource moto's CloudFormation created with less than its template said."""
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import moto
@@ -28,3 +30,21 @@ def patch_attr(owner: Any, name: str, value: Any) -> contextlib.AbstractContextM
     if not hasattr(owner, name):
         raise MotoVersionMismatch(f"moto internals changed: {owner!r} has no attribute {name!r}")
     return mock.patch.object(owner, name, value)
+
+
+# (the resource moto created, its template Properties, the account id)
+Finish = Callable[[Any, dict[str, Any], str], None]
+
+
+def after_cloudformation_create(model: Any, finish: Finish) -> contextlib.AbstractContextManager[Any]:
+    """Patch ``model.create_from_cloudformation_json`` to call ``finish`` on what moto created."""
+    create = model.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(
+        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        resource = create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        finish(resource, cloudformation_json["Properties"], account_id)
+        return resource
+
+    return patch_attr(model, "create_from_cloudformation_json", classmethod(create_from_cloudformation_json))

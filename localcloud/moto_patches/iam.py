@@ -11,21 +11,15 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from localcloud.moto_patches.base import patch_attr
+from localcloud.moto_patches.base import after_cloudformation_create
 
 
 def role_managed_policies() -> contextlib.AbstractContextManager[Any]:
     from moto.iam.models import Role, iam_backends
 
-    create = Role.create_from_cloudformation_json.__func__
-
-    def create_from_cloudformation_json(
-        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-    ) -> Any:
-        role = create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    def attach_managed_policies(role: Any, props: dict[str, Any], account_id: str) -> None:
         backend = iam_backends[account_id]["aws"]
-        for arn in cloudformation_json["Properties"].get("ManagedPolicyArns", []):
+        for arn in props.get("ManagedPolicyArns", []):
             backend.attach_role_policy(arn, role.name)
-        return role
 
-    return patch_attr(Role, "create_from_cloudformation_json", classmethod(create_from_cloudformation_json))
+    return after_cloudformation_create(Role, attach_managed_policies)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from localcloud.moto_patches.base import patch_attr
+from localcloud.moto_patches.base import after_cloudformation_create, patch_attr
 
 
 def log_group_arn_and_key() -> contextlib.AbstractContextManager[Any]:
@@ -24,18 +24,10 @@ def log_group_arn_and_key() -> contextlib.AbstractContextManager[Any]:
         value = original(self, attribute_name)
         return f"{value}:*" if attribute_name == "Arn" else value
 
-    create = LogGroup.create_from_cloudformation_json.__func__
-
-    def create_from_cloudformation_json(
-        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-    ) -> Any:
-        group = create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
-        group.kms_key_id = group.kms_key_id or cloudformation_json["Properties"].get("KmsKeyId")
-        return group
+    def keep_kms_key(group: Any, props: dict[str, Any], _account_id: str) -> None:
+        group.kms_key_id = group.kms_key_id or props.get("KmsKeyId")
 
     stack = contextlib.ExitStack()
     stack.enter_context(patch_attr(LogGroup, "get_cfn_attribute", get_cfn_attribute))
-    stack.enter_context(
-        patch_attr(LogGroup, "create_from_cloudformation_json", classmethod(create_from_cloudformation_json))
-    )
+    stack.enter_context(after_cloudformation_create(LogGroup, keep_kms_key))
     return stack

@@ -6,6 +6,9 @@ the local cloud let every one of them pass before it evaluated IAM and played Fa
 
 from __future__ import annotations
 
+import concurrent.futures
+import threading
+import time
 import types
 from pathlib import Path
 
@@ -164,6 +167,31 @@ def test_a_lambda_running_past_its_timeout_answers_sandbox_timedout():
     assert payload == b'{"errorType": "Sandbox.Timedout", "errorMessage": "Task timed out after 3.00 seconds"}'
     fn.timeout = 10
     assert runtime.invoke(fn, b"{}") == (b'{"ok": true}', None)
+
+
+def test_invocations_sharing_the_process_cpu_each_get_the_allowance_once_per_sharer():
+    """On AWS each container has its own CPU; here concurrent invocations share one process's."""
+    runtime = InProcessLambda(time_scale=0.001)
+    runtime.cpu_allowance = 0.2
+    together = threading.Barrier(2)
+
+    def busy(event, _context):
+        if event.get("together"):
+            together.wait(timeout=5)
+        time.sleep(0.3)  # past one allowance (0.2 s + 3 ms), within two
+        return {"ok": True}
+
+    runtime.register("busy", busy)
+    fn = types.SimpleNamespace(
+        function_name="busy",
+        memory_size=128,
+        timeout=3,
+        function_arn="arn:aws:lambda:us-east-1:123456789012:function:busy",
+    )
+    assert runtime.invoke(fn, b"{}")[1] == "Unhandled"  # alone: Sandbox.Timedout
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda _i: runtime.invoke(fn, b'{"together": true}'), range(2)))
+    assert answers == [(b'{"ok": true}', None)] * 2
 
 
 KEY_POLICY_FOR_ALARMS = """          - Sid: CloudWatchAlarmsPublish

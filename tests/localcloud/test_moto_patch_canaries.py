@@ -22,16 +22,9 @@ from localcloud.moto_patches.base import check_moto_version
 from localcloud.moto_patches.iam import role_managed_policies
 from localcloud.moto_patches.s3 import SDK_REQUEST_CONTEXT
 from localcloud.stack import DeployError, _evaluate_condition, _resolve_cidr, _resolve_if, render_definition
+from tests.localcloud.conftest import MOTO_CONFIG
 
-MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 ROLE = "arn:aws:iam::123456789012:role/sfn"
-
-
-@pytest.fixture
-def runtime():
-    rt = InProcessLambda()
-    with mock_aws(config=MOTO_CONFIG), moto_patches.installed(rt, time_scale=0.001):
-        yield rt
 
 
 def _run(definition: dict, name: str, payload: dict | None = None, timeout: float = 20.0) -> dict:

@@ -16,26 +16,15 @@ import time
 from unittest import mock
 
 import boto3
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from moto import mock_aws
 from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
 
-from localcloud import moto_patches
-from localcloud.lambda_runtime import InProcessLambda
 from localcloud.moto_patches.stepfunctions import error_equals_matches
-from tests.localcloud.test_moto_patch_canaries import MOTO_CONFIG, _function, _run
+from tests.localcloud.test_moto_patch_canaries import _function, _run
 
 QUOTA = 256 * 1024
 MOTO_ERROR_EQUALS = ErrorEqualsDecl._eval_body  # moto's own, kept before any patch is installed
-
-
-@pytest.fixture
-def runtime():
-    rt = InProcessLambda()
-    with mock_aws(config=MOTO_CONFIG), moto_patches.installed(rt, time_scale=0.001):
-        yield rt
 
 
 def oversized(event, context):
@@ -56,6 +45,12 @@ CAUGHT = {"Type": "Pass", "Result": {"caught": True}, "End": True}
 
 def check_then_caught(arn: str, **fields: object) -> dict:
     return {"StartAt": "Check", "States": {"Check": lambda_task(arn, **fields, End=True), "Caught": CAUGHT}}
+
+
+def each_ip(iteration: dict, catch: list[dict], caught: dict) -> dict:
+    """A Map over ``$.ips`` running ``iteration``, with ``catch`` on the Map leading to ``caught``."""
+    map_state = {"Type": "Map", "ItemsPath": "$.ips", "ItemProcessor": iteration, "Catch": catch, "End": True}
+    return {"StartAt": "EachIp", "States": {"EachIp": map_state, "Caught": caught}}
 
 
 def catch_all(next_state: str = "Caught") -> list[dict]:
@@ -100,23 +95,7 @@ def test_named_explicitly_it_is_caught(runtime):
 def test_an_oversized_result_in_a_map_iteration_fails_the_execution_with_its_own_name(runtime):
     arn = _function("big")
     runtime.register("big", oversized)
-    iteration = {
-        "StartAt": "Check",
-        "States": {"Check": lambda_task(arn, Catch=catch_all(), End=True), "Caught": CAUGHT},
-    }
-    definition = {
-        "StartAt": "EachIp",
-        "States": {
-            "EachIp": {
-                "Type": "Map",
-                "ItemsPath": "$.ips",
-                "ItemProcessor": iteration,
-                "Catch": catch_all(),
-                "End": True,
-            },
-            "Caught": CAUGHT,
-        },
-    }
+    definition = each_ip(check_then_caught(arn, Catch=catch_all()), catch_all(), CAUGHT)
     result = _run(definition, "map-big", {"ips": ["192.0.2.1"]})
     assert (result["status"], result["error"]) == ("FAILED", "States.DataLimitExceeded")
 
@@ -125,19 +104,11 @@ def test_a_states_error_leaving_an_iteration_reaches_the_maps_catch_by_its_name(
     arn = _function("slow")
     runtime.register("slow", lambda event, context: time.sleep(1.5))
     iteration = {"StartAt": "Check", "States": {"Check": lambda_task(arn, TimeoutSeconds=1, End=True)}}
-    definition = {
-        "StartAt": "EachIp",
-        "States": {
-            "EachIp": {
-                "Type": "Map",
-                "ItemsPath": "$.ips",
-                "ItemProcessor": iteration,
-                "Catch": [{"ErrorEquals": ["States.Timeout"], "ResultPath": "$.error", "Next": "Caught"}],
-                "End": True,
-            },
-            "Caught": {"Type": "Pass", "Parameters": {"error.$": "$.error.Error"}, "End": True},
-        },
-    }
+    definition = each_ip(
+        iteration,
+        [{"ErrorEquals": ["States.Timeout"], "ResultPath": "$.error", "Next": "Caught"}],
+        {"Type": "Pass", "Parameters": {"error.$": "$.error.Error"}, "End": True},
+    )
     result = _run(definition, "map-states-error", {"ips": ["192.0.2.1"]})
     assert result["status"] == "SUCCEEDED", result
     assert json.loads(result["output"]) == {"error": "States.Timeout"}
