@@ -10,7 +10,7 @@ Nothing is lost.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ics_honeynet.contracts import Verdict
@@ -79,7 +79,7 @@ def _result(target: Mapping[str, Any], entry: Mapping[str, Any], read: Callable[
 
 
 def gather_results(
-    targets: list[Mapping[str, Any]], entries: list[Mapping[str, Any]], read: Callable[[str], Any]
+    targets: Sequence[Mapping[str, Any]], entries: Sequence[Mapping[str, Any]], read: Callable[[str], Any]
 ) -> list[dict[str, Any]]:
     """One result per target, in target order: its Map entry, completed from S3."""
     by_ip: dict[str, Mapping[str, Any]] = {}
