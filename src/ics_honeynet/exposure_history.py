@@ -12,6 +12,10 @@ What counts as a change, and so as a reason to email:
 - ``ROTATED`` / ``ROTATION_FAILED``: from the sweep's rotation (see track_rotation).
 
 An IP that stays indexed, or keeps failing, is not news: it is in the sweep record, not the email.
+
+The research timeline (issue 13) needs every tenure, not only the current one: when a new tenure
+starts, the finished one's milestones move to ``past_tenures`` (``pastTenures`` in the item; the
+last ``MAX_PAST_TENURES``). ``tenures()`` gives them all, the current one last.
 """
 
 from __future__ import annotations
@@ -20,9 +24,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from ics_honeynet.contracts import EXPOSED_VERDICTS, ChainStatus, ChangeKind, Verdict
+from ics_honeynet.contracts import EXPOSED_VERDICTS, ChainStatus, ChangeKind, Verdict, parse_utc
 
 CHANGE_KINDS = tuple(ChangeKind)  # the email's order
+# A recycled IP comes back to us rarely; 50 tenures keep an item far below DynamoDB's 400 KB.
+MAX_PAST_TENURES = 50
 
 # Table attribute names <-> fields, in one place (the ASL's CountRotation writes two of them).
 ATTRIBUTES = {
@@ -39,7 +45,45 @@ ATTRIBUTES = {
     "last_rotated_at": "lastRotatedAt",
     "replaced_by": "replacedBy",
     "updated_by": "updatedBy",
+    "past_tenures": "pastTenures",
 }
+TENURE_ATTRIBUTES = {
+    "task_arn": "taskArn",
+    "started": "started",
+    "first_indexed": "firstIndexed",
+    "first_fingerprinted": "firstFingerprinted",
+    "rotated_at": "rotatedAt",
+    "last_seen": "lastSeen",
+}
+
+
+def _before(a: str, b: str) -> bool:
+    """Timestamps from ECS, the sweep and Step Functions are written differently: compare times."""
+    try:
+        return parse_utc(a) < parse_utc(b)
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class TenureRecord:
+    """One task's time on an IP, with its exposure milestones (ISO 8601 UTC strings). ``last_seen``
+    is the last sweep that found the task running: the end of what was observed, when the task
+    ended without a rotation of ours (a crash, a deploy)."""
+
+    task_arn: str | None = None
+    started: str | None = None
+    first_indexed: str | None = None
+    first_fingerprinted: str | None = None
+    rotated_at: str | None = None
+    last_seen: str | None = None
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> TenureRecord:
+        return cls(**{field: item.get(attribute) for field, attribute in TENURE_ATTRIBUTES.items()})
+
+    def to_item(self) -> dict[str, Any]:
+        return {TENURE_ATTRIBUTES[k]: v for k, v in asdict(self).items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -58,17 +102,55 @@ class IpHistory:
     last_rotated_at: str | None = None
     replaced_by: str | None = None
     updated_by: str | None = None
+    past_tenures: tuple[TenureRecord, ...] = ()
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> IpHistory:
         """From a table item (plain values, as boto3's TypeDeserializer gives them)."""
         values: dict[str, Any] = {field: item.get(attribute) for field, attribute in ATTRIBUTES.items()}
         values["rotations"] = int(values["rotations"] or 0)
+        values["past_tenures"] = tuple(TenureRecord.from_item(t) for t in values["past_tenures"] or ())
         return cls(**values)
 
     def to_item(self) -> dict[str, Any]:
         """A table item; absent values are left out (DynamoDB has no use for nulls here)."""
-        return {ATTRIBUTES[k]: v for k, v in asdict(self).items() if v is not None}
+        item = {ATTRIBUTES[k]: v for k, v in asdict(self).items() if v is not None and k != "past_tenures"}
+        if self.past_tenures:
+            item[ATTRIBUTES["past_tenures"]] = [t.to_item() for t in self.past_tenures]
+        return item
+
+    def current_tenure(self) -> TenureRecord | None:
+        """The tenure this item is about now (None before any sweep saw the IP: an item only the
+        ASL's CountRotation wrote)."""
+        if self.task_arn is None and self.first_seen_running is None:
+            return None
+        rotated = self.last_rotated_at
+        if rotated is not None and self.first_seen_running is not None and _before(rotated, self.first_seen_running):
+            rotated = None  # a rotation of an earlier tenure
+        return TenureRecord(
+            task_arn=self.task_arn,
+            started=self.first_seen_running,
+            first_indexed=self.first_indexed,
+            first_fingerprinted=self.first_fingerprinted,
+            rotated_at=rotated,
+            last_seen=self.last_checked,
+        )
+
+    def tenures(self) -> list[TenureRecord]:
+        """Every tenure the table remembers for this IP, oldest first."""
+        current = self.current_tenure()
+        return [*self.past_tenures, *([current] if current else [])]
+
+    def start_tenure(self, task_arn: str | None, started: str) -> IpHistory:
+        """A new task on this IP: the finished tenure is archived; the lifetime fields stay."""
+        return IpHistory(
+            ip=self.ip,
+            task_arn=task_arn,
+            first_seen_running=started,
+            rotations=self.rotations,
+            last_rotated_at=self.last_rotated_at,
+            past_tenures=tuple(self.tenures())[-MAX_PAST_TENURES:],
+        )
 
 
 @dataclass(frozen=True)
@@ -90,13 +172,7 @@ def record_check(
     if previous is None or previous.task_arn != task:
         # A new tenure: nothing Shodan said about the previous holder is ours. The IP's lifetime
         # rotation count stays (the ASL's CountRotation may have created the item this sweep).
-        previous = IpHistory(
-            ip=ip,
-            task_arn=task,
-            first_seen_running=result.get("startedAt") or checked_at,
-            rotations=previous.rotations if previous else 0,
-            last_rotated_at=previous.last_rotated_at if previous else None,
-        )
+        previous = (previous or IpHistory(ip=ip)).start_tenure(task, result.get("startedAt") or checked_at)
     verdict = str(result.get("verdict") or Verdict.ERROR)
     changes: list[Change] = []
     common = {"lastChecked": checked_at, "taskArn": task}
@@ -136,14 +212,13 @@ def record_rotation(
         return Change(ChangeKind.ROTATION_FAILED, old_ip, detail)
     histories[old_ip] = replace(old, replaced_by=chain["to"], updated_by=execution)
     new_ip = str(chain["to"])
-    new = IpHistory(
-        ip=new_ip,
-        task_arn=chain.get("toTask"),
-        first_seen_running=chain.get("toStartedAt") or checked_at,
+    new = histories.get(new_ip) or IpHistory(ip=new_ip)
+    if new.task_arn is None or new.task_arn != chain.get("toTask"):
+        new = new.start_tenure(chain.get("toTask"), chain.get("toStartedAt") or checked_at)
+    histories[new_ip] = replace(
+        new,
         last_checked=checked_at,
         last_verdict=chain.get("toVerdict") if chain.get("toVerdict") != Verdict.ERROR else None,
         updated_by=execution,
-        rotations=histories[new_ip].rotations if new_ip in histories else 0,
     )
-    histories[new_ip] = new
     return Change(ChangeKind.ROTATED, old_ip, detail)
