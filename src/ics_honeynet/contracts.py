@@ -257,6 +257,51 @@ RotationOutcome = TypedDict(
 """One exposed honeypot's rotation as the sweep reports it: old IP -> final IP."""
 
 
+class ChainOrigin(TypedDict):
+    """Where a rotation chain starts: the exposed honeypot's IP, task and verdict."""
+
+    ip: str
+    taskArn: str
+    verdict: str | None
+
+
+class RotationHop(TypedDict):
+    """One replacement a chain went through: its IP and task, then what Shodan said of it."""
+
+    ip: str
+    taskArn: str
+    startedAt: str | None
+    verdict: NotRequired[Verdict]
+    error: NotRequired[str]  # the lookup failed: the IP is kept, not verified
+    priorOwner: NotRequired[Verdict]  # what Shodan shows of the IP's previous holder
+    dirty: NotRequired[str]  # why this IP was rotated away from, e.g. "FINGERPRINTED by a prior owner"
+
+
+RotationChain = TypedDict(
+    "RotationChain",
+    {"from": ChainOrigin, "hops": list[RotationHop], "status": ChainStatus, "reason": NotRequired[str]},
+)
+"""One exposed honeypot's way to a clean IP: its origin, the replacements so far, its status."""
+
+
+class StopResult(TypedDict):
+    """What the ASL's StopExposedTasks reports for one stop order."""
+
+    taskArn: str
+    ip: str
+    stopped: bool
+    error: NotRequired[str]
+
+
+class ReplacementLookup(TypedDict):
+    """A replacement IP's Shodan check as the ASL's CheckReplacementIps keeps it (or its error)."""
+
+    ip: str
+    verdict: Verdict
+    priorOwner: NotRequired[PriorOwner | None]
+    error: NotRequired[str]
+
+
 class StopOrder(TypedDict):
     """One task the state machine stops (``ecs:stopTask``), and why."""
 
@@ -268,14 +313,14 @@ class StopOrder(TypedDict):
 class RotationState(TypedDict):
     """The rotation's whole state, in the execution (``$.rotation.state``): TrackRotation's reply,
     handed back to it with what the state machine observed (``stopResults``, ``observed``,
-    ``lookups``). Chains are kept as JSON objects (see rotation.py for their fields)."""
+    ``lookups``)."""
 
     execution: str
     rotateOn: RotateOn
     maxAttempts: int
     replacementChecks: int
     replacementWaitSeconds: int
-    chains: list[dict[str, Any]]
+    chains: list[RotationChain]
     notReplacements: list[str]
     toStop: list[StopOrder]
     toCheck: list[SweepTarget]
@@ -284,9 +329,9 @@ class RotationState(TypedDict):
     roundStartedAt: NotRequired[str]
     checksLeft: NotRequired[int]
     outcome: NotRequired[list[RotationOutcome]]
-    stopResults: NotRequired[list[dict[str, Any]]]
+    stopResults: NotRequired[list[StopResult]]
     observed: NotRequired[list[ListedIp] | HoneypotListing]
-    lookups: NotRequired[list[dict[str, Any]]]
+    lookups: NotRequired[list[ReplacementLookup]]
 
 
 class SweepRotation(TypedDict, total=False):

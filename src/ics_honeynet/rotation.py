@@ -34,13 +34,19 @@ from typing import Any, cast
 from ics_honeynet.contracts import (
     EXPOSED_VERDICTS,
     HONEYPOT_TAG,
+    ChainOrigin,
     ChainStatus,
+    ReplacementLookup,
     RotateOn,
     RotationAction,
+    RotationChain,
+    RotationHop,
     RotationOutcome,
     RotationState,
     RotationStep,
     StopOrder,
+    StopResult,
+    SweepTarget,
     Verdict,
     format_utc,
     parse_utc,
@@ -97,10 +103,15 @@ def _int(event: Mapping[str, Any], key: str, default: int, minimum: int) -> int:
     return value
 
 
-def _stop_order(chain: Mapping[str, Any], execution: str) -> StopOrder:
-    current = chain["hops"][-1] if chain["hops"] else chain["from"]
+def _current(chain: RotationChain) -> RotationHop | ChainOrigin:
+    """The task the chain is on now: its last replacement, or where it started."""
+    return chain["hops"][-1] if chain["hops"] else chain["from"]
+
+
+def _stop_order(chain: RotationChain, execution: str) -> StopOrder:
+    current = _current(chain)
     attempt = len(chain["hops"]) + 1
-    why = chain["from"]["verdict"] if not chain["hops"] else f"replacement IP {current['ip']} is {current['dirty']}"
+    why = chain["from"]["verdict"] if not chain["hops"] else f"replacement IP {current['ip']} is {_dirty(chain)}"
     return {
         "taskArn": current["taskArn"],
         "ip": current["ip"],
@@ -108,15 +119,19 @@ def _stop_order(chain: Mapping[str, Any], execution: str) -> StopOrder:
     }
 
 
-def _plan_next(state: dict[str, Any], execution: str, now: datetime | None) -> RotationState:
-    """What the state machine does next; the state, complete, as it crosses back (RotationState)."""
+def _dirty(chain: RotationChain) -> str | None:
+    return chain["hops"][-1].get("dirty") if chain["hops"] else None
+
+
+def _to_check(hop: RotationHop) -> SweepTarget:
+    return {"ip": hop["ip"], "taskArn": hop["taskArn"], "startedAt": hop["startedAt"]}
+
+
+def _plan_next(state: RotationState, execution: str, now: datetime | None) -> RotationState:
+    """What the state machine does next; the state, complete, as it crosses back."""
     chains = state["chains"]
     state["toStop"] = [_stop_order(c, execution) for c in chains if c["status"] == STOPPING]
-    state["toCheck"] = [
-        {"ip": c["hops"][-1]["ip"], "taskArn": c["hops"][-1]["taskArn"], "startedAt": c["hops"][-1]["startedAt"]}
-        for c in chains
-        if c["status"] == CHECKING
-    ]
+    state["toCheck"] = [_to_check(c["hops"][-1]) for c in chains if c["status"] == CHECKING]
     if state["toStop"]:
         state["next"] = STOP
         state["roundStartedAt"] = _now(now)
@@ -130,21 +145,16 @@ def _plan_next(state: dict[str, Any], execution: str, now: datetime | None) -> R
         state["next"] = CHECK
     else:
         state["next"] = DONE
-        state["outcome"] = outcome(state)
+        state["outcome"] = _outcomes(chains)
     # What to report if a later step fails for good (the ASL's RotationAborted): every chain not
     # yet ended counts as failed.
-    state["ifAborted"] = outcome(
-        {
-            "chains": [
-                c if c["status"] in (ROTATED, FAILED) else {**c, "status": FAILED, "reason": ABORTED} for c in chains
-            ]
-        }
+    state["ifAborted"] = _outcomes(
+        [c if c["status"] in (ROTATED, FAILED) else {**c, "status": FAILED, "reason": ABORTED} for c in chains]
     )
     state.pop("stopResults", None)
     state.pop("observed", None)
     state.pop("lookups", None)
-    # Built as a dict (the chains are edited in place); every RotationState key is set above.
-    return cast(RotationState, state)
+    return state
 
 
 def plan(event: Mapping[str, Any], *, now: datetime | None = None) -> RotationState:
@@ -157,16 +167,16 @@ def plan(event: Mapping[str, Any], *, now: datetime | None = None) -> RotationSt
         raise InvalidRotationInput("results must be the sweep's list of per-IP results")
     execution = str(event.get("execution") or "manual")
     # The sweep's Map entries: an exposed IP's entry names its task.
-    chains = [
+    chains: list[RotationChain] = [
         {
-            "from": {"ip": r["ip"], "taskArn": r["taskArn"], "verdict": r.get("verdict")},
+            "from": {"ip": str(r["ip"]), "taskArn": str(r["taskArn"]), "verdict": r.get("verdict")},
             "hops": [],
             "status": STOPPING,
         }
         for r in results
         if isinstance(r, Mapping) and r.get("ip") and r.get("taskArn") and should_rotate(r.get("verdict"), rotate_on)
     ]
-    state: dict[str, Any] = {
+    state: RotationState = {
         "execution": execution,
         "rotateOn": rotate_on,
         "maxAttempts": _int(event, "maxAttempts", 3, 1),
@@ -174,21 +184,34 @@ def plan(event: Mapping[str, Any], *, now: datetime | None = None) -> RotationSt
         "replacementWaitSeconds": _int(event, "replacementWaitSeconds", 30, 0),
         "chains": chains,
         "notReplacements": sorted({str(s["taskArn"]) for s in event.get("skipped") or [] if s.get("taskArn")}),
+        # Set by _plan_next:
+        "toStop": [],
+        "toCheck": [],
+        "next": DONE,
+        "ifAborted": [],
     }
     return _plan_next(state, execution, now)
 
 
-def _state(event: Mapping[str, Any]) -> dict[str, Any]:
+def _state(event: Mapping[str, Any]) -> RotationState:
+    """The state a previous call returned, copied (chains and hops are edited in place)."""
     state = event.get("rotation")
     if not isinstance(state, Mapping) or not isinstance(state.get("chains"), list):
         raise InvalidRotationInput("rotation must be the state a previous call returned")
-    return {**state, "chains": [dict(c, hops=[dict(h) for h in c.get("hops", [])]) for c in state["chains"]]}
+    chains = [
+        cast(RotationChain, {**c, "hops": [dict(h) for h in c.get("hops", [])]})
+        for c in state["chains"]
+        if isinstance(c, Mapping) and isinstance(c.get("from"), Mapping)
+    ]
+    if len(chains) != len(state["chains"]):
+        raise InvalidRotationInput("rotation.chains must be the chains a previous call returned")
+    return cast(RotationState, {**state, "chains": chains})
 
 
-def _apply_stop_results(state: dict[str, Any], stop_results: Iterable[Mapping[str, Any]]) -> None:
+def _apply_stop_results(state: RotationState, stop_results: Iterable[StopResult]) -> None:
     failed = {r.get("taskArn"): r for r in stop_results if isinstance(r, Mapping) and not r.get("stopped")}
     for chain in state["chains"]:
-        current = chain["hops"][-1] if chain["hops"] else chain["from"]
+        current = _current(chain)
         if chain["status"] == WAITING and current["taskArn"] in failed:
             error = failed[current["taskArn"]]
             chain["status"] = FAILED
@@ -199,7 +222,7 @@ def observe(event: Mapping[str, Any], *, now: datetime | None = None) -> Rotatio
     """The service's running tasks after a wait: hand new ones to the chains waiting for one."""
     state = _state(event)
     _apply_stop_results(state, state.get("stopResults") or [])
-    observed = state.get("observed") or []
+    observed: Any = state.get("observed") or []
     if isinstance(observed, Mapping):  # list_honeypot_ips' output, as the ASL stores it
         observed = observed.get("ips") or []
     round_started = _parse_time(state.get("roundStartedAt"))
@@ -235,7 +258,9 @@ def observe(event: Mapping[str, Any], *, now: datetime | None = None) -> Rotatio
 def judge(event: Mapping[str, Any], *, now: datetime | None = None) -> RotationState:
     """Shodan's answers for the replacement IPs: clean ones end the chain, dirty ones rotate again."""
     state = _state(event)
-    lookups = {r.get("ip"): r for r in state.get("lookups") or [] if isinstance(r, Mapping)}
+    lookups: dict[str, ReplacementLookup] = {
+        r["ip"]: r for r in state.get("lookups") or [] if isinstance(r, Mapping) and r.get("ip")
+    }
     for chain in state["chains"]:
         if chain["status"] != CHECKING:
             continue
@@ -244,12 +269,12 @@ def judge(event: Mapping[str, Any], *, now: datetime | None = None) -> RotationS
         if lookup is None or lookup.get("verdict") in (None, Verdict.ERROR):
             # Shodan could not tell: keep the new IP (the next sweep checks it again) and say so.
             hop["verdict"] = Verdict.ERROR
-            hop["error"] = (lookup or {}).get("error") or "no Shodan answer for the replacement IP"
+            hop["error"] = (lookup.get("error") if lookup else None) or "no Shodan answer for the replacement IP"
             chain["status"] = ROTATED
             chain["reason"] = f"replacement IP {hop['ip']} not verified: {hop['error']}"
             continue
         hop["verdict"] = lookup["verdict"]
-        prior = prior_owner_verdict(lookup.get("priorOwner"))
+        prior = prior_owner_verdict(cast(Mapping[str, Any] | None, lookup.get("priorOwner")))
         hop["priorOwner"] = prior
         dirty = next((v for v in (lookup["verdict"], prior) if should_rotate(v, state["rotateOn"])), None)
         if dirty is None:
@@ -261,9 +286,8 @@ def judge(event: Mapping[str, Any], *, now: datetime | None = None) -> RotationS
         else:
             hop["dirty"] = dirty if dirty == lookup["verdict"] else f"{dirty} by a prior owner"
             chain["status"] = FAILED
-            chain["reason"] = (
-                f"still on a dirty IP after {state['maxAttempts']} rotation(s): {hop['ip']} is {hop['dirty']}"
-            )
+            attempts = state["maxAttempts"]
+            chain["reason"] = f"still on a dirty IP after {attempts} rotation(s): {hop['ip']} is {_dirty(chain)}"
     return _plan_next(state, state["execution"], now)
 
 
@@ -277,9 +301,12 @@ def advance(event: Mapping[str, Any], *, now: datetime | None = None) -> Rotatio
     return ACTIONS[action](event, now=now)
 
 
-def outcome(state: Mapping[str, Any] | None) -> list[RotationOutcome]:
+def outcome(state: RotationState) -> list[RotationOutcome]:
     """Each chain as the report shows it: old IP -> final IP, attempts, status, reason."""
-    chains = (state or {}).get("chains") or []
+    return _outcomes(state["chains"])
+
+
+def _outcomes(chains: Iterable[RotationChain]) -> list[RotationOutcome]:
     return [
         {
             "from": c["from"]["ip"],
