@@ -18,8 +18,10 @@ import random
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
+from ics_honeynet.research.files import write_lines
 from ics_honeynet.research.model import ConpotEvent, Tenure
 
 # (data_type, port) as a default Conpot template serves them, with a rough share of sessions.
@@ -91,6 +93,16 @@ class Scenario:
     def resolver(self, ip: str) -> str | None:
         """The scenario's reverse DNS (crawlers have names; attackers mostly do not)."""
         return self.ptr_names.get(ip)
+
+    def write_event_files(self, root: Path | str) -> list[Path]:
+        """The events as the research bucket holds them (files.py's layout): one gzip'd
+        JSON-lines file per day; the bad lines go into the first day's file."""
+        by_day: dict[date, list[str]] = {}
+        for event in self.events:
+            by_day.setdefault(event.timestamp.date(), []).append(event.to_json_line())
+        days = sorted(by_day) or [self.since.date()]
+        by_day.setdefault(days[0], []).extend(self.bad_lines)
+        return [write_lines(root, by_day[day], day) for day in days]
 
     def lines(self) -> Iterator[str]:
         """Conpot's JSON lines, bad ones interleaved, in time order (as a day's files hold them)."""
