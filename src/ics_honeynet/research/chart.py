@@ -29,8 +29,8 @@ STYLE: dict[Milestone, tuple[str, LineStyle, str]] = {  # colour, line style, sh
     Milestone.STARTED: ("#555555", ":", "start"),
     Milestone.FIRST_CONTACT: ("#8c8c8c", ":", "1st contact"),
     Milestone.FIRST_SCANNER_CONTACT: ("#1f77b4", "--", "crawler"),
-    Milestone.FIRST_INDEXED: ("#d62728", "-", "indexed"),
-    Milestone.FIRST_FINGERPRINTED: ("#9467bd", "-", "fingerprinted"),
+    Milestone.FIRST_INDEXED: ("#d62728", "-", Milestone.FIRST_INDEXED.phrase.removeprefix("first ")),
+    Milestone.FIRST_FINGERPRINTED: ("#9467bd", "-", Milestone.FIRST_FINGERPRINTED.phrase.removeprefix("first ")),
     Milestone.ROTATED: ("#000000", "-.", "rotated"),
 }
 SHOWN = (Milestone.FIRST_SCANNER_CONTACT, Milestone.FIRST_INDEXED, Milestone.FIRST_FINGERPRINTED, Milestone.ROTATED)

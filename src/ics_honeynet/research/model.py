@@ -40,17 +40,17 @@ class BadEventLine(ValueError):
 class Milestone(StrEnum):
     """A point in a tenure's exposure, in the order they usually happen."""
 
-    STARTED = "STARTED"  # the task began holding the IP
-    FIRST_CONTACT = "FIRST_CONTACT"  # first event recorded
-    FIRST_SCANNER_CONTACT = "FIRST_SCANNER_CONTACT"  # first event from a search engine's crawler
-    FIRST_INDEXED = "FIRST_INDEXED"  # first sweep that found the IP on Shodan
-    FIRST_FINGERPRINTED = "FIRST_FINGERPRINTED"  # first sweep that found it tagged honeypot
-    ROTATED = "ROTATED"  # the task let go of the IP
+    STARTED = "started"  # the task began holding the IP
+    FIRST_CONTACT = "first_contact"  # first event recorded
+    FIRST_SCANNER_CONTACT = "first_scanner_contact"  # first event from a search engine's crawler
+    FIRST_INDEXED = "first_indexed"  # first sweep that found the IP on Shodan
+    FIRST_FINGERPRINTED = "first_fingerprinted"  # first sweep that found it tagged honeypot
+    ROTATED = "rotated"  # the task let go of the IP
 
     @property
     def phrase(self) -> str:
         """The milestone in a sentence: ``first indexed``."""
-        return self.value.lower().replace("_", " ")
+        return self.value.replace("_", " ")
 
 
 def _aware(moment: datetime, name: str) -> datetime:
