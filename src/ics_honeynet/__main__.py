@@ -3,6 +3,7 @@
     python -m ics_honeynet doctor --stack NAME [--region R] [--json]
     python -m ics_honeynet audit --host H [--ports ...] [--timeout S] [--json]
     python -m ics_honeynet audit --persona SEED | --template-dir DIR [--json]
+    python -m ics_honeynet report --stack NAME [--region R] [--since 14d] [--until ...] [--out DIR]
 
 Exit status: 0 when every check passed (OK or WARN), 1 when a check FAILed, 2 on bad arguments
 or when the checks could not start (credentials, region, stack not found).
@@ -16,6 +17,7 @@ from collections.abc import Callable, Sequence
 
 from ics_honeynet import doctor
 from ics_honeynet.audit import cli as audit
+from ics_honeynet.research import cli as research
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -30,6 +32,9 @@ def parser() -> argparse.ArgumentParser:
     fingerprint = commands.add_parser("audit", help="probe a honeypot (or audit a template) for Conpot's fingerprints")
     audit.add_arguments(fingerprint)
     fingerprint.set_defaults(run=audit.run)
+    report = commands.add_parser("report", help="does being on Shodan change the attacks? (PNG, JSON, CSV)")
+    research.add_arguments(report)
+    report.set_defaults(run=research.run)
     return root
 
 

@@ -108,9 +108,9 @@ def draw(report: Report, path: Path) -> Path:
                 rotation=90,
                 bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.7, "pad": 0.5},
             )
-        if honeypot.tenure.rotated is None or honeypot.tenure.rotated >= report.until:
-            continue
-        axis.axvspan(honeypot.tenure.rotated, report.until, color="#f0f0f0", zorder=0)
+        stop = honeypot.tenure.end(report.until)  # rotated, or no longer seen running
+        if stop < report.until:
+            axis.axvspan(stop, report.until, color="#f0f0f0", zorder=0)
     if not honeypots:
         axes[0, 0].text(0.5, 0.5, "no honeypot tenures in the report", ha="center", va="center")
     last = axes[-1, 0]

@@ -80,13 +80,16 @@ class Tenure:
     first_indexed: datetime | None = None
     first_fingerprinted: datetime | None = None
     private_ip: str | None = None
+    # When the tenure stopped being observed without a rotation of ours (a crash, a deploy): the
+    # last sweep that saw the task running. None while it runs.
+    ended: datetime | None = None
 
     def __post_init__(self) -> None:
-        for name in ("started", "rotated", "first_indexed", "first_fingerprinted"):
+        for name in ("started", "rotated", "first_indexed", "first_fingerprinted", "ended"):
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, _aware(value, f"{self.label}: {name}"))
-        for name in ("rotated", "first_indexed", "first_fingerprinted"):
+        for name in ("rotated", "first_indexed", "first_fingerprinted", "ended"):
             value = getattr(self, name)
             if value is not None and value < self.started:
                 raise ValueError(
@@ -106,6 +109,7 @@ class Tenure:
         first_indexed: datetime | str | None = None,
         first_fingerprinted: datetime | str | None = None,
         private_ip: str | None = None,
+        ended: datetime | str | None = None,
     ) -> Tenure:
         """A tenure from datetimes or the stored ISO strings (contracts.parse_utc)."""
         return cls(
@@ -116,6 +120,7 @@ class Tenure:
             first_indexed=_moment(first_indexed, "first_indexed"),
             first_fingerprinted=_moment(first_fingerprinted, "first_fingerprinted"),
             private_ip=private_ip,
+            ended=_moment(ended, "ended"),
         )
 
     @property
@@ -125,8 +130,9 @@ class Tenure:
         return f"{self.honeypot_ip} ({self.task_arn.rsplit('/', 1)[-1][:8]})"
 
     def end(self, until: datetime) -> datetime:
-        """When the tenure stops counting: rotated, or the report's end for a running task."""
-        return min(self.rotated, until) if self.rotated is not None else until
+        """When the tenure stops counting: rotated (or ended), or the report's end for a running task."""
+        stop = self.rotated or self.ended
+        return min(stop, until) if stop is not None else until
 
     def milestone(self, milestone: Milestone) -> datetime | None:
         """The sweep-recorded milestones (the others come from the events: timeline.py)."""
