@@ -443,6 +443,19 @@ class LocalCloud:
             event_log.append(lines)
         return len(lines)
 
+    def stop_honeypot(self, task: HoneypotTask, reason: str = "stopped by localcloud", timeout: float = 10.0) -> None:
+        """Stop ``task`` (ECS StopTask) and wait until ECS has stopped its containers."""
+        self.scheduler.stop_task(task.task_arn, reason)
+        self.wait_until_stopped(task, timeout)
+
+    def wait_until_stopped(self, task: HoneypotTask, timeout: float = 10.0) -> None:
+        """Wait until ECS has stopped ``task``'s containers (after a StopTask)."""
+        deadline = time.monotonic() + timeout
+        while task.running:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"task {task.task_arn} still running {timeout} s after StopTask")
+            time.sleep(0.02)
+
     def stored_events(self, prefix: str = "events/conpot/") -> dict[str, list[str]]:
         """The event records in the research-data bucket under ``prefix``: S3 key -> its lines
         (gunzipped), read as a laptop would after ``aws s3 sync``."""
