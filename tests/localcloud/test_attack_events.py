@@ -40,7 +40,7 @@ def conpot_records(count: int, public_ip: str | None, tag: str) -> list[str]:
             "dst_port": 502,
             "public_ip": public_ip,
             "data_type": "modbus",
-            "request": f"{tag}-{n} 0001000000060111000000 \u00e9\"quoted\"",
+            "request": f'{tag}-{n} 0001000000060111000000 \u00e9"quoted"',
             "response": None,
             "event_type": "NEW_CONNECTION" if n % 2 else "CONNECTION_LOST",
         }
@@ -152,7 +152,11 @@ def test_a_firehose_role_without_the_bucket_keys_grant_loses_every_event(tmp_pat
 def test_a_grant_on_the_objects_encryption_context_loses_every_event_under_a_bucket_key(tmp_path):
     # Without the bucket key, S3's encryption context would be the object's ARN; with it, the bucket's.
     on_bucket = '"kms:EncryptionContext:aws:s3:arn": !GetAtt ResearchDataBucket.Arn'
-    template = mutant(tmp_path, on_bucket, on_bucket.replace("!GetAtt ResearchDataBucket.Arn", '!Sub "${ResearchDataBucket.Arn}/events/*"'))
+    template = mutant(
+        tmp_path,
+        on_bucket,
+        on_bucket.replace("!GetAtt ResearchDataBucket.Arn", '!Sub "${ResearchDataBucket.Arn}/events/*"'),
+    )
     _written, stored, failures = _one_task_events(template)
     assert stored == [] and failures
 
@@ -196,10 +200,10 @@ def test_a_shipper_tailing_another_file_ships_nothing(tmp_path):
 
 def test_a_subscription_role_logs_cannot_assume_fails_the_deploy(tmp_path):
     trust = "            Principal: { Service: logs.amazonaws.com }"
-    template = mutant(tmp_path, trust, "            Principal: { Service: firehose.amazonaws.com }\n" + trust[:0])
-    with pytest.raises(DeployError, match="Could not deliver test message to specified Firehose stream"):
-        with LocalCloud(tasks=0, template_path=template):
-            pass
+    template = mutant(tmp_path, trust, "            Principal: { Service: firehose.amazonaws.com }")
+    message = "Could not deliver test message to specified Firehose stream"
+    with pytest.raises(DeployError, match=message), LocalCloud(tasks=0, template_path=template):
+        pass
 
 
 def test_flow_logs_without_the_log_delivery_grant_are_not_delivered(tmp_path):
