@@ -24,8 +24,7 @@ from localcloud.stack import DeployError
 TEMPLATE = PROJECT_ROOT / "template.yaml"
 
 FIXED_LOG_GRANT = (
-    '- !Sub "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:'
-    '${HoneypotLogGroup}:log-stream:*"'
+    '- !Sub "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${HoneypotLogGroup}:log-stream:*"'
 )
 LOG_GRANT_ON_GROUP_ARN = '- !Sub "${HoneypotLogGroup.Arn}:log-stream:*"'
 FIXED_LIST_TASKS = """              Action: ecs:ListTasks
