@@ -16,6 +16,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
@@ -158,6 +159,11 @@ for _handler in _HANDLERS:
         BUILTIN_HANDLERS.append(_handler)
 
 
+def active_authorizer() -> Authorizer | None:
+    """The authorizer gating calls now, or None (moto used bare, as in the canary tests)."""
+    return _active
+
+
 @contextmanager
 def gating(authorizer: Authorizer) -> Iterator[Authorizer]:
     """Authorise every call through ``authorizer`` for the duration of the block."""
@@ -212,4 +218,63 @@ def function_log_denial(authorizer: Authorizer, function: Principal, group_name:
     stream = log_stream_arn(authorizer.region, group_name, "2026/01/01/[$LATEST]0123456789abcdef")
     requests = [AuthRequest(action, stream) for action in ("logs:CreateLogStream", "logs:PutLogEvents")]
     denial = authorizer.first_denial(function, requests)
+    return denial.message() if denial else None
+
+
+def assume_role_denial(service: str, role_arn: str, context: dict[str, str]) -> str | None:
+    """A service assuming a role of the stack on its own behalf (Firehose, CloudWatch Logs): the
+    role's trust policy must allow ``sts:AssumeRole`` to the service with the context the
+    service sends (``sts:ExternalId``, ``aws:SourceArn``); None when allowed or nothing gates."""
+    authorizer = _active
+    if authorizer is None:
+        return None
+    trust = authorizer.resources.trust_policy(role_arn)
+    request = AuthRequest("sts:AssumeRole", role_arn, context, resource_policy=trust)
+    decision = authorizer.first_denial(service_principal(service), [request])
+    return decision.message() if decision else None
+
+
+def flow_log_s3_prefix(destination: str, region: str, day: datetime, hive: bool) -> str:
+    """Where VPC flow logs land in S3 for a day (VPC user guide, "Flow log files": ``AWSLogs/``,
+    with ``HiveCompatiblePartitions`` as ``key=value`` folders)."""
+    bucket_path = destination.split(":::", 1)[1]
+    folder = bucket_path.split("/", 1)[1] if "/" in bucket_path else ""
+    folder = folder if not folder or folder.endswith("/") else folder + "/"
+    if hive:
+        return (
+            f"{folder}AWSLogs/aws-account-id={ACCOUNT_ID}/aws-service=vpcflowlogs/aws-region={region}/"
+            f"year={day:%Y}/month={day:%m}/day={day:%d}/"
+        )
+    return f"{folder}AWSLogs/{ACCOUNT_ID}/vpcflowlogs/{region}/{day:%Y/%m/%d}/"
+
+
+def flow_log_delivery_denial(authorizer: Authorizer, destination: str, hive: bool) -> str | None:
+    """VPC flow logs are written to S3 by ``delivery.logs.amazonaws.com`` under the bucket policy
+    (GetBucketAcl, then PutObject with the ``bucket-owner-full-control`` ACL) and, for a bucket
+    encrypted with a customer managed key, the key policy (VPC user guide, "Amazon S3 bucket
+    permissions for flow logs"). Nothing fails at creation when they do not allow it: the flow
+    log's delivery status turns FAILED and the records are lost."""
+    from localcloud.aws_requests import s3_key_context
+
+    bucket = destination.split(":::", 1)[1].split("/", 1)[0]
+    region = authorizer.region
+    source = {"aws:SourceAccount": ACCOUNT_ID, "aws:SourceArn": f"arn:aws:logs:{region}:{ACCOUNT_ID}:*"}
+    day = datetime.now(UTC)
+    key = flow_log_s3_prefix(destination, region, day, hive) + (
+        f"{ACCOUNT_ID}_vpcflowlogs_{region}_fl-0123456789abcdef0_{day:%Y%m%dT%H%MZ}_0123abcd.log.gz"
+    )
+    policy = authorizer.resources.bucket_policy(bucket)
+    tls = {"aws:SecureTransport": "true"}
+    requests = [
+        AuthRequest("s3:GetBucketAcl", f"arn:aws:s3:::{bucket}", {**source, **tls}, resource_policy=policy),
+        AuthRequest(
+            "s3:PutObject",
+            f"arn:aws:s3:::{bucket}/{key}",
+            {**source, **tls, "s3:x-amz-acl": "bucket-owner-full-control"},
+            resource_policy=policy,
+        ),
+    ]
+    key_id, context = s3_key_context(authorizer.resources, bucket, key)
+    requests += key_requests(authorizer.resources, key_id, ("kms:GenerateDataKey",), {**source, **context})
+    denial = authorizer.first_denial(service_principal("delivery.logs.amazonaws.com"), requests)
     return denial.message() if denial else None

@@ -10,9 +10,12 @@ add the KMS requests the service makes on the caller's behalf. Sources, per row:
   instance is authorised against ``*`` with ``ecs:cluster`` (shared/reference, IAM facts).
 - EC2 DescribeNetworkInterfaces: SAR "Amazon EC2", no resource types (``*`` only).
 - S3 GetObject/PutObject: SAR "Amazon S3", object ARN; the bucket policy applies
-  (``aws:SecureTransport`` true: every SDK call is TLS). The bucket's default encryption is the
-  AWS managed key ``aws/s3``, whose key policy admits every principal of the account via S3, so
-  no KMS request is added.
+  (``aws:SecureTransport`` true: every SDK call is TLS). A bucket whose default encryption is a
+  customer managed key adds the KMS request S3 makes with the caller's identity
+  (``kms:ViaService`` s3, the encryption context of ``s3_key_context``): GenerateDataKey to
+  write, Decrypt to read; under the AWS managed key ``aws/s3`` (whose key policy admits every
+  principal of the account via S3) none is added.
+- Firehose PutRecord/PutRecordBatch: SAR "Amazon Data Firehose", the delivery stream ARN.
 - SSM GetParameter: SAR "AWS Systems Manager", ``parameter/NAME`` (the name's leading ``/``
   belongs to it); SecureStrings under the default ``aws/ssm`` key need no KMS grant.
 - DynamoDB with a customer managed key: DynamoDB developer guide, "Encryption at rest: how it
@@ -78,6 +81,24 @@ class StackResources:
         sse = table.sse_specification or {}
         return sse.get("KMSMasterKeyId") if sse.get("SSEType") == "KMS" else None
 
+    def trust_policy(self, role_arn: str) -> dict[str, Any]:
+        from moto.iam.models import iam_backends
+
+        document = iam_backends[ACCOUNT_ID]["global"].get_role_by_arn(role_arn).assume_role_policy_document
+        return json.loads(document) if isinstance(document, str) else dict(document)
+
+    def bucket_key(self, bucket: str) -> tuple[str | None, bool]:
+        """(the bucket's default KMS key or None, whether S3 Bucket Keys are on)."""
+        from moto.s3.models import s3_backends
+
+        encryption = s3_backends[ACCOUNT_ID]["global"].get_bucket(bucket).encryption or {}
+        rule = encryption.get("Rule") or {}
+        rule = rule[0] if isinstance(rule, list) else rule
+        default = rule.get("ApplyServerSideEncryptionByDefault") or {}
+        if default.get("SSEAlgorithm") != "aws:kms":
+            return None, False
+        return default.get("KMSMasterKeyID"), str(rule.get("BucketKeyEnabled", "false")).lower() == "true"
+
     def bucket_policy(self, bucket: str) -> dict[str, Any] | None:
         from moto.s3.models import s3_backends
 
@@ -119,17 +140,37 @@ def _ec2_describe_network_interfaces(_call: ApiCall, _res: StackResources) -> li
     return [AuthRequest("ec2:DescribeNetworkInterfaces", "*")]
 
 
-def _s3_object(action: str) -> Callable[[ApiCall, StackResources], list[AuthRequest]]:
+def s3_key_context(res: StackResources, bucket: str, key: str) -> tuple[str | None, dict[str, str]]:
+    """The bucket's default customer key and the encryption context S3 uses with it: the
+    object's ARN, or the bucket's with S3 Bucket Keys (S3 user guide, "Using SSE-KMS":
+    encryption context; "Reducing the cost of SSE-KMS with Amazon S3 Bucket Keys")."""
+    key_id, bucket_key = res.bucket_key(bucket)
+    arn = f"arn:aws:s3:::{bucket}" if bucket_key else f"arn:aws:s3:::{bucket}/{key}"
+    return key_id, {"kms:EncryptionContext:aws:s3:arn": arn}
+
+
+def _s3_object(action: str, kms_actions: tuple[str, ...]) -> Callable[[ApiCall, StackResources], list[AuthRequest]]:
     def requests(call: ApiCall, res: StackResources) -> list[AuthRequest]:
         bucket, key = call.params["Bucket"], call.params["Key"]
+        key_id, context = s3_key_context(res, bucket, key)
+        via = {"kms:ViaService": f"s3.{call.region}.amazonaws.com", "kms:CallerAccount": ACCOUNT_ID, **context}
         return [
             AuthRequest(
                 action,
                 f"arn:aws:s3:::{bucket}/{key}",
                 {"aws:SecureTransport": "true"},
                 resource_policy=res.bucket_policy(bucket),
-            )
+            ),
+            *key_requests(res, key_id, kms_actions, via),
         ]
+
+    return requests
+
+
+def _firehose_put(action: str) -> Callable[[ApiCall, StackResources], list[AuthRequest]]:
+    def requests(call: ApiCall, _res: StackResources) -> list[AuthRequest]:
+        name = str(call.params["DeliveryStreamName"])
+        return [AuthRequest(action, _arn("firehose", call.region, f"deliverystream/{name}"))]
 
     return requests
 
@@ -212,8 +253,8 @@ AUTHORISATION_TABLE: dict[tuple[str, str], Requests] = {
     ("ecs", "DescribeTasks"): _ecs_on_tasks("ecs:DescribeTasks"),
     ("ecs", "StopTask"): _ecs_on_tasks("ecs:StopTask"),
     ("ec2", "DescribeNetworkInterfaces"): _ec2_describe_network_interfaces,
-    ("s3", "GetObject"): _s3_object("s3:GetObject"),
-    ("s3", "PutObject"): _s3_object("s3:PutObject"),
+    ("s3", "GetObject"): _s3_object("s3:GetObject", ("kms:Decrypt",)),
+    ("s3", "PutObject"): _s3_object("s3:PutObject", ("kms:GenerateDataKey",)),
     ("ssm", "GetParameter"): _ssm_get_parameter,
     ("dynamodb", "BatchGetItem"): _dynamodb("dynamodb:BatchGetItem", ("kms:Decrypt",)),
     ("dynamodb", "BatchWriteItem"): _dynamodb("dynamodb:BatchWriteItem", ("kms:GenerateDataKey",)),
@@ -223,6 +264,8 @@ AUTHORISATION_TABLE: dict[tuple[str, str], Requests] = {
     ("stepfunctions", "StartExecution"): _states_start_execution,
     ("logs", "CreateLogStream"): _logs_stream("logs:CreateLogStream"),
     ("logs", "PutLogEvents"): _logs_stream("logs:PutLogEvents"),
+    ("firehose", "PutRecord"): _firehose_put("firehose:PutRecord"),
+    ("firehose", "PutRecordBatch"): _firehose_put("firehose:PutRecordBatch"),
 }
 
 # Requests AWS authorises against the literal "*" although the SAR lists a resource type.

@@ -10,12 +10,14 @@ waits for it, returning everything a user would look at afterwards.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import itertools
 import json
 import logging
 import os
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +29,7 @@ from localcloud import moto_patches
 from localcloud.authorizer import (
     Authorizer,
     alarm_delivery_denial,
+    flow_log_delivery_denial,
     function_log_denial,
     gating,
     log_group_key_denial,
@@ -105,6 +108,19 @@ class LogDelivery:
         return self.denied is None
 
 
+@dataclass(frozen=True)
+class FlowLogDelivery:
+    """Whether log delivery may write a flow log's files to its S3 destination (it fails silently)."""
+
+    flow_log_id: str
+    destination: str
+    denied: str | None
+
+    @property
+    def delivered(self) -> bool:
+        return self.denied is None
+
+
 @dataclass
 class Email:
     subject: str
@@ -137,6 +153,7 @@ class LocalCloud:
     authorizer: Authorizer = field(init=False)
     alarm_deliveries: list[AlarmDelivery] = field(init=False, default_factory=list)
     function_log_deliveries: list[LogDelivery] = field(init=False, default_factory=list)
+    flow_log_deliveries: list[FlowLogDelivery] = field(init=False, default_factory=list)
     _stack: contextlib.ExitStack = field(init=False)
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -214,6 +231,10 @@ class LocalCloud:
             "ExtraHoneypotIps": ",".join(extra.ip for extra in self.scenario.extra_ips),
             **self.parameters,
         }
+        # From here on every call a principal of the stack makes is authorised as on AWS (while
+        # deploying: the services acting for resources being created, such as a subscription
+        # filter's test delivery).
+        self.authorizer = es.enter_context(gating(Authorizer(REGION)))
         self.stack = deploy(
             stack_name=self.stack_name,
             parameters=parameters,
@@ -233,10 +254,9 @@ class LocalCloud:
         es.enter_context(routing_shodan_to(lambda: self.shodan_endpoint))
         clocks = ClockPatches(ScaledClock(self.time_scale))
         es.callback(clocks.restore)
-        # From here on every call a principal of the stack makes is authorised as on AWS.
-        self.authorizer = es.enter_context(gating(Authorizer(REGION)))
         self.authorizer.step_functions = role_principal(self.stack.state_machine_role_arn)
         self._check_log_group_keys()
+        self._check_flow_log_delivery()
         for logical_id, function_name in self.stack.functions.items():
             handler = configurations[function_name]["Handler"]
             role = role_principal(configurations[function_name]["Role"])
@@ -278,6 +298,20 @@ class LocalCloud:
             denial = key and log_group_key_denial(self.authorizer, group["logGroupName"], key)
             if denial:
                 raise DeployError(f"stack {self.stack_name} CREATE_FAILED: log group {group['logGroupName']}: {denial}")
+
+    def _check_flow_log_delivery(self) -> None:
+        from moto.ec2.models import ec2_backends
+
+        for flow_log in ec2_backends[ACCOUNT_ID][REGION].flow_logs.values():
+            if flow_log.log_destination_type != "s3":
+                continue
+            hive = str((getattr(flow_log, "destination_options", None) or {}).get("HiveCompatiblePartitions"))
+            denial = flow_log_delivery_denial(self.authorizer, flow_log.log_destination, hive.lower() == "true")
+            self.flow_log_deliveries.append(FlowLogDelivery(flow_log.id, flow_log.log_destination, denial))
+            if denial:
+                self.progress(
+                    f"warning: VPC flow log {flow_log.id} cannot deliver to {flow_log.log_destination}: {denial}"
+                )
 
     def _fire_alarms(self, run: SweepRun) -> None:
         """The sweep's alarms on failed and timed-out executions: who would receive them."""
@@ -392,6 +426,62 @@ class LocalCloud:
         if record_key in self.evidence_keys():
             return list(self.evidence(record_key).get("results") or [])
         return []
+
+    # -- attacks on the honeypots and where their events end up -------------------------------
+    def receive_attacks(self, task: HoneypotTask, records: Iterable[str]) -> int:
+        """Conpot in ``task`` logs ``records`` (its JSON event records, one per line, as
+        conpot/core/loggers/json_log.py writes them) to its JSON event log, as when attackers
+        connect; the task's log shipper reads them on its next turn. Returns how many."""
+        lines = list(records)
+        for line in lines:
+            if "\n" in line or not isinstance(json.loads(line), dict):
+                raise ValueError(f"a Conpot event record is one JSON object on one line, not {line!r}")
+        with self.scheduler.paused():
+            if task.containers is None or not task.running:
+                raise ValueError(f"task {task.task_arn} is not running")
+            [event_log] = task.containers.event_logs
+            event_log.append(lines)
+        return len(lines)
+
+    def stop_honeypot(self, task: HoneypotTask, reason: str = "stopped by localcloud", timeout: float = 10.0) -> None:
+        """Stop ``task`` (ECS StopTask) and wait until ECS has stopped its containers."""
+        self.scheduler.stop_task(task.task_arn, reason)
+        self.wait_until_stopped(task, timeout)
+
+    def wait_until_stopped(self, task: HoneypotTask, timeout: float = 10.0) -> None:
+        """Wait until ECS has stopped ``task``'s containers (after a StopTask)."""
+        deadline = time.monotonic() + timeout
+        while task.running:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"task {task.task_arn} still running {timeout} s after StopTask")
+            time.sleep(0.02)
+
+    def stored_events(self, prefix: str = "events/conpot/") -> dict[str, list[str]]:
+        """The event records in the research-data bucket under ``prefix``: S3 key -> its lines
+        (gunzipped), read as a laptop would after ``aws s3 sync``."""
+        s3 = boto3.client("s3", region_name=REGION)
+        bucket = self.stack.output("ResearchDataBucketName")
+        stored: dict[str, list[str]] = {}
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+                text = gzip.decompress(body) if obj["Key"].endswith(".gz") else body
+                stored[obj["Key"]] = text.decode().splitlines()
+        return stored
+
+    def event_delivery_failures(self) -> list[str]:
+        """Why events did not reach S3: a forward CloudWatch Logs could not make, a delivery
+        Firehose could not write, lines a shipper never read."""
+        from localcloud.moto_patches import firehose, logs
+
+        return [
+            *(
+                f"CloudWatch Logs -> Firehose ({f.log_group}, {f.events} events): {f.error}"
+                for f in logs.FORWARDING_FAILURES
+            ),
+            *(f"Firehose -> S3 ({f.key}, {f.records} records): {f.error}" for f in firehose.DELIVERY_FAILURES),
+            *(f"never shipped: {line}" for line in self.scheduler.lost_event_lines),
+        ]
 
     def desired_count(self) -> int:
         service = boto3.client("ecs", region_name=REGION).describe_services(

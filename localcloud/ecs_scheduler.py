@@ -23,9 +23,10 @@ reason and no more tasks are started (ECS marks the deployment FAILED; CloudForm
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -34,7 +35,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from localcloud.constants import ACCOUNT_ID
-from localcloud.fargate import start_task
+from localcloud.fargate import TaskOutcome, start_task
 from localcloud.iam import acting_as, role_principal
 
 
@@ -49,6 +50,9 @@ class HoneypotTask:
     association_id: str | None = None
     stopped_at: datetime | None = None
     stopped_reason: str | None = None
+    # What Fargate runs in it: the files its containers write, the shippers tailing them.
+    containers: TaskOutcome | None = None
+    execution_role_arn: str | None = None
 
     @property
     def running(self) -> bool:
@@ -81,6 +85,8 @@ class HoneynetScheduler:
         self._logs = boto3.client("logs", region_name=region)
         self.failed_starts: list[str] = []
         self.deployment_failed: str | None = None
+        # Event lines a shipper never wrote to its stream (it stopped before reading them).
+        self.lost_event_lines: list[str] = []
 
     # -- the moto side -----------------------------------------------------------------------
     def _backend(self) -> tuple[Any, str]:
@@ -119,6 +125,8 @@ class HoneynetScheduler:
                         self._release(known, task.stopped_reason)
                 else:
                     running += 1
+                    if known is not None:
+                        self.ship_events(known)
             if running >= self._desired_count() or self.deployment_failed:
                 return  # the common case, checked without an API call: keeps the loop light
             service = self._describe_service()
@@ -135,29 +143,74 @@ class HoneynetScheduler:
         # ECS: the failed-task threshold is half the desired count, at least 3 and at most 200.
         return max(3, min(200, -(-self._desired_count() // 2)))
 
-    def _fargate_start(self, task_definition_arn: str, task_arn: str) -> str | None:
-        """Run the task's containers as Fargate would; the reason it stopped, or None."""
+    def _fargate_start(self, task_definition_arn: str, task_arn: str) -> tuple[TaskOutcome, str | None]:
+        """Run the task's containers as Fargate would: (what runs, its execution role)."""
         definition = self._ecs.describe_task_definition(taskDefinition=task_definition_arn)["taskDefinition"]
         role_arn = definition.get("executionRoleArn")
         task_id = task_arn.rsplit("/", 1)[-1]
 
         def create_log_stream(group: str, stream: str) -> str | None:
+            """The ECS agent creates the stream with the execution role; it will write to it with
+            the same role (checked here, written only when the container writes)."""
+            from localcloud.authorizer import active_authorizer
+            from localcloud.aws_requests import log_stream_arn
+            from localcloud.iam import AuthRequest
+
             if role_arn is None:
                 return "AccessDeniedException: the task has no execution role"
+            role = role_principal(role_arn)
             try:
-                with acting_as(role_principal(role_arn)):  # the ECS agent, with the execution role
+                with acting_as(role):
                     self._logs.create_log_stream(logGroupName=group, logStreamName=stream)
-                    self._logs.put_log_events(
-                        logGroupName=group,
-                        logStreamName=stream,
-                        logEvents=[{"timestamp": int(time.time() * 1000), "message": "container started (localcloud)"}],
-                    )
             except ClientError as error:
                 return f"{error.response['Error']['Code']}: {error.response['Error']['Message']}"
-            return None
+            authorizer = active_authorizer()
+            put = AuthRequest("logs:PutLogEvents", log_stream_arn(self.region, group, stream))
+            denial = authorizer.first_denial(role, [put]) if authorizer else None
+            return f"AccessDeniedException: {denial.message()}" if denial else None
 
-        outcome = start_task(definition, task_id, create_log_stream)
-        return None if outcome.running else outcome.stopped_reason
+        return start_task(definition, task_id, create_log_stream), role_arn
+
+    # -- the containers' log shipping ---------------------------------------------------------
+    def ship_events(self, task: HoneypotTask) -> None:
+        """Each shipper of ``task`` writes the lines it has not read yet to its stream, with the
+        execution role (as the awslogs driver does)."""
+        if task.containers is None or task.execution_role_arn is None:
+            return
+        for tail in task.containers.tails:
+            self._ship(task, tail)
+
+    def _ship(self, task: HoneypotTask, tail: Any) -> None:
+        lines = tail.unread()
+        if not lines:
+            return
+        now = int(time.time() * 1000)
+        with acting_as(role_principal(task.execution_role_arn or "")):
+            self._logs.put_log_events(
+                logGroupName=tail.log_group,
+                logStreamName=tail.log_stream,
+                logEvents=[{"timestamp": now, "message": line} for line in lines],
+            )
+        tail.shipped += len(lines)
+
+    def _stop_containers(self, task: HoneypotTask) -> None:
+        """ECS stops the task's containers: shippers that stop last and gracefully read the
+        lines left; the others' unread lines are lost."""
+        if task.containers is None:
+            return
+        flushed = task.containers.tails_flushed_at_stop()
+        for tail in task.containers.tails:
+            if any(tail is f for f in flushed):
+                self._ship(task, tail)
+            else:
+                self.lost_event_lines.extend(tail.unread())
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Nothing is scheduled or shipped inside the block (tests: write lines and stop a
+        task before any shipper reads them)."""
+        with self._lock:
+            yield
 
     def _start_task(self, service: dict[str, Any]) -> HoneypotTask | None:
         network = service["networkConfiguration"]["awsvpcConfiguration"]
@@ -177,7 +230,8 @@ class HoneynetScheduler:
             },
         )
         described = response["tasks"][0]
-        failure = self._fargate_start(described["taskDefinitionArn"], described["taskArn"])
+        containers, execution_role = self._fargate_start(described["taskDefinitionArn"], described["taskArn"])
+        failure = None if containers.running else containers.stopped_reason
         if failure is not None:
             self._ecs.stop_task(cluster=self.cluster, task=described["taskArn"], reason=failure[:1024])
             self.failed_starts.append(failure)
@@ -196,7 +250,13 @@ class HoneynetScheduler:
             if task.task_arn == described["taskArn"]:
                 task.started_at = started_at  # moto leaves startedAt empty
         honeypot = HoneypotTask(
-            task_arn=described["taskArn"], ip=None, eni=eni, started_at=started_at, slot=len(self.history)
+            task_arn=described["taskArn"],
+            ip=None,
+            eni=eni,
+            started_at=started_at,
+            slot=len(self.history),
+            containers=containers,
+            execution_role_arn=execution_role,
         )
         if self.assign_public_ips:
             self._assign_public_ip(honeypot)
@@ -218,6 +278,7 @@ class HoneynetScheduler:
         )["AssociationId"]
 
     def _release(self, honeypot: HoneypotTask, reason: str | None) -> None:
+        self._stop_containers(honeypot)
         # Fargate releases a task's public IP when it stops.
         if honeypot.association_id:
             self._ec2.disassociate_address(AssociationId=honeypot.association_id)

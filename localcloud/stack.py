@@ -34,6 +34,7 @@ import boto3
 
 from localcloud.constants import ACCOUNT_ID, ARTIFACT_BUCKET, TEMPLATE
 from localcloud.fargate import TaskDefinitionRejected
+from localcloud.moto_patches.base import CreateFailed
 from localcloud.sam import artifact_key, code_uri, load_template, transform_template
 
 Progress = Callable[[str], None]
@@ -102,7 +103,9 @@ EMULATED_TYPES: dict[str, Callable[[str, dict[str, Any], str], str]] = {
 def _moto_supported_types() -> set[str]:
     from moto.cloudformation.parsing import get_model_map
 
-    return set(get_model_map())
+    from localcloud.moto_patches import CLOUDFORMATION_MODELS
+
+    return set(get_model_map()) | set(CLOUDFORMATION_MODELS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -288,6 +291,8 @@ def deploy(
         )["StackId"]
     except TaskDefinitionRejected as rejected:  # what ECS answers CloudFormation, which rolls back
         raise DeployError(f"stack {stack_name} CREATE_FAILED: task definition: ClientException: {rejected}") from None
+    except CreateFailed as failed:
+        raise DeployError(f"stack {stack_name} CREATE_FAILED: {failed}") from None
     described = cloudformation.describe_stacks(StackName=stack_id)["Stacks"][0]
     if described["StackStatus"] != "CREATE_COMPLETE":
         raise DeployError(f"stack {stack_name} ended in {described['StackStatus']}")

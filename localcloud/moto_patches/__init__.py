@@ -9,6 +9,9 @@ moto upgrade which changes the patched internals fails loudly instead of silentl
 - ``stepfunctions``: aws-sdk PascalCase, the time scale, CloudFormation's state machines made
   executable, terminal errors and the payload quota as on AWS.
 - ``iam``, ``ecs``, ``ec2``, ``s3``, ``logs``, ``dynamodb``: what moto's CloudFormation and APIs drop or get wrong.
+- ``firehose``, ``logs``, ``glue``: the attack-event pipeline (a log group's subscription, Firehose's
+  processing and S3 delivery with their roles, the Glue tables) and the resource types moto's
+  CloudFormation lacks for it (``CLOUDFORMATION_MODELS``).
 """
 
 from __future__ import annotations
@@ -17,8 +20,15 @@ import contextlib
 from collections.abc import Iterator
 
 from localcloud.lambda_runtime import InProcessLambda
-from localcloud.moto_patches import awslambda, dynamodb, ec2, ecs, iam, logs, s3, stepfunctions
-from localcloud.moto_patches.base import check_moto_version
+from localcloud.moto_patches import awslambda, dynamodb, ec2, ecs, firehose, glue, iam, logs, s3, stepfunctions
+from localcloud.moto_patches.base import check_moto_version, cloudformation_models
+
+# Resource types moto's CloudFormation lacks that the patches create, and their models.
+CLOUDFORMATION_MODELS = {
+    firehose.CLOUDFORMATION_TYPE: firehose.DeliveryStreamResource,
+    logs.SUBSCRIPTION_FILTER_TYPE: logs.SubscriptionFilterResource,
+    **glue.MODELS,
+}
 
 
 @contextlib.contextmanager
@@ -38,5 +48,10 @@ def installed(runtime: InProcessLambda, time_scale: float = 1.0) -> Iterator[Non
         stack.enter_context(ecs.pin_task_state())
         stack.enter_context(ecs.list_tasks_by_service())
         stack.enter_context(logs.log_group_arn_and_key())
+        stack.enter_context(logs.subscriptions_forward_with_their_role())
+        stack.enter_context(firehose.delivery_to_s3())
+        stack.enter_context(ec2.flow_logs_to_s3_folders())
+        stack.enter_context(s3.bucket_key_setting())
+        stack.enter_context(cloudformation_models(CLOUDFORMATION_MODELS))
         stack.enter_context(dynamodb.atomic_item_writes())
         yield

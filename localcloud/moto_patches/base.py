@@ -16,6 +16,11 @@ class MotoVersionMismatch(RuntimeError):
     pass
 
 
+class CreateFailed(RuntimeError):
+    """A resource CloudFormation would fail to create (AWS's reason in the message); the stack
+    rolls back."""
+
+
 def check_moto_version() -> None:
     if moto.__version__ != EXPECTED_MOTO_VERSION:
         raise MotoVersionMismatch(
@@ -48,3 +53,37 @@ def after_cloudformation_create(model: Any, finish: Finish) -> contextlib.Abstra
         return resource
 
     return patch_attr(model, "create_from_cloudformation_json", classmethod(create_from_cloudformation_json))
+
+
+def cloudformation_models(models: dict[str, Any]) -> contextlib.AbstractContextManager[Any]:
+    """moto's CloudFormation creates ``models`` (resource type -> a class with
+    ``create_from_cloudformation_json``) besides its own."""
+    from moto.cloudformation import parsing
+
+    original = parsing.resource_class_from_type
+
+    def resource_class_from_type(resource_type: str) -> Any:
+        return models.get(resource_type) or original(resource_type)
+
+    return patch_attr(parsing, "resource_class_from_type", resource_class_from_type)
+
+
+class CreatedResource:
+    """What moto's CloudFormation keeps for a resource a patch created: its physical id (``Ref``)
+    and its ``Fn::GetAtt`` attributes."""
+
+    def __init__(self, physical_id: str, **attributes: str) -> None:
+        self.physical_id = physical_id
+        self.attributes = attributes
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.physical_id
+
+    def is_created(self) -> bool:
+        return True
+
+    def get_cfn_attribute(self, attribute: str) -> str:
+        if attribute not in self.attributes:
+            raise CreateFailed(f"the local cloud gives no Fn::GetAtt {attribute} for {self.physical_id}")
+        return self.attributes[attribute]

@@ -5,6 +5,7 @@
   ``Deny if aws:SecureTransport=false`` denies every request. On AWS a statement whose
   condition does not hold does not apply. We evaluate conditions ourselves (the operators
   bucket policies here use) with the request context of an AWS SDK call over TLS.
+- ``S3 Bucket Keys in CloudFormation``: see ``bucket_key_setting``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 from typing import Any
 
 from localcloud.iam import condition_holds
-from localcloud.moto_patches.base import patch_attr
+from localcloud.moto_patches.base import after_cloudformation_create, patch_attr
 
 # What every AWS SDK call of the stack looks like to a policy condition.
 SDK_REQUEST_CONTEXT = {"aws:SecureTransport": "true"}
@@ -42,3 +43,17 @@ def bucket_policy_conditions() -> contextlib.AbstractContextManager[Any]:
         return result
 
     return patch_attr(FakeBucket, "get_permission", get_permission)
+
+
+def bucket_key_setting() -> contextlib.AbstractContextManager[Any]:
+    """moto's ``AWS::S3::Bucket`` drops ``BucketKeyEnabled`` from ``BucketEncryption``; with it on,
+    S3 uses the bucket's ARN, not the object's, as the KMS encryption context, which decides
+    whether a grant conditioned on ``kms:EncryptionContext:aws:s3:arn`` applies. We keep it."""
+    from moto.s3.models import FakeBucket
+
+    def keep_bucket_key(bucket: Any, props: dict[str, Any], _account_id: str) -> None:
+        rules = (props.get("BucketEncryption") or {}).get("ServerSideEncryptionConfiguration") or []
+        if bucket.encryption and rules and "BucketKeyEnabled" in rules[0]:
+            bucket.encryption["Rule"]["BucketKeyEnabled"] = str(rules[0]["BucketKeyEnabled"]).lower()
+
+    return after_cloudformation_create(FakeBucket, keep_bucket_key)

@@ -24,10 +24,9 @@ from localcloud.stack import DeployError
 TEMPLATE = PROJECT_ROOT / "template.yaml"
 
 FIXED_LOG_GRANT = (
-    'Resource: !Sub "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:'
-    '${HoneypotLogGroup}:log-stream:*"'
+    '- !Sub "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${HoneypotLogGroup}:log-stream:*"'
 )
-LOG_GRANT_ON_GROUP_ARN = 'Resource: !Sub "${HoneypotLogGroup.Arn}:log-stream:*"'
+LOG_GRANT_ON_GROUP_ARN = '- !Sub "${HoneypotLogGroup.Arn}:log-stream:*"'
 FIXED_LIST_TASKS = """              Action: ecs:ListTasks
               # ListTasks without a container instance is authorised against "*"; the cluster
               # condition key scopes it to this cluster.
@@ -39,6 +38,7 @@ LIST_TASKS_ON_CONTAINER_INSTANCES = (
 )
 CONPOT_DEPENDS_ON_INIT = """          DependsOn:
             - { ContainerName: prepare-volumes, Condition: SUCCESS }
+            - { ContainerName: ship-events, Condition: START }
 """
 
 
@@ -71,9 +71,12 @@ def mutant(tmp_path: Path, old: str, new: str) -> Path:
 
 
 def without_init_container(text: str) -> str:
+    """The task without prepare-volumes (and the shipper, which needs the volume it prepares)."""
     start = text.index("        - Name: prepare-volumes")
     end = text.index("        - Name: conpot\n")
-    return text[:start] + text[end:].replace(CONPOT_DEPENDS_ON_INIT, "")
+    rest = text[end:].replace(CONPOT_DEPENDS_ON_INIT, "")
+    # The shipper held the anchor of Conpot's JSON log path.
+    return text[:start] + rest.replace("*conpot-json-log", '!Sub "/var/log/conpot/conpot_${HoneypotTemplate}.json"')
 
 
 def test_the_real_template_deploys_and_sweeps_with_no_call_denied():

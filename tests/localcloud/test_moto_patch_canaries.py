@@ -525,3 +525,171 @@ def test_the_shodan_client_keeps_its_endpoint_in_base_url_which_the_local_cloud_
         assert client.labs.honeyscore  # the honeyscore goes through the same client and base_url
     assert [r.path for r in server.requests()] == ["/shodan/host/192.0.2.1"]
     assert shodan.Shodan("k").base_url == "https://api.shodan.io"  # routed only inside the block
+
+
+# -- the attack-event pipeline (moto_patches/firehose.py, logs.py, glue.py, ec2.py, s3.py) ---------
+def test_moto_cloudformation_lacks_the_pipelines_types_and_resolves_types_where_we_add_ours():
+    from moto.cloudformation import parsing
+
+    from localcloud.moto_patches import CLOUDFORMATION_MODELS
+
+    missing = set(CLOUDFORMATION_MODELS) - set(parsing.get_model_map())
+    assert missing == set(CLOUDFORMATION_MODELS)  # once moto has one, drop our model of it
+    assert parsing.resource_class_from_type("AWS::Glue::Table") is None
+    with mock_aws(config=MOTO_CONFIG), moto_patches.installed(InProcessLambda()):
+        assert parsing.resource_class_from_type("AWS::Glue::Table") is CLOUDFORMATION_MODELS["AWS::Glue::Table"]
+
+
+def _stream_to(bucket: str, **destination: object) -> str:
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=bucket)
+    config = {"BucketARN": f"arn:aws:s3:::{bucket}", "RoleARN": "arn:aws:iam::123456789012:role/f", **destination}
+    boto3.client("firehose", region_name=REGION).create_delivery_stream(
+        DeliveryStreamName="s", ExtendedS3DestinationConfiguration=config
+    )
+    return "s"
+
+
+def test_moto_firehose_writes_records_raw_under_its_own_hour_folders():
+    with mock_aws():
+        _stream_to("raw", Prefix="events/year=!{timestamp:yyyy}/", CompressionFormat="GZIP")
+        boto3.client("firehose", region_name=REGION).put_record_batch(
+            DeliveryStreamName="s", Records=[{"Data": b"a"}, {"Data": b"b"}]
+        )
+        [obj] = boto3.client("s3", region_name=REGION).list_objects_v2(Bucket="raw")["Contents"]
+        body = boto3.client("s3", region_name=REGION).get_object(Bucket="raw", Key=obj["Key"])["Body"].read()
+    assert obj["Key"].startswith("events/year=!{timestamp:yyyy}/") and body == b"ab"  # no expression, no gzip
+
+
+def test_firehose_delivery_decompresses_extracts_delimits_gzips_and_evaluates_the_prefix(runtime):
+    import gzip
+    from datetime import UTC, datetime
+
+    processors = [
+        {"Type": "Decompression", "Parameters": [{"ParameterName": "CompressionFormat", "ParameterValue": "GZIP"}]},
+        {
+            "Type": "CloudWatchLogProcessing",
+            "Parameters": [{"ParameterName": "DataMessageExtraction", "ParameterValue": "true"}],
+        },
+        {"Type": "AppendDelimiterToRecord"},
+    ]
+    boto3.client("iam").create_role(RoleName="f", AssumeRolePolicyDocument=json.dumps({"Statement": []}))
+    _stream_to(
+        "processed",
+        Prefix="events/year=!{timestamp:yyyy}/month=!{timestamp:MM}/",
+        CompressionFormat="GZIP",
+        ProcessingConfiguration={"Enabled": True, "Processors": processors},
+    )
+    batch = {"messageType": "DATA_MESSAGE", "logEvents": [{"id": "1", "timestamp": 1, "message": '{"a": 1}'}] * 2}
+    control = {"messageType": "CONTROL_MESSAGE", "logEvents": [{"id": "0", "timestamp": 0, "message": "test"}]}
+    records = [{"Data": gzip.compress(json.dumps(b).encode())} for b in (batch, control)]
+    boto3.client("firehose", region_name=REGION).put_record_batch(DeliveryStreamName="s", Records=records)
+    s3 = boto3.client("s3", region_name=REGION)
+    [obj] = s3.list_objects_v2(Bucket="processed")["Contents"]
+    now = datetime.now(UTC)
+    assert obj["Key"].startswith(f"events/year={now:%Y}/month={now:%m}/s-1-") and obj["Key"].endswith(".gz")
+    body = gzip.decompress(s3.get_object(Bucket="processed", Key=obj["Key"])["Body"].read())
+    assert body == b'{"a": 1}\n{"a": 1}\n'
+
+
+def test_moto_forwards_a_subscribed_log_groups_events_through_send_log_events_without_a_role():
+    from moto.logs.models import LogStream
+
+    assert "destination_arn" in LogStream._send_log_events.__code__.co_varnames
+    with mock_aws():
+        _stream_to("forwarded")
+        logs = boto3.client("logs", region_name=REGION)
+        logs.create_log_group(logGroupName="g")
+        logs.create_log_stream(logGroupName="g", logStreamName="st")
+        arn = "arn:aws:firehose:us-east-1:123456789012:deliverystream/s"
+        logs.put_subscription_filter(
+            logGroupName="g", filterName="f", filterPattern="", destinationArn=arn, roleArn="arn:aws:iam::1:role/none"
+        )
+        logs.put_log_events(logGroupName="g", logStreamName="st", logEvents=[{"timestamp": 1, "message": "m"}])
+        [obj] = boto3.client("s3", region_name=REGION).list_objects_v2(Bucket="forwarded")["Contents"]
+    assert obj["Key"]  # delivered although the role does not exist: nothing checks it
+
+
+FLOW_LOG_TO_FOLDER = {
+    "Resources": {
+        "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
+        "Bucket": {
+            "Type": "AWS::S3::Bucket",
+            "Properties": {
+                "BucketEncryption": {
+                    "ServerSideEncryptionConfiguration": [
+                        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}
+                    ]
+                }
+            },
+        },
+        "FlowLog": {
+            "Type": "AWS::EC2::FlowLog",
+            "Properties": {
+                "ResourceId": {"Ref": "Vpc"},
+                "ResourceType": "VPC",
+                "TrafficType": "ALL",
+                "MaxAggregationInterval": 600,
+                "LogDestinationType": "s3",
+                "LogDestination": {"Fn::Sub": "${Bucket.Arn}/flow-logs/"},
+                "DestinationOptions": {"FileFormat": "plain-text", "HiveCompatiblePartitions": True},
+            },
+        },
+    }
+}
+
+
+def _flow_log_stack() -> tuple[list[dict], str | None]:
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    try:
+        cfn.create_stack(StackName="flow", TemplateBody=json.dumps(FLOW_LOG_TO_FOLDER))
+    except Exception as error:  # moto's FlowLog indexes the flow log it did not create
+        return [], type(error).__name__
+    from localcloud.aws_requests import StackResources
+
+    [bucket] = boto3.client("s3", region_name=REGION).list_buckets()["Buckets"]
+    assert StackResources(REGION).bucket_key(bucket["Name"]) == (None, True)
+    return boto3.client("ec2", region_name=REGION).describe_flow_logs()["FlowLogs"], None
+
+
+def test_moto_creates_no_flow_log_for_an_s3_folder_and_drops_bucket_keys():
+    from moto.s3.models import s3_backends
+
+    with mock_aws():
+        flow_logs, error = _flow_log_stack()
+        assert flow_logs == [] and error is not None
+        [bucket] = s3_backends["123456789012"]["global"].buckets.values()
+        assert "BucketKeyEnabled" not in bucket.encryption["Rule"]
+
+
+def test_flow_logs_go_to_s3_folders_with_their_options_and_bucket_keys_are_kept(runtime):
+    from moto.ec2.models import ec2_backends
+
+    flow_logs, error = _flow_log_stack()
+    assert error is None
+    [flow_log] = flow_logs
+    assert flow_log["LogDestination"].endswith("/flow-logs/")
+    [model] = ec2_backends["123456789012"][REGION].flow_logs.values()
+    assert model.destination_options["HiveCompatiblePartitions"] is True
+
+
+def test_glue_tables_from_cloudformation_keep_their_table_input(runtime):
+    template = {
+        "Resources": {
+            "Db": {
+                "Type": "AWS::Glue::Database",
+                "Properties": {"CatalogId": "1", "DatabaseInput": {"Name": "Research"}},
+            },
+            "Table": {
+                "Type": "AWS::Glue::Table",
+                "Properties": {
+                    "CatalogId": "1",
+                    "DatabaseName": {"Ref": "Db"},
+                    "TableInput": {"Name": "t", "Parameters": {"projection.enabled": "true"}},
+                },
+            },
+        }
+    }
+    boto3.client("cloudformation", region_name=REGION).create_stack(StackName="g", TemplateBody=json.dumps(template))
+    table = boto3.client("glue", region_name=REGION).get_table(DatabaseName="research", Name="t")["Table"]
+    assert table["Parameters"] == {"projection.enabled": "true"}

@@ -67,7 +67,7 @@ def test_security_group_opens_exactly_the_templates_ports(conpot_template):
     rules = group["SecurityGroupIngress"]
     assert {(r["IpProtocol"], r["FromPort"]) for r in rules} == TEMPLATE_PORTS[conpot_template]
     assert all(r["FromPort"] == r["ToPort"] and r["Description"] for r in rules)
-    _init, container = cfn["Resources"]["HoneypotTaskDefinition"]["Properties"]["ContainerDefinitions"]
+    _init, _shipper, container = cfn["Resources"]["HoneypotTaskDefinition"]["Properties"]["ContainerDefinitions"]
     assert {(m["Protocol"], m["ContainerPort"]) for m in container["PortMappings"]} == TEMPLATE_PORTS[conpot_template]
     env = {e["Name"]: e["Value"] for e in container["Environment"]}
     assert env["CONPOT_TEMPLATE"] == {"Ref": "HoneypotTemplate"}
@@ -133,8 +133,15 @@ def s3_grants(role: dict) -> set[tuple[str, str]]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
             for action in (a for a in actions if a.startswith("s3:")):
-                grants |= {(action, r["Fn::Sub"].removeprefix("${EvidenceBucket.Arn}/")) for r in resources}
+                grants |= {(action, _resource_text(r).removeprefix("${EvidenceBucket.Arn}/")) for r in resources}
     return grants
+
+
+def _resource_text(resource: dict) -> str:
+    if "Fn::Sub" in resource:
+        return str(resource["Fn::Sub"])
+    logical_id, attribute = resource["Fn::GetAtt"]
+    return "${" + f"{logical_id}.{attribute}" + "}"
 
 
 def test_function_permissions_are_scoped(cfn):
@@ -158,7 +165,16 @@ def test_function_permissions_are_scoped(cfn):
         "SweepStateMachineRole": {("s3:PutObject", "evidence/*"), ("s3:PutObject", "errors/*")},
         "SweepStateMachineSweepRole": set(),  # EventBridge: starts the sweep, nothing else
         "HoneypotExecutionRole": set(),
-        "HoneynetFlowLogRole": set(),
+        # Firehose: finds the research-data bucket, writes events/ only.
+        "EventsDeliveryRole": {
+            ("s3:GetBucketLocation", "${ResearchDataBucket.Arn}"),
+            ("s3:ListBucket", "${ResearchDataBucket.Arn}"),
+            ("s3:ListBucketMultipartUploads", "${ResearchDataBucket.Arn}"),
+            ("s3:PutObject", "${ResearchDataBucket.Arn}/events/*"),
+            ("s3:GetObject", "${ResearchDataBucket.Arn}/events/*"),
+            ("s3:AbortMultipartUpload", "${ResearchDataBucket.Arn}/events/*"),
+        },
+        "EventsSubscriptionRole": set(),
     }
 
 
@@ -193,9 +209,10 @@ def test_honeypot_task_is_locked_down(cfn):
     props = cfn["Resources"]["HoneypotTaskDefinition"]["Properties"]
     assert "TaskRoleArn" not in props  # a compromised honeypot holds no AWS credentials
     assert (props["Cpu"], props["Memory"], props["NetworkMode"]) == ("256", "512", "awsvpc")
-    init, container = props["ContainerDefinitions"]
+    init, shipper, container = props["ContainerDefinitions"]
     assert init["ReadonlyRootFilesystem"] is True and container["ReadonlyRootFilesystem"] is True
-    assert (init["Memory"], container["Memory"]) == (64, 448)
+    assert shipper["ReadonlyRootFilesystem"] is True
+    assert (init["Memory"], shipper["Memory"], container["Memory"]) == (32, 32, 448)
     assert {m["ContainerPath"] for m in container["MountPoints"]} == {"/tmp/conpot", "/var/log/conpot"}
     assert {e["Name"] for e in container["Environment"]} == {
         "CONPOT_CONFIG",
@@ -234,8 +251,9 @@ def test_alerts_and_logs_are_encrypted_and_logs_expire(cfn):
     assert cfn["Resources"]["HoneynetKey"]["Properties"]["EnableKeyRotation"] is True
     groups = of_type(cfn, "AWS::Logs::LogGroup")
     assert len(groups) >= 6
-    for group in groups.values():
-        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    for lid, group in groups.items():
+        retention = "EventLogRetentionDays" if lid == "HoneypotEventLogGroup" else "LogRetentionDays"
+        assert group["Properties"]["RetentionInDays"] == {"Ref": retention}
         assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["HoneynetKey", "Arn"]}
 
 
@@ -359,11 +377,97 @@ def test_every_lambda_task_retries_the_errors_aws_recommends():
 
 def test_conpot_starts_only_after_a_root_init_container_prepared_its_volumes(cfn):
     [definition] = of_type(cfn, "AWS::ECS::TaskDefinition").values()
-    init, conpot = definition["Properties"]["ContainerDefinitions"]
+    init, shipper, conpot = definition["Properties"]["ContainerDefinitions"]
     assert (init["Name"], init["User"], init["Essential"]) == ("prepare-volumes", "0", False)
-    assert conpot["DependsOn"] == [{"ContainerName": "prepare-volumes", "Condition": "SUCCESS"}]
+    assert {"ContainerName": "prepare-volumes", "Condition": "SUCCESS"} in conpot["DependsOn"]
     assert {m["ContainerPath"] for m in init["MountPoints"]} == {m["ContainerPath"] for m in conpot["MountPoints"]}
-    assert init["Memory"] + conpot["Memory"] <= int(definition["Properties"]["Memory"])
+    assert init["Memory"] + shipper["Memory"] + conpot["Memory"] <= int(definition["Properties"]["Memory"])
+
+
+# -- attack events: the shipper, the pipeline, the tables ---------------------------------------
+CONPOT_RECORD_FIELDS = [  # conpot/core/loggers/json_log.py, in the order it writes them
+    "timestamp", "sensorid", "id", "src_ip", "src_port", "dst_ip", "dst_port",
+    "public_ip", "data_type", "request", "response", "event_type",
+]  # fmt: skip
+
+
+def _containers(cfn: dict) -> dict[str, dict]:
+    [definition] = of_type(cfn, "AWS::ECS::TaskDefinition").values()
+    return {c["Name"]: c for c in definition["Properties"]["ContainerDefinitions"]}
+
+
+def test_the_shipper_tails_exactly_conpots_json_event_log_read_only():
+    for template in TEMPLATE_PORTS:  # the path carries the Conpot template's name
+        containers = _containers(resolved({"HoneypotTemplate": template}))
+        shipper, conpot = containers["ship-events"], containers["conpot"]
+        env = {e["Name"]: e["Value"] for e in conpot["Environment"]}
+        shipper_env = {e["Name"]: e["Value"] for e in shipper["Environment"]}
+        assert shipper_env["CONPOT_JSON_LOG"] == env["CONPOT_JSON_LOG"]
+        assert env["CONPOT_JSON_LOG"] == {"Fn::Sub": "/var/log/conpot/conpot_${HoneypotTemplate}.json"}
+        assert shipper["EntryPoint"] == ["/bin/sh", "-c"]
+        [script] = shipper["Command"]
+        assert 'tail -n +1 -F "$CONPOT_JSON_LOG"' in script  # -F: the file appears only once Conpot runs
+        assert "trap 'sleep 2;" in script and "TERM" in script  # drains Conpot's last lines on stop
+        [mount] = shipper["MountPoints"]
+        log_mount = next(m for m in conpot["MountPoints"] if m["ContainerPath"] == "/var/log/conpot")
+        assert mount == {**log_mount, "ReadOnly": True}
+        assert shipper["User"] == "2000"  # Conpot's uid: prepare-volumes gives it the directory (0750)
+
+
+def test_the_shipper_starts_before_conpot_and_stops_after_it(cfn):
+    containers = _containers(cfn)
+    shipper, conpot = containers["ship-events"], containers["conpot"]
+    # ECS stops containers in the reverse order of their dependencies (API, ContainerDependency).
+    assert {"ContainerName": "ship-events", "Condition": "START"} in conpot["DependsOn"]
+    assert shipper["DependsOn"] == [{"ContainerName": "prepare-volumes", "Condition": "SUCCESS"}]
+    assert shipper["Essential"] is True
+    options = shipper["LogConfiguration"]["Options"]
+    assert options["awslogs-group"] == {"Ref": "HoneypotEventLogGroup"} and options["mode"] == "blocking"
+
+
+def test_the_event_log_group_is_encrypted_and_forwarded_whole_to_firehose(cfn):
+    group = cfn["Resources"]["HoneypotEventLogGroup"]["Properties"]
+    assert group["KmsKeyId"] == {"Fn::GetAtt": ["HoneynetKey", "Arn"]}
+    assert group["RetentionInDays"] == {"Ref": "EventLogRetentionDays"}
+    [subscription] = of_type(cfn, "AWS::Logs::SubscriptionFilter").values()
+    props = subscription["Properties"]
+    assert props["LogGroupName"] == {"Ref": "HoneypotEventLogGroup"} and props["FilterPattern"] == ""
+    trust = cfn["Resources"]["EventsSubscriptionRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+    assert (
+        trust["Principal"] == {"Service": "logs.amazonaws.com"} and "aws:SourceArn" in trust["Condition"]["StringLike"]
+    )
+
+
+def test_firehose_writes_records_verbatim_one_per_line_gzipped_by_day(cfn):
+    [stream] = of_type(cfn, "AWS::KinesisFirehose::DeliveryStream").values()
+    destination = stream["Properties"]["ExtendedS3DestinationConfiguration"]
+    processors = [p["Type"] for p in destination["ProcessingConfiguration"]["Processors"]]
+    assert processors == ["Decompression", "CloudWatchLogProcessing", "AppendDelimiterToRecord"]
+    assert destination["CompressionFormat"] == "GZIP"
+    assert destination["Prefix"] == "events/conpot/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/"
+    assert "!{firehose:error-output-type}" in destination["ErrorOutputPrefix"]
+    assert not destination["ErrorOutputPrefix"].startswith("events/conpot/")  # outside the table
+
+
+def test_the_glue_tables_match_conpots_records_and_the_delivered_prefixes(cfn):
+    tables = {
+        t["Properties"]["TableInput"]["Name"]: t["Properties"]["TableInput"]
+        for t in of_type(cfn, "AWS::Glue::Table").values()
+    }
+    events = tables["conpot_events"]
+    assert [c["Name"] for c in events["StorageDescriptor"]["Columns"]] == CONPOT_RECORD_FIELDS
+    assert events["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"] == "org.openx.data.jsonserde.JsonSerDe"
+    for table in tables.values():
+        assert [k["Name"] for k in table["PartitionKeys"]] == ["year", "month", "day"]
+        assert table["Parameters"]["projection.enabled"] == "true"
+    assert events["Parameters"]["storage.location.template"] == {
+        "Fn::Sub": "s3://${ResearchDataBucket}/events/conpot/year=${!year}/month=${!month}/day=${!day}/"
+    }
+    flow = tables["vpc_flow_logs"]
+    assert [c["Name"] for c in flow["StorageDescriptor"]["Columns"]][:3] == ["version", "account_id", "interface_id"]
+    [flow_log] = of_type(cfn, "AWS::EC2::FlowLog").values()
+    assert flow_log["Properties"]["DestinationOptions"]["HiveCompatiblePartitions"] is True
+    assert flow_log["Properties"]["LogDestination"] == {"Fn::Sub": "${ResearchDataBucket.Arn}/flow-logs/"}
 
 
 def test_the_deployed_definition_is_the_rendering_of_the_yaml_source():
