@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import socket
 from dataclasses import replace
 from pathlib import Path
@@ -65,7 +66,7 @@ def account(monkeypatch):
         s3.create_bucket(Bucket=BUCKET)
         template = {
             "Resources": {"Nothing": {"Type": "AWS::SNS::Topic"}},
-            "Outputs": {"ExposureTableName": {"Value": TABLE}, "ResearchBucketName": {"Value": BUCKET}},
+            "Outputs": {"ExposureTableName": {"Value": TABLE}, "ResearchDataBucketName": {"Value": BUCKET}},
         }
         boto3.client("cloudformation").create_stack(StackName="honeynet", TemplateBody=json.dumps(template))
         yield dynamodb, s3
@@ -152,3 +153,15 @@ def test_the_report_command_refuses_clearly(account, argv, expected):
     args = parser().parse_args(["report", *argv])
     assert cli.run(args, stderr=stderr) == 2
     assert expected in stderr.getvalue()
+
+
+def test_the_report_reads_the_day_folders_the_templates_firehose_writes():
+    from datetime import date
+
+    from ics_honeynet.research.files import day_prefix
+
+    template = (Path(__file__).resolve().parents[2] / "template.yaml").read_text()
+    [prefix] = re.findall(r'^\s+Prefix: "(events/conpot/[^"]*)"', template, flags=re.M)
+    day = date(2026, 3, 7)
+    rendered = prefix.replace("!{timestamp:yyyy}", "2026").replace("!{timestamp:MM}", "03")
+    assert rendered.replace("!{timestamp:dd}", "07") == day_prefix(day)

@@ -26,7 +26,7 @@ from ics_honeynet.research.model import Progress
 from ics_honeynet.research.report import run_report, write_outputs
 from ics_honeynet.research.stats import Metric
 
-EXPOSURE_TABLE_OUTPUT, RESEARCH_BUCKET_OUTPUT = "ExposureTableName", "ResearchBucketName"
+EXPOSURE_TABLE_OUTPUT, RESEARCH_BUCKET_OUTPUT = "ExposureTableName", "ResearchDataBucketName"
 DEFAULT_DAYS = 14
 _AGO = re.compile(r"^(\d+)([dh])$")
 
