@@ -35,7 +35,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from localcloud.constants import ACCOUNT_ID
-from localcloud.fargate import TaskOutcome, start_task
+from localcloud.fargate import TaskOutcome, awslogs_stream, start_task
 from localcloud.iam import acting_as, role_principal
 
 
@@ -169,7 +169,27 @@ class HoneynetScheduler:
             denial = authorizer.first_denial(role, [put]) if authorizer else None
             return f"AccessDeniedException: {denial.message()}" if denial else None
 
-        return start_task(definition, task_id, create_log_stream), role_arn
+        outcome = start_task(definition, task_id, create_log_stream)
+        if outcome.running and role_arn is not None:
+            self._console_start_lines(definition, task_id, outcome, role_arn)
+        return outcome, role_arn
+
+    def _console_start_lines(self, definition: dict[str, Any], task_id: str, outcome: TaskOutcome, role: str) -> None:
+        """Each container's start on its console stream (Conpot prints a banner; doctor's logs
+        check reads it). A shipper's stream carries only the file it tails: nothing is added there,
+        or it would reach the research bucket as a fake event."""
+        shipped = {(tail.log_group, tail.log_stream) for tail in outcome.tails}
+        now = int(time.time() * 1000)
+        with acting_as(role_principal(role)):  # the awslogs driver, with the execution role
+            for container in definition.get("containerDefinitions", []):
+                where = awslogs_stream(container, task_id)
+                if where is None or where in shipped:
+                    continue
+                self._logs.put_log_events(
+                    logGroupName=where[0],
+                    logStreamName=where[1],
+                    logEvents=[{"timestamp": now, "message": f"container {container['name']} started (localcloud)"}],
+                )
 
     # -- the containers' log shipping ---------------------------------------------------------
     def ship_events(self, task: HoneypotTask) -> None:

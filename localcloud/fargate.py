@@ -260,7 +260,7 @@ def _start_order(containers: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return order
 
 
-def _awslogs_stream(container: Mapping[str, Any], task_id: str) -> tuple[str, str] | None:
+def awslogs_stream(container: Mapping[str, Any], task_id: str) -> tuple[str, str] | None:
     """(log group, stream) of the container's awslogs driver, or None."""
     config = container.get("logConfiguration") or {}
     if config.get("logDriver") != "awslogs":
@@ -271,7 +271,7 @@ def _awslogs_stream(container: Mapping[str, Any], task_id: str) -> tuple[str, st
 
 
 def _awslogs(container: Mapping[str, Any], task_id: str, create_log_stream: LogStreamCheck) -> str | None:
-    where = _awslogs_stream(container, task_id)
+    where = awslogs_stream(container, task_id)
     return create_log_stream(*where) if where else None
 
 
@@ -358,7 +358,7 @@ def _run_tail(
     inside = posixpath.relpath(posixpath.normpath(path), mount_path)
     if "-F" not in flags and inside not in volume.files:
         return 1, f"tail: can't open '{path}': No such file or directory"
-    stream = _awslogs_stream(container, task_id)
+    stream = awslogs_stream(container, task_id)
     if stream is None:
         raise UnknownImage(f"container {container['name']} tails {path} but has no awslogs driver")
     if volume.readable_by(user) and tails is not None:
