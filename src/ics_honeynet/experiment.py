@@ -33,6 +33,10 @@ from ics_honeynet.contracts import Arm, ScanTarget
 from ics_honeynet.exposure_history import IpHistory
 
 
+class ExperimentOffError(Exception):
+    """A scan was asked of a stack whose ExperimentMode is off: refused (it would expose a honeypot)."""
+
+
 def draw_arm() -> Arm:
     """A fair coin from the operating system's CSPRNG: nobody (nor a seed) can predict an arm."""
     return Arm.TREATMENT if secrets.randbelow(2) else Arm.CONTROL

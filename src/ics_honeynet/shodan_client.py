@@ -1,5 +1,5 @@
 """The Shodan client wrapper: the real ``shodan`` client, paced by the key's shared pace, with a
-timeout, its answers typed (exposure.py's errors, a HostDocument, a Honeyscore).
+timeout, its answers typed (exposure.py's errors, a HostDocument, a Honeyscore, a ScanAnswer).
 
 One client per Lambda container (module globals), rebuilt only when the key changes; the key
 is read from SSM (SecureString, decrypted here only, cached ``KEY_CACHE_SECONDS``), never logged.
@@ -28,11 +28,14 @@ from ics_honeynet.exposure import (
     NOT_FOUND_MESSAGE,
     Honeyscore,
     HostDocument,
+    ScanAnswer,
     ShodanLookupError,
     ShodanRateLimitError,
+    ShodanResponseError,
     classify_api_error,
     honeyscore_failed,
     parse_honeyscore,
+    parse_scan_answer,
     validate_host,
 )
 from ics_honeynet.pacing import DynamoSlotStore, PacerUnavailableError, SharedPacer
@@ -107,6 +110,19 @@ class ShodanClient:
             self.pacer.slow_down()
             raise
         return None if answer is _NOT_FOUND else validate_host(answer, ip)
+
+    def scan(self, ip: str) -> ScanAnswer:
+        """Ask Shodan to crawl ``ip`` now (``POST /shodan/scan``, one scan credit): it exposes the
+        honeypot on purpose (experiment mode only). Paced like every request of the key, never
+        retried here: only the state machine retries, and only on a 429 (nothing was scanned)."""
+        try:
+            answer = self._call(self._api.scan, ip)
+        except ShodanRateLimitError:
+            self.pacer.slow_down()
+            raise
+        if answer is _NOT_FOUND:
+            raise ShodanResponseError(f"Shodan answered the scan of {ip} with {NOT_FOUND_MESSAGE!r}")
+        return parse_scan_answer(answer, ip)
 
     def honeyscore(self, ip: str) -> Honeyscore:
         """Paced and retried here; if Shodan stays unavailable, the score is UNAVAILABLE
