@@ -191,7 +191,10 @@ class LocalCloud:
         # retries meet the limit as they would on AWS.
         rate = self.scenario.shodan.rate_limit_per_s
         self.shodan = ShodanApiServer(
-            api_key=self.scenario.shodan.api_key, rate_limit_per_s=rate / self.time_scale if rate else None
+            api_key=self.scenario.shodan.api_key,
+            rate_limit_per_s=rate / self.time_scale if rate else None,
+            scan_credits=self.scenario.shodan.scan_credits,
+            scan_delay_s=self.scenario.shodan.scan_delay_minutes * 60 * self.time_scale,
         )
         es.enter_context(self.shodan)
         limit = f", {rate:g} request/s per key (scaled)" if rate else ""
@@ -212,6 +215,7 @@ class LocalCloud:
             # The checks share the scenario's Shodan rate, on the handlers' scaled clock.
             "ShodanRequestsPerSecond": f"{rate or 1.0:g}",
             "ExtraHoneypotIps": ",".join(extra.ip for extra in self.scenario.extra_ips),
+            **({"ExperimentMode": "on"} if self.scenario.experiment else {}),
             **self.parameters,
         }
         self.stack = deploy(
