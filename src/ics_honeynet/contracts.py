@@ -399,6 +399,15 @@ class ScanTarget(TypedDict):
     taskArn: str
 
 
+class ScanOutcome(StrEnum):
+    """How one RequestScans iteration ended (its ``scan``, in the execution's history)."""
+
+    REQUESTED = "REQUESTED"  # Shodan accepted the scan: its id is on the tenure
+    FAILED = "FAILED"  # claimed, the request failed: the error is on the tenure
+    ALREADY_CLAIMED = "ALREADY_CLAIMED"  # claimed before (a retry, a re-run): no request
+    NOT_REQUESTED = "NOT_REQUESTED"  # the claim could not be written: no request, listed again next sweep
+
+
 class ScanReceipt(TypedDict):
     """RequestShodanScan's reply: Shodan's answer to ``POST /shodan/scan`` for one IP."""
 

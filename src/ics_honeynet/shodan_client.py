@@ -55,14 +55,21 @@ class HttpObserver(HTTPAdapter):
         self.pacer = pacer
         self.status: int | None = None
         self.transport_error: str | None = None
+        # The shodan client turns any exception of a request into "Unable to connect to Shodan":
+        # a pace that could not be reserved (no request sent) is kept here to be raised by name.
+        self.pacer_error: PacerUnavailableError | None = None
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        self.status, self.transport_error = None, None
+        self.status, self.transport_error, self.pacer_error = None, None, None
         kwargs["timeout"] = self.timeout
         try:
             self.pacer.wait()
         except (ClientError, BotoCoreError) as error:
-            raise PacerUnavailableError(f"the Shodan pace table did not answer: {error}") from None
+            self.pacer_error = PacerUnavailableError(f"the Shodan pace table did not answer: {error}")
+            raise self.pacer_error from None
+        except PacerUnavailableError as error:
+            self.pacer_error = error
+            raise
         try:
             response = super().send(request, **kwargs)
         except requests.Timeout:
@@ -95,6 +102,8 @@ class ShodanClient:
         try:
             return call(ip)
         except shodan.APIError as error:
+            if self.observer.pacer_error is not None:
+                raise self.observer.pacer_error from None  # nothing was sent
             typed = classify_api_error(str(error.value), self.observer.status, self.observer.transport_error)
             if typed is None:
                 return _NOT_FOUND

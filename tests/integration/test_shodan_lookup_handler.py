@@ -355,3 +355,13 @@ def test_with_experiment_mode_off_the_function_refuses_to_scan(scan_app, shodan_
         scan_app.lambda_handler({"ip": IP}, lambda_context)
     assert type(raised.value).__name__ == "ExperimentOffError"
     assert shodan_api.requests() == []
+
+
+def test_a_pace_table_that_does_not_answer_is_raised_by_its_name_not_as_shodan_down(app, shodan_api, lambda_context):
+    """The shodan client turns any error of a request into "Unable to connect to Shodan"; a slot
+    that could not be reserved sent nothing, and the state machine retries it by its own name."""
+    boto3.client("dynamodb", region_name="us-east-1").delete_table(TableName="pace")
+    with pytest.raises(Exception) as raised:
+        lookup(app, lambda_context)
+    assert type(raised.value).__name__ == "PacerUnavailableError"
+    assert "ResourceNotFoundException" in str(raised.value) and shodan_api.requests() == []
