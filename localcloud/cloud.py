@@ -44,7 +44,7 @@ from localcloud.functions import (
 from localcloud.handler_patches import ClockPatches, ScaledClock, routing_shodan_to
 from localcloud.iam import acting_as, role_principal
 from localcloud.lambda_runtime import InProcessLambda
-from localcloud.report import SweepReport, rotation_outcome
+from localcloud.report import SweepReport, rotation_outcome, scan_outcomes
 from localcloud.scenario import Scenario, load_scenario, render_host
 from localcloud.shodan_api import ShodanApiServer
 from localcloud.stack import DeployedStack, DeployError, Progress, deploy
@@ -377,6 +377,8 @@ class LocalCloud:
             {k: v for k, v in (("ip", r.get("ip")), ("verdict", r.get("verdict")), ("error", r.get("error"))) if v}
             for r in self.sweep_results(run.name)
         ]
+        record_key = f"sweeps/{run.name}.json"
+        experiment = (self.evidence(record_key).get("experiment") if record_key in self.evidence_keys() else None) or {}
         report = SweepReport(
             status=run.status,
             execution_arn=run.execution_arn,
@@ -386,6 +388,8 @@ class LocalCloud:
             rotated=rotated,
             error=run.error,
             cause=run.cause,
+            arms=experiment.get("arms"),
+            scans=scan_outcomes(run.history),
         )
         return run, report
 

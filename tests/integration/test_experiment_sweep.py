@@ -15,6 +15,8 @@ from ics_honeynet.contracts import Arm
 from ics_honeynet.history_store import read_histories
 from localcloud.cloud import LocalCloud
 from localcloud.iam import acting_as
+from localcloud.report import render_timeline, timeline
+from localcloud.report import scan_outcomes as report_scan_outcomes
 
 EXTRA_IP = "198.51.100.200"
 
@@ -46,14 +48,7 @@ def histories(cloud: LocalCloud, ips):
 
 
 def scan_outcomes(run) -> list[dict]:
-    """What each RequestScans iteration ended with (the Map's output, as the console shows it)."""
-    import json
-
-    for event in run.history:
-        details = event.get("stateExitedEventDetails") or {}
-        if details.get("name") == "RequestScans":
-            return json.loads(details["output"])["scanRequests"]
-    return []
+    return report_scan_outcomes(run.history)
 
 
 def test_half_of_the_fresh_honeypots_are_scanned_once_and_the_arms_kept(tmp_path, alternating_draws):
@@ -80,6 +75,12 @@ def test_half_of_the_fresh_honeypots_are_scanned_once_and_the_arms_kept(tmp_path
         assert sorted((o["ip"], o["scan"]) for o in scan_outcomes(run)) == sorted((ip, "REQUESTED") for ip in treated)
         record = cloud.evidence(f"sweeps/{run.name}.json")
         assert record["experiment"]["arms"] == {ip: str(arm) for ip, arm in arms.items()}
+        # What `make run` prints: the scans in the timeline, the arms in the report.
+        lines = "\n".join(render_timeline(timeline(run.history, cloud.stack.definition, run.status)))
+        assert "RequestScans" in lines and lines.count("REQUESTED") == 3
+        assert report.arms == {ip: str(arm) for ip, arm in arms.items()}
+        rendered = "\n".join(report.render())
+        assert "Experiment (ExperimentMode=on): 6 tenure(s) in an arm, 3 scan(s) asked" in rendered
 
         # The next sweep: nothing drawn or requested again; Shodan indexed the scanned IPs.
         again, report = cloud.sweep()
