@@ -87,8 +87,21 @@ def _before(a: str, b: str) -> bool:
         return False
 
 
+@dataclass(frozen=True, kw_only=True)
+class ExperimentFields:
+    """A tenure's experiment fields (EXPERIMENT_ATTRIBUTES), the same in the current tenure
+    (IpHistory) and a past one (TenureRecord); None when experiment mode was off."""
+
+    arm: Arm | None = None
+    arm_assigned_at: str | None = None
+    scan_requested_at: str | None = None
+    scan_requested_by: str | None = None
+    scan_id: str | None = None
+    scan_error: str | None = None
+
+
 @dataclass(frozen=True)
-class TenureRecord:
+class TenureRecord(ExperimentFields):
     """One task's time on an IP, with its exposure milestones (ISO 8601 UTC strings). ``last_seen``
     is the last sweep that found the task running: the end of what was observed, when the task
     ended without a rotation of ours (a crash, a deploy)."""
@@ -99,12 +112,6 @@ class TenureRecord:
     first_fingerprinted: str | None = None
     rotated_at: str | None = None
     last_seen: str | None = None
-    arm: Arm | None = None
-    arm_assigned_at: str | None = None
-    scan_requested_at: str | None = None
-    scan_requested_by: str | None = None
-    scan_id: str | None = None
-    scan_error: str | None = None
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> TenureRecord:
@@ -116,7 +123,7 @@ class TenureRecord:
 
 
 @dataclass(frozen=True)
-class IpHistory:
+class IpHistory(ExperimentFields):
     ip: str
     task_arn: str | None = None
     first_seen_running: str | None = None
@@ -132,13 +139,6 @@ class IpHistory:
     replaced_by: str | None = None
     updated_by: str | None = None
     past_tenures: tuple[TenureRecord, ...] = ()
-    # The current tenure's experiment fields (EXPERIMENT_ATTRIBUTES).
-    arm: Arm | None = None
-    arm_assigned_at: str | None = None
-    scan_requested_at: str | None = None
-    scan_requested_by: str | None = None
-    scan_id: str | None = None
-    scan_error: str | None = None
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> IpHistory:
