@@ -157,6 +157,8 @@ def _import(code: str, cwd: Path, runs: int) -> tuple[float, int]:
         "POWERTOOLS_METRICS_NAMESPACE": "bench",
         "POWERTOOLS_SERVICE_NAME": "bench",
         "AWS_DEFAULT_REGION": "us-east-1",
+        # SummarizeSweep builds its recorder at import, from its table's name (as on Lambda).
+        "EXPOSURE_TABLE": "bench-exposure",
     }
     probe = (
         f"import sys, time; t = time.perf_counter(); {code}; s = time.perf_counter() - t; "

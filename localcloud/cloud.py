@@ -47,7 +47,7 @@ from localcloud.functions import (
 from localcloud.handler_patches import ClockPatches, ScaledClock, routing_shodan_to
 from localcloud.iam import acting_as, role_principal
 from localcloud.lambda_runtime import InProcessLambda
-from localcloud.report import SweepReport, rotation_outcome
+from localcloud.report import SweepReport, rotation_outcome, scan_outcomes
 from localcloud.scenario import Scenario, load_scenario, render_host
 from localcloud.shodan_api import ShodanApiServer
 from localcloud.stack import DeployedStack, DeployError, Progress, deploy
@@ -208,7 +208,10 @@ class LocalCloud:
         # retries meet the limit as they would on AWS.
         rate = self.scenario.shodan.rate_limit_per_s
         self.shodan = ShodanApiServer(
-            api_key=self.scenario.shodan.api_key, rate_limit_per_s=rate / self.time_scale if rate else None
+            api_key=self.scenario.shodan.api_key,
+            rate_limit_per_s=rate / self.time_scale if rate else None,
+            scan_credits=self.scenario.shodan.scan_credits,
+            scan_delay_s=self.scenario.shodan.scan_delay_minutes * 60 * self.time_scale,
         )
         es.enter_context(self.shodan)
         limit = f", {rate:g} request/s per key (scaled)" if rate else ""
@@ -229,6 +232,7 @@ class LocalCloud:
             # The checks share the scenario's Shodan rate, on the handlers' scaled clock.
             "ShodanRequestsPerSecond": f"{rate or 1.0:g}",
             "ExtraHoneypotIps": ",".join(extra.ip for extra in self.scenario.extra_ips),
+            **({"ExperimentMode": "on"} if self.scenario.experiment else {}),
             **self.parameters,
         }
         # From here on every call a principal of the stack makes is authorised as on AWS (while
@@ -407,6 +411,8 @@ class LocalCloud:
             {k: v for k, v in (("ip", r.get("ip")), ("verdict", r.get("verdict")), ("error", r.get("error"))) if v}
             for r in self.sweep_results(run.name)
         ]
+        record_key = f"sweeps/{run.name}.json"
+        experiment = (self.evidence(record_key).get("experiment") if record_key in self.evidence_keys() else None) or {}
         report = SweepReport(
             status=run.status,
             execution_arn=run.execution_arn,
@@ -416,6 +422,8 @@ class LocalCloud:
             rotated=rotated,
             error=run.error,
             cause=run.cause,
+            arms=experiment.get("arms"),
+            scans=scan_outcomes(run.history),
         )
         return run, report
 

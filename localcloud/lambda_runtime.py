@@ -104,6 +104,13 @@ class InProcessLambda:
         self._idle[function_name] = []
         self._started[function_name] = 0
 
+    def wrap(self, function_name: str, wrapper: Callable[[Handler], Handler]) -> None:
+        """Wrap the handler of each container started from now on: a test's probe between a
+        function and the states after it (e.g. another sweep's write landing in between)."""
+        factory, log = self._functions[function_name]
+        self._functions[function_name] = (lambda number: wrapper(factory(number)), log)
+        self._idle[function_name] = []
+
     def containers_started(self, function_name: str) -> int:
         return self._started.get(function_name, 0)
 

@@ -146,7 +146,9 @@ def timeline(history: list[dict[str, Any]], definition: dict[str, Any], status: 
         if kind.endswith("StateExited") and _exited_name(event) in parent:
             iteration = owning_iteration(event)
             if iteration is not None:
-                verdict = _json(event["stateExitedEventDetails"].get("output")).get("verdict")
+                # A check's verdict, or (experiment mode's RequestScans) a scan request's outcome.
+                output = _json(event["stateExitedEventDetails"].get("output"))
+                verdict = output.get("verdict") or output.get("scan")
                 iteration.verdict = verdict if isinstance(verdict, str) else iteration.verdict
         inside_map = current_top is not None and current_top.type == "Map" and current_top.exited is None
         if kind in ("TaskScheduled", "MapIterationFailed") and inside_map:
@@ -264,6 +266,15 @@ def rotation_outcome(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: chain.get(k) for k in ("from", "to", "via", "attempts", "status", "reason")} for chain in outcome]
 
 
+def scan_outcomes(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Experiment mode: each RequestScans iteration's end ({ip, scan, scanId | error})."""
+    for event in history:
+        details = event.get("stateExitedEventDetails") or {}
+        if details.get("name") == "RequestScans":
+            return list(json.loads(details.get("output") or "{}").get("scanRequests") or [])
+    return []
+
+
 @dataclass
 class SweepReport:
     status: str
@@ -278,6 +289,9 @@ class SweepReport:
     # the local Shodan's answers by HTTP status (None: not known).
     running: int | None = None
     shodan_answers: dict[int, int] | None = None
+    # Experiment mode: each IP's arm (from the sweep record) and the scan requests' outcomes.
+    arms: dict[str, str] | None = None
+    scans: list[dict[str, Any]] = field(default_factory=list)
 
     def _nothing_checked(self) -> str:
         if self.status != "SUCCEEDED":
@@ -298,6 +312,8 @@ class SweepReport:
             document["running"] = self.running
         if self.shodan_answers is not None:
             document["shodanAnswers"] = {str(k): v for k, v in sorted(self.shodan_answers.items())}
+        if self.arms is not None:
+            document["experiment"] = {"arms": self.arms, "scans": self.scans}
         if self.error:
             document["error"] = self.error
             document["cause"] = self.cause
@@ -320,6 +336,15 @@ class SweepReport:
         for mail in self.emails:
             yield f"  Subject: {mail['subject']}"
             yield from (f"  | {line}" for line in mail["body"].splitlines())
+        if self.arms is not None:
+            asked = f"{len(self.scans)} scan(s) asked"
+            yield f"Experiment (ExperimentMode=on): {len(self.arms)} tenure(s) in an arm, {asked}"
+            scans = {scan.get("ip"): scan for scan in self.scans}
+            for ip, arm in sorted(self.arms.items()):
+                scan = scans.get(ip) or {}
+                outcome = scan.get("scan", "")
+                detail = scan.get("scanId") or scan.get("error") or ""
+                yield f"  {ip:<16} {arm:<10} {outcome} {detail}".rstrip()
         yield f"Rotations ({len(self.rotated)}):"
         for rotation in self.rotated:
             via = f" (via dirty {', '.join(rotation['via'])})" if rotation.get("via") and rotation.get("to") else ""

@@ -50,6 +50,8 @@ class ExtraIp:
 class ShodanSettings:
     api_key: str = "local-shodan-key"
     rate_limit_per_s: float | None = None
+    scan_credits: int = 100
+    scan_delay_minutes: float = 0.0  # Shodan's time; the local cloud scales it like every wait
 
 
 @dataclass
@@ -62,6 +64,7 @@ class Scenario:
     extra_ips: list[ExtraIp] = field(default_factory=list)
     # How `python -m localcloud run` runs it (its flags override these); None: the CLI's default.
     rotate_on: str | None = None
+    experiment: bool = False  # the ExperimentMode parameter on
     tasks: int | None = None
     time_scale: float | None = None
     parameters: dict[str, str] = field(default_factory=dict)
@@ -81,7 +84,7 @@ class Scenario:
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Field:
-    kind: str  # text | number | whole | list:text | list:port | choice | mapping | profile | profiles
+    kind: str  # text | number | whole | flag | list:text | list:port | choice | mapping | profile | profiles
     doc: str
     choices: tuple[str, ...] = ()
     low: float | None = None
@@ -96,6 +99,7 @@ _TYPE_NAMES = {
     "list:text": "a list of strings, e.g. [honeypot, ics]",
     "list:port": "a list of ports (whole numbers 1-65535), e.g. [80, 502]",
     "mapping": "a mapping",
+    "flag": "true or false",
 }
 
 PROFILE_FIELDS: dict[str, Field] = {
@@ -127,6 +131,10 @@ SCHEMA: dict[str, Field] = {
         fields={
             "api_key": Field("text", "the key it accepts (the local cloud stores it in SSM)"),
             "rate_limit_per_s": Field("number", "requests/s per key it allows; 0: no limit (Shodan: 1)", low=0),
+            "scan_credits": Field("whole", "scan credits of the key (default 100; 1 per IP scanned)", low=0),
+            "scan_delay_minutes": Field(
+                "number", "minutes from a scan request to the IP in the index (default 0; scaled like waits)", low=0
+            ),
         },
     ),
     "run": Field(
@@ -134,6 +142,9 @@ SCHEMA: dict[str, Field] = {
         "how python -m localcloud run runs this scenario (its flags override these)",
         fields={
             "rotate_on": Field("choice", "the RotateOn parameter (default never)", choices=ROTATE_ON),
+            "experiment": Field(
+                "flag", "ExperimentMode on: fresh honeypots drawn into arms, the treatment scanned (default false)"
+            ),
             "tasks": Field("whole", "honeypot tasks (default: one per entry of honeypots)", low=0),
             "time_scale": Field("number", "factor on the ASL's Retry/Wait intervals (default 0.01)", low=1e-6),
             "parameters": Field(
@@ -177,6 +188,10 @@ def _check(value: Any, spec: Field, where: str) -> Any:
     if spec.kind == "choice":
         if value not in spec.choices:
             raise ScenarioError(f"{where}: expected one of {', '.join(spec.choices)}, got {value!r}")
+        return value
+    if spec.kind == "flag":
+        if not isinstance(value, bool):
+            raise ScenarioError(f"{where}: expected {_TYPE_NAMES['flag']}, got {value!r}")
         return value
     if spec.kind == "text":
         if not isinstance(value, str):
@@ -275,13 +290,17 @@ def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
     return Scenario(
         description=values.get("description", ""),
         shodan=ShodanSettings(
-            api_key=shodan.get("api_key", ShodanSettings.api_key), rate_limit_per_s=rate if rate else None
+            api_key=shodan.get("api_key", ShodanSettings.api_key),
+            rate_limit_per_s=rate if rate else None,
+            scan_credits=shodan.get("scan_credits", ShodanSettings.scan_credits),
+            scan_delay_minutes=shodan.get("scan_delay_minutes", ShodanSettings.scan_delay_minutes),
         ),
         honeypots=_profiles(data.get("honeypots"), f"{source}: honeypots"),
         replacements=_profiles(data.get("replacements"), f"{source}: replacements"),
         default_replacement=_profile(data.get("default_replacement", "not_indexed"), f"{source}: default_replacement"),
         extra_ips=extras,
         rotate_on=run.get("rotate_on"),
+        experiment=run.get("experiment", False),
         tasks=run.get("tasks"),
         time_scale=run.get("time_scale"),
         parameters=run.get("parameters", {}),

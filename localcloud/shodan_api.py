@@ -5,7 +5,11 @@ It answers the calls the sweep makes with Shodan's real shapes and error bodies:
 - ``GET /shodan/host/{ip}?key=K[&minify=true]``: the host document, or 404
   ``{"error": "No information available for that IP."}``;
 - ``GET /labs/honeyscore/{ip}?key=K``: a bare float, or an error when unknown;
-- ``GET /api-info?key=K``: plan and credits.
+- ``GET /api-info?key=K``: plan and credits (the scan credits left);
+- ``POST /shodan/scan`` (form ``key``, ``ips``, ``force``: the client sends them in the body):
+  one scan credit per IP, ``{"id", "count", "credits_left"}``; out of credits, Shodan's
+  ``Insufficient scan credits...`` (HTTP 401, as Shodan answers a plan's exhausted credits). After
+  ``scan_delay_s`` the IP is in the index, with banners timestamped at the scan (``scanned_host``).
 
 It enforces the key (401 ``{"error": "Invalid API key"}``), optionally the rate limit per key
 (429 with Shodan's message), and injects faults per IP or globally, optionally a number of
@@ -19,13 +23,19 @@ benchmarks; records never hold the key.
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from localcloud.scenario import Profile, render_host
 
 NOT_FOUND = "No information available for that IP."
 INVALID_KEY = "Invalid API key"
@@ -34,6 +44,9 @@ RATE_LIMITED = (
     "your API calls."
 )
 TIMED_OUT = "Request timed out. Please try again in a few seconds."
+# Shodan's answer when a plan's credits are used up (its query-credits wording, with "scan").
+NO_SCAN_CREDITS = "Insufficient scan credits, please upgrade your API plan or wait for the monthly limit to reset"
+SCAN_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 FAULTS = (
     "403",
     "500",
@@ -47,7 +60,7 @@ FAULTS = (
     "timed_out",
     "rate_limit",
 )
-ENDPOINTS = ("host", "honeyscore")
+ENDPOINTS = ("host", "honeyscore", "scan")
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,16 @@ class RequestRecord:
     ip: str | None
     status: int
     at: float  # time.monotonic()
+
+
+@dataclass(frozen=True)
+class ScanRecord:
+    """An on-demand scan Shodan accepted: its id, the IP, when (UTC), when it lands (monotonic)."""
+
+    scan_id: str
+    ip: str
+    at: datetime
+    due: float
 
 
 @dataclass
@@ -67,10 +90,22 @@ class _Fault:
 
 class ShodanApiServer:
     def __init__(
-        self, api_key: str, rate_limit_per_s: float | None = None, host: str = "127.0.0.1", port: int = 0
+        self,
+        api_key: str,
+        rate_limit_per_s: float | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        scan_credits: int = 100,
+        scan_delay_s: float = 0.0,
     ) -> None:
         self.api_key = api_key
         self.rate_limit_per_s = rate_limit_per_s
+        self.scan_credits = scan_credits
+        self.scan_delay_s = scan_delay_s  # from an accepted scan to the IP's banners in the index
+        # The host document a finished scan puts in the index: (ip, scanned at) -> document.
+        self.scanned_host: Callable[[str, datetime], dict[str, Any]] = _scanned_host
+        self._scans: list[ScanRecord] = []
+        self._landed: set[str] = set()  # scan ids already in the index
         self.timeout_hold_seconds = 15.0  # a "timeout" fault holds the answer this long (bounded)
         self._hosts: dict[str, dict[str, Any]] = {}
         self._honeyscores: dict[str, float] = {}
@@ -128,6 +163,11 @@ class ShodanApiServer:
         with self._lock:
             return [r for r in self._records if ip is None or r.ip == ip]
 
+    def scans(self) -> list[ScanRecord]:
+        """Every scan accepted, in order."""
+        with self._lock:
+            return list(self._scans)
+
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> ShodanApiServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="local-shodan", daemon=True)
@@ -171,14 +211,52 @@ class ShodanApiServer:
             self._last_request_at[key] = now
             return False
 
-    def respond(self, path: str, query: dict[str, list[str]]) -> tuple[int, str, str]:
-        """(status, content type, body) for one request."""
+    def _land_scans(self) -> None:
+        """Scans whose delay has passed are in the index now (checked on every request: the index
+        is only ever seen through one)."""
+        now = time.monotonic()
+        with self._lock:
+            due = [s for s in self._scans if s.due <= now and s.scan_id not in self._landed]
+            for scan in due:
+                self._landed.add(scan.scan_id)
+                host = self.scanned_host(scan.ip, scan.at)
+                earlier = self._hosts.get(scan.ip)
+                if earlier is not None:  # what Shodan knew of the IP stays; the banners are new
+                    tags = sorted({*earlier.get("tags", []), *host.get("tags", [])})
+                    host = {**host, **({"tags": tags} if tags else {})}
+                self._hosts[scan.ip] = host
+
+    def _scan(self, networks: str) -> tuple[int, str, str]:
+        """``POST /shodan/scan``: one credit per IP of ``ips`` (IPs or netblocks, comma separated)."""
+        try:
+            targets = [ipaddress.ip_network(n.strip(), strict=False) for n in networks.split(",") if n.strip()]
+        except ValueError:
+            return 400, "application/json", json.dumps({"error": "Invalid IP or netblock"})
+        if not targets:
+            return 400, "application/json", json.dumps({"error": "No IPs specified"})
+        count = sum(t.num_addresses for t in targets)
+        with self._lock:
+            if count > self.scan_credits:
+                return 401, "application/json", json.dumps({"error": NO_SCAN_CREDITS})
+            self.scan_credits -= count
+            scan_id = "".join(secrets.choice(SCAN_ID_ALPHABET) for _ in range(16))
+            at, due = datetime.now(UTC), time.monotonic() + self.scan_delay_s
+            self._scans.extend(ScanRecord(scan_id, str(ip), at, due) for t in targets for ip in t)
+            left = self.scan_credits
+        return 200, "application/json", json.dumps({"id": scan_id, "count": count, "credits_left": left})
+
+    def respond(self, path: str, query: dict[str, list[str]], method: str = "GET") -> tuple[int, str, str]:
+        """(status, content type, body) for one request (a POST's form fields are in ``query``)."""
+        self._land_scans()
         parts = [p for p in path.split("/") if p]
         ip = parts[-1] if parts[:2] in (["shodan", "host"], ["labs", "honeyscore"]) and len(parts) == 3 else None
+        scanning = method == "POST" and parts == ["shodan", "scan"]
+        if scanning:
+            ip = (query.get("ips") or [""])[0]
         key = (query.get("key") or [""])[0]
         if key != self.api_key:
             return 401, "application/json", json.dumps({"error": INVALID_KEY})
-        endpoint = {"shodan": "host", "labs": "honeyscore"}.get(parts[0]) if ip else None
+        endpoint = "scan" if scanning else {"shodan": "host", "labs": "honeyscore"}.get(parts[0]) if ip else None
         fault = self._take_fault(ip, endpoint)
         if fault == "rate_limit" or self._over_rate_limit(key):
             return 429, "application/json", json.dumps({"error": RATE_LIMITED})
@@ -197,8 +275,14 @@ class ShodanApiServer:
         elif fault == "timed_out":
             return 200, "application/json", json.dumps({"error": TIMED_OUT})
 
+        if scanning:
+            return self._scan(ip or "")
+        if method != "GET":
+            return 405, "application/json", json.dumps({"error": "Method not allowed"})
         if parts == ["api-info"]:
-            return 200, "application/json", json.dumps(_API_INFO)
+            with self._lock:
+                credits = self.scan_credits
+            return 200, "application/json", json.dumps(_API_INFO | {"scan_credits": credits})
         if parts[:2] == ["shodan", "host"] and ip:
             with self._lock:
                 host, raw = self._hosts.get(ip), self._raw_answers.get(ip)
@@ -219,9 +303,9 @@ class ShodanApiServer:
             return 200, "application/json", json.dumps(score)
         return 404, "application/json", json.dumps({"error": "No such API endpoint."})
 
-    def _record(self, path: str, status: int) -> None:
+    def _record(self, path: str, status: int, ip: str | None = None) -> None:
         parts = [p for p in path.split("/") if p]
-        ip = parts[-1] if len(parts) == 3 else None
+        ip = ip or (parts[-1] if len(parts) == 3 else None)
         with self._lock:
             self._records.append(RequestRecord(path=path, ip=ip, status=status, at=time.monotonic()))
 
@@ -235,6 +319,18 @@ class ShodanApiServer:
                 url = urlparse(self.path)
                 status, content_type, body = server.respond(url.path, parse_qs(url.query))
                 server._record(url.path, status)
+                self._answer(status, content_type, body)
+
+            def do_POST(self) -> None:
+                url = urlparse(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                form = parse_qs(self.rfile.read(length).decode("utf-8", "replace")) if length else {}
+                fields = {**parse_qs(url.query), **form}  # Shodan reads both; the client sends a form
+                status, content_type, body = server.respond(url.path, fields, method="POST")
+                server._record(url.path, status, ip=(fields.get("ips") or [None])[0])
+                self._answer(status, content_type, body)
+
+            def _answer(self, status: int, content_type: str, body: str) -> None:
                 payload = body.encode()
                 try:
                     self.send_response(status)
@@ -249,6 +345,14 @@ class ShodanApiServer:
                 pass  # request lines carry the key; keep them out of any log
 
         return Handler
+
+
+def _scanned_host(ip: str, at: datetime) -> dict[str, Any]:
+    """What a finished scan of a Conpot honeypot puts in the index: its default template's
+    banners, timestamped at the scan (the local cloud's scenario renders them)."""
+    host = render_host(ip, Profile(kind="indexed", banner_age_hours=0.0), at, at)
+    assert host is not None  # an indexed profile always renders
+    return host
 
 
 _API_INFO = {

@@ -38,6 +38,21 @@ class RotateOn(StrEnum):
     FINGERPRINTED = "fingerprinted"
 
 
+class ExperimentMode(StrEnum):
+    """The stack's ``ExperimentMode`` parameter: whether fresh honeypots are randomised into arms
+    and the treatment arm's IPs are submitted to Shodan for scanning (see experiment.py)."""
+
+    OFF = "off"
+    ON = "on"
+
+
+class Arm(StrEnum):
+    """A tenure's arm in the experiment, drawn once when the tenure starts (experiment.draw_arm)."""
+
+    TREATMENT = "treatment"  # an on-demand Shodan scan is requested for the IP
+    CONTROL = "control"  # left alone
+
+
 class HoneyscoreStatus(StrEnum):
     SCORED = "SCORED"
     NO_SCORE = "NO_SCORE"  # Shodan answered that it has no score (for the IP, or the plan)
@@ -349,6 +364,7 @@ class SummaryInput(TypedDict):
     execution: str
     sweepStartedAt: NotRequired[str]
     rotateOn: RotateOn
+    experimentMode: NotRequired[ExperimentMode]
     evidenceBucket: str
     recordKey: str
     rotation: NotRequired[SweepRotation]
@@ -369,5 +385,33 @@ class SummaryOutput(TypedDict):
     errorCount: int
     skippedCount: int
     changes: dict[str, int]  # ChangeKind -> count
+    scans: list[ScanTarget]  # the ASL's RequestScans items (experiment mode)
     recordStored: NotRequired[bool]
     recordError: NotRequired[str]
+
+
+# -- the experiment's scan requests (SummarizeSweep -> RequestScans -> RequestShodanScan) ----------
+class ScanTarget(TypedDict):
+    """A treatment tenure whose scan is still to be requested: one item of the ASL's RequestScans.
+    ``taskArn`` is the tenure: the claim (a conditional write) holds only while it is the IP's."""
+
+    ip: str
+    taskArn: str
+
+
+class ScanOutcome(StrEnum):
+    """How one RequestScans iteration ended (its ``scan``, in the execution's history)."""
+
+    REQUESTED = "REQUESTED"  # Shodan accepted the scan: its id is on the tenure
+    FAILED = "FAILED"  # claimed, the request failed: the error is on the tenure
+    ALREADY_CLAIMED = "ALREADY_CLAIMED"  # claimed before (a retry, a re-run): no request
+    NOT_REQUESTED = "NOT_REQUESTED"  # the claim could not be written: no request, listed again next sweep
+
+
+class ScanReceipt(TypedDict):
+    """RequestShodanScan's reply: Shodan's answer to ``POST /shodan/scan`` for one IP."""
+
+    ip: str
+    scanId: str
+    count: int  # IPs Shodan will crawl (1)
+    creditsLeft: int | None

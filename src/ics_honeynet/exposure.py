@@ -90,7 +90,22 @@ class ShodanUnavailableError(ShodanLookupError):
 
 
 class ShodanResponseError(ShodanLookupError):
-    """Shodan answered something that is not a host document."""
+    """Shodan answered something that is not a host document (or not a scan's receipt)."""
+
+
+class ShodanCreditsError(ShodanLookupError):
+    """The plan's credits for this call are used up ("Insufficient ... credits"): nothing was done,
+    and no retry helps before the monthly reset. Shodan answers it with HTTP 401, so it is told
+    apart from a rejected key by its text."""
+
+
+@dataclass(frozen=True)
+class ScanAnswer:
+    """Shodan's receipt for an on-demand scan (``POST /shodan/scan``)."""
+
+    scan_id: str
+    count: int
+    credits_left: int | None
 
 
 class InvalidInputError(ValueError):
@@ -227,6 +242,8 @@ def classify_api_error(message: str, status: int | None = None, transport_error:
         return None
     if status == 429 or "rate limit" in lowered:
         return ShodanRateLimitError(text)
+    if "insufficient" in lowered and "credits" in lowered:
+        return ShodanCreditsError(text)
     if status in (401, 403) or "invalid api key" in lowered or "access denied" in lowered:
         return ShodanAuthError(f"Shodan rejected the API key: {text}")
     if transport_error or lowered == "unable to connect to shodan":
@@ -278,6 +295,18 @@ def validate_host(host: Any, ip: str) -> HostDocument:
         last_update=clip(host.get("last_update"), MAX_TIMESTAMP_BYTES),
         excerpt=evidence_excerpt(host),
     )
+
+
+def parse_scan_answer(answer: Any, ip: str) -> ScanAnswer:
+    """``{"id": str, "count": int, "credits_left": int}``; anything else is a ShodanResponseError
+    (the scan may or may not have been queued: the caller records it, never asks again)."""
+    scan_id = answer.get("id") if isinstance(answer, Mapping) else None
+    count = answer.get("count") if isinstance(answer, Mapping) else None
+    if not isinstance(scan_id, str) or not scan_id or isinstance(count, bool) or not isinstance(count, int):
+        raise ShodanResponseError(f"Shodan's answer to the scan of {ip} is not a scan receipt: {clip(repr(answer))}")
+    left = answer.get("credits_left")
+    credits_left = left if isinstance(left, int) and not isinstance(left, bool) else None
+    return ScanAnswer(scan_id=clip(scan_id, MAX_TEXT_BYTES) or "", count=count, credits_left=credits_left)
 
 
 def parse_honeyscore(value: Any) -> Honeyscore:

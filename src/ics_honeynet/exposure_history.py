@@ -13,6 +13,12 @@ What counts as a change, and so as a reason to email:
 
 An IP that stays indexed, or keeps failing, is not news: it is in the sweep record, not the email.
 
+In experiment mode (experiment.py) a tenure of ours gets its arm when it starts - drawn once,
+stored with the tenure, so a re-run finds it and never draws again - and, in the treatment arm,
+when its Shodan scan was requested (``scanRequestedAt``, written by the ASL's ClaimScan *before*
+the request, the claim that makes it happen at most once) and how it went (``scanId`` or
+``scanError``, written by the ASL after it).
+
 The research timeline (issue 13) needs every tenure, not only the current one: when a new tenure
 starts, the finished one's milestones move to ``past_tenures`` (``pastTenures`` in the item; the
 last ``MAX_PAST_TENURES``). ``tenures()`` gives them all, the current one last.
@@ -20,17 +26,27 @@ last ``MAX_PAST_TENURES``). ``tenures()`` gives them all, the current one last.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from ics_honeynet.contracts import EXPOSED_VERDICTS, ChainStatus, ChangeKind, Verdict, parse_utc
+from ics_honeynet.contracts import EXPOSED_VERDICTS, Arm, ChainStatus, ChangeKind, Verdict, parse_utc
 
 CHANGE_KINDS = tuple(ChangeKind)  # the email's order
 # A recycled IP comes back to us rarely; 50 tenures keep an item far below DynamoDB's 400 KB.
 MAX_PAST_TENURES = 50
 
-# Table attribute names <-> fields, in one place (the ASL's CountRotation writes two of them).
+# Each tenure's experiment fields (table attribute names), the same in a current tenure and a past one.
+EXPERIMENT_ATTRIBUTES = {
+    "arm": "arm",
+    "arm_assigned_at": "armAssignedAt",
+    "scan_requested_at": "scanRequestedAt",
+    "scan_requested_by": "scanRequestedBy",
+    "scan_id": "scanId",
+    "scan_error": "scanError",
+}
+# Table attribute names <-> fields, in one place (the ASL's CountRotation writes two of them; its
+# ClaimScan and RecordScan the scan's).
 ATTRIBUTES = {
     "ip": "ip",
     "task_arn": "taskArn",
@@ -46,6 +62,7 @@ ATTRIBUTES = {
     "replaced_by": "replacedBy",
     "updated_by": "updatedBy",
     "past_tenures": "pastTenures",
+    **EXPERIMENT_ATTRIBUTES,
 }
 TENURE_ATTRIBUTES = {
     "task_arn": "taskArn",
@@ -54,7 +71,12 @@ TENURE_ATTRIBUTES = {
     "first_fingerprinted": "firstFingerprinted",
     "rotated_at": "rotatedAt",
     "last_seen": "lastSeen",
+    **EXPERIMENT_ATTRIBUTES,
 }
+
+
+def _arm(value: Any) -> Arm | None:
+    return None if value is None else Arm(value)
 
 
 def _before(a: str, b: str) -> bool:
@@ -65,8 +87,21 @@ def _before(a: str, b: str) -> bool:
         return False
 
 
+@dataclass(frozen=True, kw_only=True)
+class ExperimentFields:
+    """A tenure's experiment fields (EXPERIMENT_ATTRIBUTES), the same in the current tenure
+    (IpHistory) and a past one (TenureRecord); None when experiment mode was off."""
+
+    arm: Arm | None = None
+    arm_assigned_at: str | None = None
+    scan_requested_at: str | None = None
+    scan_requested_by: str | None = None
+    scan_id: str | None = None
+    scan_error: str | None = None
+
+
 @dataclass(frozen=True)
-class TenureRecord:
+class TenureRecord(ExperimentFields):
     """One task's time on an IP, with its exposure milestones (ISO 8601 UTC strings). ``last_seen``
     is the last sweep that found the task running: the end of what was observed, when the task
     ended without a rotation of ours (a crash, a deploy)."""
@@ -80,14 +115,15 @@ class TenureRecord:
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> TenureRecord:
-        return cls(**{field: item.get(attribute) for field, attribute in TENURE_ATTRIBUTES.items()})
+        values = {field: item.get(attribute) for field, attribute in TENURE_ATTRIBUTES.items()}
+        return cls(**{**values, "arm": _arm(values["arm"])})
 
     def to_item(self) -> dict[str, Any]:
         return {TENURE_ATTRIBUTES[k]: v for k, v in asdict(self).items() if v is not None}
 
 
 @dataclass(frozen=True)
-class IpHistory:
+class IpHistory(ExperimentFields):
     ip: str
     task_arn: str | None = None
     first_seen_running: str | None = None
@@ -110,6 +146,7 @@ class IpHistory:
         values: dict[str, Any] = {field: item.get(attribute) for field, attribute in ATTRIBUTES.items()}
         values["rotations"] = int(values["rotations"] or 0)
         values["past_tenures"] = tuple(TenureRecord.from_item(t) for t in values["past_tenures"] or ())
+        values["arm"] = _arm(values["arm"])
         return cls(**values)
 
     def to_item(self) -> dict[str, Any]:
@@ -134,6 +171,7 @@ class IpHistory:
             first_fingerprinted=self.first_fingerprinted,
             rotated_at=rotated,
             last_seen=self.last_checked,
+            **{field: getattr(self, field) for field in EXPERIMENT_ATTRIBUTES},
         )
 
     def tenures(self) -> list[TenureRecord]:
@@ -141,8 +179,11 @@ class IpHistory:
         current = self.current_tenure()
         return [*self.past_tenures, *([current] if current else [])]
 
-    def start_tenure(self, task_arn: str | None, started: str) -> IpHistory:
-        """A new task on this IP: the finished tenure is archived; the lifetime fields stay."""
+    def start_tenure(
+        self, task_arn: str | None, started: str, *, arm: Arm | None = None, assigned_at: str | None = None
+    ) -> IpHistory:
+        """A new task on this IP: the finished tenure is archived; the lifetime fields stay. In
+        experiment mode the new tenure comes with its arm, drawn by the caller once, here."""
         return IpHistory(
             ip=self.ip,
             task_arn=task_arn,
@@ -150,6 +191,8 @@ class IpHistory:
             rotations=self.rotations,
             last_rotated_at=self.last_rotated_at,
             past_tenures=tuple(self.tenures())[-MAX_PAST_TENURES:],
+            arm=arm,
+            arm_assigned_at=assigned_at if arm is not None else None,
         )
 
 
@@ -163,16 +206,35 @@ class Change:
         return {"kind": self.kind, "ip": self.ip, **self.detail}
 
 
+ArmDraw = Callable[[], Arm]
+
+
+def _new_tenure(
+    previous: IpHistory, task: str | None, started: str, *, checked_at: str, draw: ArmDraw | None
+) -> IpHistory:
+    """A new tenure, with its arm when the experiment is on and the task is ours (extra IPs have
+    none): the one place an arm is drawn, so it is drawn once per tenure."""
+    arm = draw() if draw is not None and task is not None else None
+    return previous.start_tenure(task, started, arm=arm, assigned_at=checked_at)
+
+
 def record_check(
-    previous: IpHistory | None, result: Mapping[str, Any], *, checked_at: str, execution: str
+    previous: IpHistory | None,
+    result: Mapping[str, Any],
+    *,
+    checked_at: str,
+    execution: str,
+    draw: ArmDraw | None = None,
 ) -> tuple[IpHistory, list[Change]]:
-    """Fold one sweep result (a verdict, or an error) into the IP's history."""
+    """Fold one sweep result (a verdict, or an error) into the IP's history. ``draw``: the
+    experiment is on (a new tenure of ours gets an arm)."""
     ip = str(result["ip"])
     task = result.get("taskArn")
     if previous is None or previous.task_arn != task:
         # A new tenure: nothing Shodan said about the previous holder is ours. The IP's lifetime
         # rotation count stays (the ASL's CountRotation may have created the item this sweep).
-        previous = (previous or IpHistory(ip=ip)).start_tenure(task, result.get("startedAt") or checked_at)
+        started = result.get("startedAt") or checked_at
+        previous = _new_tenure(previous or IpHistory(ip=ip), task, started, checked_at=checked_at, draw=draw)
     verdict = str(result.get("verdict") or Verdict.ERROR)
     changes: list[Change] = []
     common = {"lastChecked": checked_at, "taskArn": task}
@@ -202,7 +264,12 @@ def record_check(
 
 
 def record_rotation(
-    histories: dict[str, IpHistory], chain: Mapping[str, Any], *, checked_at: str, execution: str
+    histories: dict[str, IpHistory],
+    chain: Mapping[str, Any],
+    *,
+    checked_at: str,
+    execution: str,
+    draw: ArmDraw | None = None,
 ) -> Change:
     """Fold one rotation chain (track_rotation's outcome) into the old and new IPs' histories."""
     old_ip = str(chain["from"])
@@ -214,7 +281,8 @@ def record_rotation(
     new_ip = str(chain["to"])
     new = histories.get(new_ip) or IpHistory(ip=new_ip)
     if new.task_arn is None or new.task_arn != chain.get("toTask"):
-        new = new.start_tenure(chain.get("toTask"), chain.get("toStartedAt") or checked_at)
+        started = chain.get("toStartedAt") or checked_at
+        new = _new_tenure(new, chain.get("toTask"), started, checked_at=checked_at, draw=draw)
     histories[new_ip] = replace(
         new,
         last_checked=checked_at,

@@ -1,5 +1,5 @@
 """The Shodan client wrapper: the real ``shodan`` client, paced by the key's shared pace, with a
-timeout, its answers typed (exposure.py's errors, a HostDocument, a Honeyscore).
+timeout, its answers typed (exposure.py's errors, a HostDocument, a Honeyscore, a ScanAnswer).
 
 One client per Lambda container (module globals), rebuilt only when the key changes; the key
 is read from SSM (SecureString, decrypted here only, cached ``KEY_CACHE_SECONDS``), never logged.
@@ -28,11 +28,14 @@ from ics_honeynet.exposure import (
     NOT_FOUND_MESSAGE,
     Honeyscore,
     HostDocument,
+    ScanAnswer,
     ShodanLookupError,
     ShodanRateLimitError,
+    ShodanResponseError,
     classify_api_error,
     honeyscore_failed,
     parse_honeyscore,
+    parse_scan_answer,
     validate_host,
 )
 from ics_honeynet.pacing import DynamoSlotStore, PacerUnavailableError, SharedPacer
@@ -52,14 +55,21 @@ class HttpObserver(HTTPAdapter):
         self.pacer = pacer
         self.status: int | None = None
         self.transport_error: str | None = None
+        # The shodan client turns any exception of a request into "Unable to connect to Shodan":
+        # a pace that could not be reserved (no request sent) is kept here to be raised by name.
+        self.pacer_error: PacerUnavailableError | None = None
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        self.status, self.transport_error = None, None
+        self.status, self.transport_error, self.pacer_error = None, None, None
         kwargs["timeout"] = self.timeout
         try:
             self.pacer.wait()
         except (ClientError, BotoCoreError) as error:
-            raise PacerUnavailableError(f"the Shodan pace table did not answer: {error}") from None
+            self.pacer_error = PacerUnavailableError(f"the Shodan pace table did not answer: {error}")
+            raise self.pacer_error from None
+        except PacerUnavailableError as error:
+            self.pacer_error = error
+            raise
         try:
             response = super().send(request, **kwargs)
         except requests.Timeout:
@@ -92,6 +102,8 @@ class ShodanClient:
         try:
             return call(ip)
         except shodan.APIError as error:
+            if self.observer.pacer_error is not None:
+                raise self.observer.pacer_error from None  # nothing was sent
             typed = classify_api_error(str(error.value), self.observer.status, self.observer.transport_error)
             if typed is None:
                 return _NOT_FOUND
@@ -107,6 +119,19 @@ class ShodanClient:
             self.pacer.slow_down()
             raise
         return None if answer is _NOT_FOUND else validate_host(answer, ip)
+
+    def scan(self, ip: str) -> ScanAnswer:
+        """Ask Shodan to crawl ``ip`` now (``POST /shodan/scan``, one scan credit): it exposes the
+        honeypot on purpose (experiment mode only). Paced like every request of the key, never
+        retried here: only the state machine retries, and only on a 429 (nothing was scanned)."""
+        try:
+            answer = self._call(self._api.scan, ip)
+        except ShodanRateLimitError:
+            self.pacer.slow_down()
+            raise
+        if answer is _NOT_FOUND:
+            raise ShodanResponseError(f"Shodan answered the scan of {ip} with {NOT_FOUND_MESSAGE!r}")
+        return parse_scan_answer(answer, ip)
 
     def honeyscore(self, ip: str) -> Honeyscore:
         """Paced and retried here; if Shodan stays unavailable, the score is UNAVAILABLE

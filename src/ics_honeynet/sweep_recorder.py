@@ -5,7 +5,9 @@ The summary itself is pure (sweep_report.summarize). What this module adds is ho
 failure is survived, so the sweep still alerts and loses no result:
 
 - the targets document unreadable: raise (nothing can be accounted for; the sweep fails loudly);
-- the exposure table unreadable: every finding counts as new (alert too much rather than miss);
+- the exposure table unreadable: every finding counts as new (alert too much rather than miss),
+  and nothing is written back (items rebuilt without their past would erase every earlier
+  tenure and its experiment arm); no arm is drawn;
 - the histories not written: the record says so (the next sweep may repeat an alert);
 - the record not stored: the reply says so (the state machine fails the sweep after alerting).
 """
@@ -19,7 +21,8 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ics_honeynet.contracts import RotateOn, SummaryInput, SummaryOutput, sweep_record_key, utc_now
+from ics_honeynet.contracts import ExperimentMode, RotateOn, SummaryInput, SummaryOutput, sweep_record_key, utc_now
+from ics_honeynet.experiment import draw_arm
 from ics_honeynet.history_store import HistoryNotSaved, read_histories, write_histories
 from ics_honeynet.sweep_report import SweepSummary, describe_failure, summarize
 from ics_honeynet.sweep_results import gather_results
@@ -53,25 +56,33 @@ class SweepRecorder:
         rotation_state = event.get("rotation") or {}
         rotation = rotation_state.get("outcome") or []
         ips = [str(r["ip"]) for r in results if r.get("ip")] + [str(c["to"]) for c in rotation if c.get("to")]
+        read_error: Exception | None = None
         try:
             histories, history_error = read_histories(self.dynamodb, self.table, ips), None
         except STORE_ERRORS as error:
-            histories, history_error = None, f"reading {self.table}: {type(error).__name__}"
+            histories, history_error, read_error = None, f"reading {self.table}: {type(error).__name__}", error
             logger.exception("exposure history unavailable")
+        experiment = ExperimentMode(event.get("experimentMode") or ExperimentMode.OFF)
         summary = summarize(
             results, rotate_on=event.get("rotateOn", RotateOn.NEVER), execution=execution, evidence_bucket=bucket,
             checked_at=utc_now(), histories=histories, history_error=history_error, rotation=rotation,
             rotation_error=describe_failure(rotation_state.get("aborted")), skipped=targets.get("skipped") or [],
             record_key=event.get("recordKey") or sweep_record_key(execution),
             sweep_started_at=event.get("sweepStartedAt"),
+            draw=draw_arm if experiment == ExperimentMode.ON else None,
         )  # fmt: skip
         record = dict(summary.record)  # too big for the state machine at scale: it goes to S3 from here
-        try:
-            write_histories(self.dynamodb, self.table, summary.histories.values())
-        except STORE_ERRORS as error:
-            record["historyWriteError"] = _error_text(error)
-            logger.exception("exposure history not saved")
+        if read_error is not None:
+            record["historyWriteError"] = f"not written: the table could not be read ({_error_text(read_error)})"
+        else:
+            try:
+                write_histories(self.dynamodb, self.table, summary.histories.values())
+            except STORE_ERRORS as error:
+                record["historyWriteError"] = _error_text(error)
+                logger.exception("exposure history not saved")
         output = summary.to_json()
+        if "historyWriteError" in record:
+            output["scans"] = []  # an arm not stored is no arm: nothing to request
         try:
             body = json.dumps(record, default=str).encode()
             self.s3.put_object(Bucket=bucket, Key=summary.record_key, Body=body, ContentType="application/json")

@@ -12,8 +12,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ics_honeynet.contracts import EXPOSED_VERDICTS, ChangeKind, HoneyscoreStatus, RotateOn, SummaryOutput, Verdict
-from ics_honeynet.exposure_history import CHANGE_KINDS, Change, IpHistory, record_check, record_rotation
+from ics_honeynet.contracts import (
+    EXPOSED_VERDICTS,
+    ChainStatus,
+    ChangeKind,
+    HoneyscoreStatus,
+    RotateOn,
+    ScanTarget,
+    SummaryOutput,
+    Verdict,
+)
+from ics_honeynet.experiment import scan_targets
+from ics_honeynet.exposure_history import CHANGE_KINDS, ArmDraw, Change, IpHistory, record_check, record_rotation
 from ics_honeynet.sweep_results import failure_message
 
 # SNS Publish: a Subject must be ASCII without line breaks and "less than 100 characters".
@@ -63,6 +73,7 @@ class SweepSummary:
     record_key: str = ""
     record: dict[str, Any] = field(default_factory=dict)
     first_sweep: bool = False  # no IP of this sweep was checked before (and the table was readable)
+    scans: list[ScanTarget] = field(default_factory=list)  # experiment mode: scans to request
 
     @property
     def exposed(self) -> list[Finding]:
@@ -93,6 +104,7 @@ class SweepSummary:
             "errorCount": len(self.errors),
             "skippedCount": len(self.skipped),
             "changes": {kind: self.count(kind) for kind in CHANGE_KINDS},
+            "scans": self.scans,
         }
 
 
@@ -140,28 +152,35 @@ def summarize(
     skipped: Iterable[Mapping[str, str]] = (),
     record_key: str = "",
     sweep_started_at: str | None = None,
+    draw: ArmDraw | None = None,
 ) -> SweepSummary:
     """``histories``: the table's items for this sweep's IPs (and the rotation's new IPs), or
     None when the table could not be read - then every finding counts as new (better a repeated
-    alert than a missed one)."""
+    alert than a missed one). ``draw``: experiment mode - each new tenure of ours is assigned an
+    arm, and the treatment tenures still holding their IP are the scans to request (never when
+    the table could not be read: a tenure's arm is drawn only against its stored history)."""
     if rotate_on not in tuple(RotateOn):
         raise InvalidSweepInput(f"rotateOn must be one of {', '.join(RotateOn)}, not {rotate_on!r}")
     results = list(results)
+    draw = draw if histories is not None else None
     findings = [parse_finding(r) for r in results]
     known = dict(histories or {})
     updated: dict[str, IpHistory] = {}
     changes: list[Change] = []
     for result in results:
         ip = str(result["ip"])
-        history, found = record_check(known.get(ip), result, checked_at=checked_at, execution=execution)
+        history, found = record_check(known.get(ip), result, checked_at=checked_at, execution=execution, draw=draw)
         updated[ip] = history
         changes.extend(found)
     chains = [dict(chain) for chain in rotation]
     merged = {**known, **updated}  # record_rotation updates the old and new IPs' entries in place
     for chain in chains:
-        changes.append(record_rotation(merged, chain, checked_at=checked_at, execution=execution))
+        changes.append(record_rotation(merged, chain, checked_at=checked_at, execution=execution, draw=draw))
     moved = {ip for chain in chains for ip in (chain.get("from"), chain.get("to")) if ip in merged}
     updated.update({ip: merged[ip] for ip in moved})
+    # Honeypots of ours holding their IP now: the rotated ones have moved to their chain's "to".
+    left = {c.get("from") for c in chains if c.get("status") == ChainStatus.ROTATED and c.get("to")}
+    holding = [h for ip, h in updated.items() if ip not in left]
     changes.sort(key=lambda c: CHANGE_KINDS.index(c.kind))
     skipped_list = [dict(s) for s in skipped]
     summary = SweepSummary(
@@ -174,6 +193,7 @@ def summarize(
         history_error=history_error,
         rotation_error=rotation_error,
         record_key=record_key,
+        scans=scan_targets(holding) if draw is not None else [],
         # Items the ASL's CountRotation created this sweep hold no check: they are not a last sweep.
         first_sweep=histories is not None and not any(h.last_checked for h in known.values()),
     )
@@ -189,6 +209,7 @@ def summarize(
         "skipped": skipped_list,
         "rotation": chains,
         "rotationError": rotation_error,
+        "experiment": _experiment_record(updated.values()) if draw is not None else None,
     }
     return replace(
         summary,
@@ -196,6 +217,12 @@ def summarize(
         subject=compose_subject(summary),
         message=compose_message(summary, execution=execution, evidence_bucket=evidence_bucket, rotate_on=rotate_on),
     )
+
+
+def _experiment_record(histories: Iterable[IpHistory]) -> dict[str, Any]:
+    """The sweep record's view of the experiment: each IP's current arm (the scans requested
+    after this record are in each IP's history, written by the ASL)."""
+    return {"arms": {h.ip: h.arm for h in histories if h.arm is not None}}
 
 
 _SUBJECT_PARTS = {

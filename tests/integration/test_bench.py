@@ -21,7 +21,13 @@ def test_a_small_bench_sweep_measures_what_the_issue_asks():
     assert month["total"] == round(sum(v for k, v in month.items() if k != "total"), 2)
     assert 10 < month["total"] < 20  # one on-demand honeypot dominates: see README's cost table
     cold = cold_start(runs=1)
-    assert set(cold["handlers"]) == {"list_honeypot_ips", "shodan_lookup", "summarize_sweep", "track_rotation"}
+    assert set(cold["handlers"]) == {
+        "list_honeypot_ips",
+        "shodan_lookup",
+        "summarize_sweep",
+        "track_rotation",
+        "request_shodan_scan",
+    }
     assert all(h["import_s"] > 0 for h in cold["handlers"].values())
     text = "\n".join(render([figures], cold))
     assert "NOT_INDEXED" in text and "per sweep" in text and "x boto3" in text

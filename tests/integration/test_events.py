@@ -4,6 +4,7 @@ the local cloud), and each runs through its handler given what README "Deploy" s
 from __future__ import annotations
 
 import json
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ FUNCTION_EVENTS = {
     "shodan_lookup_replacement.json": ("shodan_lookup", "LookupReplacement"),
     "track_rotation.json": ("track_rotation", "JudgeReplacements"),
     "summarize_sweep.json": ("summarize_sweep", "SummarizeSweep"),
+    "request_shodan_scan.json": ("request_shodan_scan", "RequestScan"),
 }
 
 
@@ -48,8 +50,13 @@ def same_shape(event: Any, sent: Any) -> bool:
 
 @pytest.fixture(scope="module")
 def swept():
-    """A real sweep with a verified rotation: every function is invoked, each payload recorded."""
-    with LocalCloud(rotate_on="fingerprinted") as cloud:
+    """A real sweep with a verified rotation, in experiment mode with every fresh tenure treated:
+    every function is invoked, each payload recorded."""
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        LocalCloud(rotate_on="fingerprinted", parameters={"ExperimentMode": "on"}) as cloud,
+    ):
+        patch.setattr(secrets, "randbelow", lambda n: 1 % n)  # the arms' coin: treatment
         cloud.wait_for_running(3)
         run, _report = cloud.sweep()
         assert run.status == "SUCCEEDED"
@@ -109,6 +116,14 @@ def test_each_event_runs_through_its_handler_with_what_the_readme_says_it_needs(
     def invoke(name: str) -> Any:
         return load_handler(FUNCTION_EVENTS[name][0])(events[name], lambda_context)
 
+    # These handlers run on the real clock; the sweep's containers ran on the local cloud's scaled
+    # one, so the pace they left lies minutes ahead: start from an idle pace, as between sweeps.
+    cloud, _sent = swept
+    pace = cloud.stack.physical_ids["ShodanPaceTable"]
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    for item in dynamodb.scan(TableName=pace)["Items"]:
+        dynamodb.delete_item(TableName=pace, Key={"pacer": item["pacer"]})
+
     listed = invoke("list_honeypot_ips.json")  # the stack's cluster and service (environment)
     assert listed["count"] == 3 and listed["targetsKey"] == "targets/sweep-20261125T010000-3f2a1c.json"
     assert len(json.loads(s3.get_object(Bucket=bucket, Key=targets_key)["Body"].read())["targets"]) == 3
@@ -123,6 +138,8 @@ def test_each_event_runs_through_its_handler_with_what_the_readme_says_it_needs(
     put_sweep_objects()
     summary = invoke("summarize_sweep.json")
     assert summary["checked"] == 3 and summary["recordStored"] is True
+    # The scan request needs ExperimentMode on (env), the key and the pace table: Shodan's receipt.
+    assert invoke("request_shodan_scan.json")["count"] == 1
 
 
 def _scheduled(cloud: LocalCloud) -> dict[str, Any]:

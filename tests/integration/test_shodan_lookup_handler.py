@@ -302,3 +302,66 @@ def test_an_unexpected_failure_is_raised_by_its_name_for_the_state_machine_to_re
     monkeypatch.setattr(app, "assess", broken)
     with pytest.raises(TypeError, match="int\\(\\) argument"):
         lookup(app, lambda_context)
+
+
+# -- RequestShodanScan: the same client and pace, POST /shodan/scan (experiment mode) ------------
+@pytest.fixture
+def scan_app(client_module, monkeypatch):
+    monkeypatch.setenv("EXPERIMENT_MODE", "on")
+    return load_app("request_shodan_scan")
+
+
+def test_a_scan_request_answers_shodans_receipt_and_costs_one_credit(scan_app, shodan_api, lambda_context):
+    credits = shodan_api.scan_credits
+    out = scan_app.lambda_handler({"ip": f" {IP} ", "taskArn": "arn:task"}, lambda_context)
+    [scan] = shodan_api.scans()
+    assert out == {"ip": IP, "scanId": scan.scan_id, "count": 1, "creditsLeft": credits - 1}
+    assert [(r.path, r.ip) for r in shodan_api.requests()] == [("/shodan/scan", IP)]
+    # The request took a slot of the key's shared pace, like every lookup.
+    pace = boto3.client("dynamodb", region_name="us-east-1").scan(TableName="pace")["Items"]
+    assert [item["pacer"]["S"] for item in pace] == [PARAMETER]
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        ("rate_limit", "ShodanRateLimitError"),
+        ("500", "ShodanUnavailableError"),
+        ("timeout", "ShodanUnavailableError"),
+        ("garbage", "ShodanResponseError"),
+        ("empty_object", "ShodanResponseError"),  # no receipt: it may or may not be queued
+        ("403", "ShodanAuthError"),
+    ],
+)
+def test_a_failed_scan_request_is_raised_by_its_name(scan_app, shodan_api, lambda_context, fault, error):
+    shodan_api.set_fault(fault, ip=IP, endpoint="scan")
+    with pytest.raises(Exception) as raised:
+        scan_app.lambda_handler({"ip": IP}, lambda_context)
+    assert type(raised.value).__name__ == error
+    assert KEY not in str(raised.value)
+
+
+def test_out_of_scan_credits_is_its_own_error_not_a_rejected_key(scan_app, shodan_api, lambda_context):
+    shodan_api.scan_credits = 0
+    with pytest.raises(Exception) as raised:
+        scan_app.lambda_handler({"ip": IP}, lambda_context)
+    assert type(raised.value).__name__ == "ShodanCreditsError"
+    assert str(raised.value).startswith("Insufficient scan credits") and shodan_api.scans() == []
+
+
+def test_with_experiment_mode_off_the_function_refuses_to_scan(scan_app, shodan_api, lambda_context, monkeypatch):
+    monkeypatch.setenv("EXPERIMENT_MODE", "off")
+    with pytest.raises(Exception) as raised:
+        scan_app.lambda_handler({"ip": IP}, lambda_context)
+    assert type(raised.value).__name__ == "ExperimentOffError"
+    assert shodan_api.requests() == []
+
+
+def test_a_pace_table_that_does_not_answer_is_raised_by_its_name_not_as_shodan_down(app, shodan_api, lambda_context):
+    """The shodan client turns any error of a request into "Unable to connect to Shodan"; a slot
+    that could not be reserved sent nothing, and the state machine retries it by its own name."""
+    boto3.client("dynamodb", region_name="us-east-1").delete_table(TableName="pace")
+    with pytest.raises(Exception) as raised:
+        lookup(app, lambda_context)
+    assert type(raised.value).__name__ == "PacerUnavailableError"
+    assert "ResourceNotFoundException" in str(raised.value) and shodan_api.requests() == []

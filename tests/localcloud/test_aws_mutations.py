@@ -231,8 +231,8 @@ LOGS_KEY_CONTEXT = (
 def test_every_functions_logs_reach_its_encrypted_log_group():
     with LocalCloud() as cloud:
         deliveries = cloud.function_log_deliveries
-        assert len(deliveries) == 4
-        assert [d.denied for d in deliveries] == [None] * 4
+        assert len(deliveries) == 5
+        assert [d.denied for d in deliveries] == [None] * 5
         assert all(d.log_group == f"/aws/lambda/{d.function}" for d in deliveries)
 
 
@@ -273,3 +273,40 @@ def test_a_map_that_keeps_each_whole_check_exceeds_the_payload_quota_at_1000_ips
         assert (run.status, run.error) == ("FAILED", "States.DataLimitExceeded"), (run.error, run.cause)
         assert cloud.emails() == []
         assert [(d.alarm, d.delivered) for d in cloud.alarm_deliveries] == [("SweepFailedAlarm", True)]
+
+
+SCAN_FUNCTION_POLICIES = """      # The Shodan client's needs, as the lookup's: the key, the shared pace.
+      Policies: *shodan-client-policies"""
+
+
+def test_a_scan_function_without_the_shodan_clients_grants_scans_nothing_and_records_why(tmp_path, monkeypatch):
+    """Experiment mode: RequestShodanScan's role with the key but without the shared pace's grant
+    (a scan function written without the lookup's policies). On AWS its UpdateItem on the pace
+    table is denied: no scan is requested, the error is recorded on the treatment tenure, and the
+    sweep still succeeds."""
+    import secrets
+
+    from ics_honeynet.history_store import read_histories
+
+    monkeypatch.setattr(secrets, "randbelow", lambda n: 1 % n)  # every fresh tenure treated
+    key_only = (
+        "      Policies:\n"
+        "        - SSMParameterReadPolicy: { ParameterName: !Select [1, !Split [/, !Ref ShodanApiKeyParameter]] }\n"
+    )
+    template = mutant(tmp_path, SCAN_FUNCTION_POLICIES, key_only)
+    scenario = tmp_path / "experiment.yaml"
+    scenario.write_text("description: e\nshodan: {api_key: k}\nrun: {experiment: true}\nhoneypots: [not_indexed]\n")
+    with LocalCloud(template_path=template, scenario_path=scenario) as cloud:
+        [task] = cloud.wait_for_running(1)
+        run = cloud.run_sweep()
+        assert run.status == "SUCCEEDED", run.cause
+        assert cloud.shodan.scans() == []
+        denials = {
+            (d.request.action, d.principal.arn.rsplit("/", 1)[-1].split("-")[3]) for d in cloud.authorizer.denials
+        }
+        assert denials == {("dynamodb:UpdateItem", "RequestShodanScanFunctionRole")}
+        table = cloud.stack.output("ExposureTableName")
+        tenure = read_histories(boto3.client("dynamodb", region_name="us-east-1"), table, [task.ip])[task.ip]
+        assert tenure.scan_requested_at is not None and tenure.scan_id is None
+        assert tenure.scan_error.startswith("PacerUnavailableError: the Shodan pace table did not answer")
+        assert "not authorized to perform: dynamodb:UpdateItem" in tenure.scan_error

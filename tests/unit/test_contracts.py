@@ -15,10 +15,12 @@ from hypothesis import strategies as st
 
 from ics_honeynet import contracts
 from ics_honeynet.contracts import (
+    Arm,
     ChainStatus,
     ChangeKind,
     RotateOn,
     RotationStep,
+    ScanOutcome,
     Verdict,
     error_key,
     evidence_key,
@@ -76,6 +78,27 @@ def test_the_asl_builds_the_same_s3_keys_as_the_key_builders():
     }
 
 
+def test_the_scans_the_asl_claims_and_reports_use_the_contracts_values_and_the_tables_attributes():
+    from ics_honeynet.exposure_history import ATTRIBUTES
+
+    asl = json.loads(asl_text())
+    scans = asl["States"]["RequestScans"]["ItemProcessor"]["States"]
+    outcomes = {state["Parameters"]["scan"] for state in scans.values() if "scan" in state.get("Parameters", {})}
+    assert outcomes == set(ScanOutcome)
+    claim = scans["ClaimScan"]["Parameters"]
+    assert claim["ExpressionAttributeValues"][":treatment"] == {"S": Arm.TREATMENT}
+    # Every attribute the ASL reads or writes is one the exposure history knows.
+    written = {
+        name
+        for state in (*scans.values(), *asl["States"]["StopExposedTasks"]["ItemProcessor"]["States"].values())
+        if state.get("Resource") == "arn:aws:states:::dynamodb:updateItem"
+        for text in (state["Parameters"]["UpdateExpression"], state["Parameters"].get("ConditionExpression", ""))
+        for name in re.findall(r"(?<![:\w])([a-z][A-Za-z]+)\b(?! *\()", text)
+    }
+    assert written and written <= set(ATTRIBUTES.values()), written - set(ATTRIBUTES.values())
+    assert {"arm", "taskArn", "scanRequestedAt", "scanRequestedBy", "scanId", "scanError"} <= written
+
+
 def test_rotate_on_is_the_templates_allowed_values():
     template = load_template(ROOT / "template.yaml")
     assert template["Parameters"]["RotateOn"]["AllowedValues"] == [*RotateOn]
@@ -90,7 +113,7 @@ def test_enums_are_their_json_strings():
 def test_each_concept_is_defined_in_contracts_only():
     """No module of the sweep defines a verdict, RotateOn value, rotation step or status again
     (doctor.py, the CLI, is not part of the sweep: its findings have a "check" field)."""
-    literals = {f'"{v}"' for v in (*Verdict, *RotateOn, *RotationStep, *ChainStatus, *ChangeKind)}
+    literals = {f'"{v}"' for v in (*Verdict, *RotateOn, *RotationStep, *ChainStatus, *ChangeKind, *Arm, *ScanOutcome)}
     package = Path(contracts.__file__).parent
     offenders = [
         f"{path.relative_to(package)}:{n}: {line.strip()}"

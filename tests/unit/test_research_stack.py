@@ -83,8 +83,10 @@ def test_tenures_round_trip_through_the_exposure_table(account):
     world = scenario.generate(scenario.default_spec(), seed=3)
     # Two earlier tenures on the first IP: one rotated away, one that crashed (seen last, no rotation).
     first = world.tenures[0]
+    # An experiment's tenure: its arm and assignment reach the report.
+    crashed_arm = {"arm": "control", "arm_assigned_at": "2026-02-20T00:00:00+00:00"}
     crashed = TenureRecord(
-        task_arn="t/crashed", started="2026-02-20T00:00:00+00:00", last_seen="2026-02-21T00:00:00+00:00"
+        **crashed_arm, task_arn="t/crashed", started="2026-02-20T00:00:00+00:00", last_seen="2026-02-21T00:00:00+00:00"
     )
     rotated = TenureRecord(task_arn="t/rotated", started="2026-02-22T00:00:00+00:00",
                            rotated_at="2026-02-23T00:00:00+00:00", last_seen="2026-02-23T00:00:00+00:00")  # fmt: skip
@@ -100,6 +102,8 @@ def test_tenures_round_trip_through_the_exposure_table(account):
         ("t/crashed", None, Tenure.of("x", "x", "2026-02-21T00:00:00+00:00").started),
         ("t/rotated", Tenure.of("x", "x", "2026-02-23T00:00:00+00:00").started, None),
     ]
+    assert on_first_ip[0].arm == "control" and on_first_ip[0].assigned == on_first_ip[0].started
+    assert on_first_ip[1].arm is None and on_first_ip[1].assigned is None
     assert len(tenures) == len(world.tenures) + 2  # the extra IP has no tenure of ours
 
 

@@ -140,3 +140,15 @@ def test_make_help_says_how_to_pass_options():
     out = subprocess.run(["make", "-s", "help"], cwd=root, capture_output=True, text=True, check=True).stdout
     assert 'ARGS="..." passes options, e.g. make run ARGS="--scenario scenarios/recycled-ip.yaml --json"' in out
     assert "make run ARGS=--help" in out
+
+
+def test_experiment_mode_is_a_flag_of_the_run_and_scans_have_their_credits_and_delay():
+    scenario = parse_scenario(
+        {"run": {"experiment": True}, "shodan": {"scan_credits": 3, "scan_delay_minutes": 20}, "honeypots": []}
+    )
+    assert scenario.experiment is True and (scenario.shodan.scan_credits, scenario.shodan.scan_delay_minutes) == (3, 20)
+    assert parse_scenario({"honeypots": []}).experiment is False
+    with pytest.raises(ScenarioError, match=r"run.experiment: expected true or false, got 'on'"):
+        parse_scenario({"run": {"experiment": "on"}})
+    with pytest.raises(ScenarioError, match=r"shodan.scan_credits: expected a whole number"):
+        parse_scenario({"shodan": {"scan_credits": -1}})

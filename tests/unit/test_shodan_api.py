@@ -10,7 +10,7 @@ import pytest
 import shodan
 
 from localcloud.scenario import Profile, render_host
-from localcloud.shodan_api import NOT_FOUND, RATE_LIMITED, ShodanApiServer
+from localcloud.shodan_api import NO_SCAN_CREDITS, NOT_FOUND, RATE_LIMITED, ShodanApiServer
 
 KEY = "test-key"
 IP = "198.51.100.7"
@@ -165,3 +165,74 @@ def test_a_fresh_tasks_banners_are_never_before_its_start():
 def test_only_a_stale_profile_dates_banners_before_the_task():
     host = render_host(IP, Profile(kind="stale", ports=(80, 102), banner_age_hours=-72), STARTED, STARTED)
     assert _stamps(host) == {80: "2026-11-21T10:00:00.000000", 102: "2026-11-21T09:53:00.000000"}
+
+
+# -- POST /shodan/scan (experiment mode) -------------------------------------------------------
+def test_a_scan_costs_one_credit_per_ip_and_answers_shodans_receipt(server):
+    api = client()
+    credits = api.info()["scan_credits"]
+    receipt = api.scan(IP)
+    assert set(receipt) == {"id", "count", "credits_left"}
+    assert isinstance(receipt["id"], str) and len(receipt["id"]) == 16
+    assert (receipt["count"], receipt["credits_left"]) == (1, credits - 1)
+    # A netblock costs its size; the account's credits say what is left.
+    assert api.scan("198.51.100.8/30")["credits_left"] == credits - 5
+    assert api.info()["scan_credits"] == credits - 5
+    assert [s.ip for s in server.scans()] == [IP, "198.51.100.8", "198.51.100.9", "198.51.100.10", "198.51.100.11"]
+    # The client POSTs a form with the key in it: never in what is recorded.
+    assert [(r.path, r.ip, r.status) for r in server.requests() if r.path == "/shodan/scan"] == [
+        ("/shodan/scan", IP, 200),
+        ("/shodan/scan", "198.51.100.8/30", 200),
+    ]
+    assert all(KEY not in repr(r) for r in server.requests())
+
+
+def test_a_scan_with_a_wrong_key_is_401_and_costs_nothing(server):
+    credits = server.scan_credits
+    with pytest.raises(shodan.APIError, match="Invalid API key"):
+        client("wrong").scan(IP)
+    assert server.scan_credits == credits and server.scans() == []
+
+
+def test_out_of_scan_credits_is_shodans_error_and_scans_nothing(server):
+    server.scan_credits = 1
+    with pytest.raises(shodan.APIError) as raised:
+        client().scan("198.51.100.8/31")  # two IPs, one credit
+    assert raised.value.value == NO_SCAN_CREDITS
+    assert raised.value.value.startswith("Insufficient scan credits")
+    assert server.requests()[-1].status == 401 and server.scans() == [] and server.scan_credits == 1
+    assert client().scan(IP)["credits_left"] == 0
+
+
+def test_scans_share_the_keys_rate_limit(server):
+    server.rate_limit_per_s = 1.0
+    api = client()
+    api.scan(IP)
+    with pytest.raises(shodan.APIError) as raised:
+        api.scan(IP)
+    assert raised.value.value == RATE_LIMITED and len(server.scans()) == 1
+
+
+def test_a_fault_can_be_limited_to_the_scan_endpoint(server):
+    server.set_fault("500", endpoint="scan", times=1)
+    with pytest.raises(shodan.APIError, match="Internal server error"):
+        client().scan(IP)
+    assert server.scans() == []
+    with pytest.raises(shodan.APIError, match="No information"):
+        client().host(IP)  # the host lookup is not faulted
+    assert client().scan(IP)["count"] == 1
+
+
+def test_a_scanned_ip_lands_in_the_index_after_the_delay_with_banners_of_the_scan(server):
+    server.scan_delay_s = 0.3
+    before = datetime.now(UTC).replace(tzinfo=None)
+    client().scan(IP)
+    with pytest.raises(shodan.APIError, match="No information"):
+        client().host(IP)  # not yet
+    time.sleep(0.35)
+    host = client().host(IP)
+    stamps = [datetime.strptime(b["timestamp"], "%Y-%m-%dT%H:%M:%S.%f") for b in host["data"]]
+    assert host["ip_str"] == IP and stamps and all(stamp >= before.replace(microsecond=0) for stamp in stamps)
+    assert {s.at.replace(tzinfo=None).isoformat(timespec="microseconds") for s in server.scans()} == {
+        stamp.isoformat(timespec="microseconds") for stamp in stamps
+    }

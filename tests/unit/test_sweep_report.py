@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -279,6 +280,15 @@ def exposure_table(monkeypatch):
         yield boto3.client("dynamodb")
 
 
+_containers = itertools.count(1000)
+
+
+def summarize_handler():
+    """A cold container of SummarizeSweep: its recorder (built at import, from EXPOSURE_TABLE) is
+    this test's, whatever an earlier test (the local cloud's, container 0) imported."""
+    return load_handler("summarize_sweep", next(_containers))
+
+
 def stored_record(event: dict) -> dict:
     return json.loads(
         boto3.client("s3").get_object(Bucket=event["evidenceBucket"], Key=event["recordKey"])["Body"].read()
@@ -286,7 +296,7 @@ def stored_record(event: dict) -> dict:
 
 
 def test_event_file_through_the_handler_writes_history_and_alerts_once(exposure_table, lambda_context):
-    handler = load_handler("summarize_sweep")
+    handler = summarize_handler()
     event = json.loads(EVENT.read_text())
     out = handler(event, lambda_context)
     json.dumps(out)  # the state machine needs JSON
@@ -304,16 +314,18 @@ def test_event_file_through_the_handler_writes_history_and_alerts_once(exposure_
 
 def test_the_handler_alerts_rather_than_fails_when_the_table_is_unreachable(exposure_table, lambda_context):
     exposure_table.delete_table(TableName="exposure")
-    out = load_handler("summarize_sweep")(json.loads(EVENT.read_text()), lambda_context)
+    out = summarize_handler()(json.loads(EVENT.read_text()), lambda_context)
     assert out["notify"] is True and "Exposure history unavailable" in out["message"]
-    assert "ResourceNotFoundException" in stored_record(json.loads(EVENT.read_text()))["historyWriteError"]
+    # Nothing written back: items rebuilt without their past would erase earlier tenures and arms.
+    written = stored_record(json.loads(EVENT.read_text()))["historyWriteError"]
+    assert written.startswith("not written: the table could not be read") and "ResourceNotFoundException" in written
 
 
 def test_a_check_without_an_entry_or_a_readable_object_still_accounts_for_its_ip(exposure_table, lambda_context):
     event = json.loads(EVENT.read_text())
     event["checks"] = event["checks"][:2]  # the third IP's entry is missing
     event["checks"][1]["evidenceKey"] = "evidence/gone.json"  # and the second's evidence is gone
-    out = load_handler("summarize_sweep")(event, lambda_context)
+    out = summarize_handler()(event, lambda_context)
     results = stored_record(event)["results"]
     assert [(r["verdict"], r.get("error")) for r in results] == [
         ("NOT_INDEXED", None), ("FINGERPRINTED", None), ("ERROR", "NoResult")]  # fmt: skip
@@ -333,7 +345,7 @@ def test_a_failed_checks_cause_is_read_and_parsed_before_it_is_shortened(exposur
         Key=error_key,
         Body=json.dumps({"Error": "ShodanUnavailableError", "Cause": cause}),
     )
-    out = load_handler("summarize_sweep")(event, lambda_context)
+    out = summarize_handler()(event, lambda_context)
     failed = stored_record(event)["results"][2]
     assert (failed["cause"], failed["errorKey"], failed["failure"]) == (message, error_key, {"stored": True})
     assert f"ShodanUnavailableError: {message}" in out["message"] and "errorMessage" not in out["message"]
@@ -346,7 +358,7 @@ def test_a_record_s3_refuses_is_reported_not_raised(exposure_table, lambda_conte
     boto3.client("s3").put_bucket_policy(
         Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny]})
     )
-    out = load_handler("summarize_sweep")(event, lambda_context)
+    out = summarize_handler()(event, lambda_context)
     assert out["recordStored"] is False and "PutObject operation: Forbidden" in out["recordError"]
     assert out["notify"] is True  # the alert still goes out; the state machine then fails the sweep
 

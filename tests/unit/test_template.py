@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ics_honeynet.contracts import ExperimentMode
 from localcloud.sam import load_template, transform_template
 from localcloud.stack import _evaluate_condition, _resolve_if
 
@@ -155,6 +156,7 @@ def test_function_permissions_are_scoped(cfn):
     assert grants == {
         "ListHoneypotIpsFunctionRole": {("s3:PutObject", "targets/*")},
         "ShodanLookupFunctionRole": set(),  # the check writes nothing: the state machine stores it
+        "RequestShodanScanFunctionRole": set(),  # neither does the scan request
         "SummarizeSweepFunctionRole": {
             ("s3:GetObject", "targets/*"),
             ("s3:GetObject", "evidence/*"),
@@ -180,20 +182,20 @@ def test_function_permissions_are_scoped(cfn):
 
 def test_functions_run_python313_on_arm64(cfn):
     functions = of_type(cfn, "AWS::Lambda::Function")
-    assert len(functions) == 4
+    assert len(functions) == 5
     for function in functions.values():
         assert function["Properties"]["Runtime"] == "python3.13"
         assert function["Properties"]["Architectures"] == ["arm64"]
         assert function["Properties"]["TracingConfig"] == {"Mode": "Active"}
 
 
-def test_the_four_functions_share_one_package_each_with_its_handler():
+def test_the_functions_share_one_package_each_with_its_handler():
     """One CodeUri (src/, the ics_honeynet package) for all; each Handler is a handler module of it."""
     template = load_template(TEMPLATE)
     assert template["Globals"]["Function"]["CodeUri"] == "src/"
     functions = {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::Serverless::Function"}
     handlers = {r["Properties"]["Handler"] for r in functions.values()}
-    assert len(handlers) == len(functions) == 4
+    assert len(handlers) == len(functions) == 5
     for logical_id, function in functions.items():
         assert "CodeUri" not in function["Properties"], logical_id
         module, _, attribute = function["Properties"]["Handler"].rpartition(".")
@@ -283,7 +285,8 @@ def test_exposure_table_is_on_demand_encrypted_recoverable_and_retained(cfn):
 
 
 def test_only_the_summarizer_and_the_rotation_counter_touch_the_exposure_table(cfn):
-    tables = {"ShodanLookupFunctionRole": "ShodanPaceTable"}  # the lookup only reserves request slots
+    # The Shodan client only reserves request slots (the lookup's and the scan request's).
+    tables = {"ShodanLookupFunctionRole": "ShodanPaceTable", "RequestShodanScanFunctionRole": "ShodanPaceTable"}
     grants = {}
     for logical_id, role in of_type(cfn, "AWS::IAM::Role").items():
         for policy in role["Properties"].get("Policies", []):
@@ -298,7 +301,25 @@ def test_only_the_summarizer_and_the_rotation_counter_touch_the_exposure_table(c
         "SummarizeSweepFunctionRole": ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"],
         "SweepStateMachineRole": ["dynamodb:UpdateItem"],
         "ShodanLookupFunctionRole": ["dynamodb:UpdateItem"],
+        "RequestShodanScanFunctionRole": ["dynamodb:UpdateItem"],
     }
+
+
+def test_experiment_mode_is_off_by_default_and_the_scan_function_knows_it(cfn):
+    template = load_template(TEMPLATE)
+    parameter = template["Parameters"]["ExperimentMode"]
+    assert parameter["Default"] == ExperimentMode.OFF and parameter["AllowedValues"] == [*ExperimentMode]
+    assert "scan credit" in parameter["Description"] and "ON PURPOSE" in parameter["Description"]
+    scan = cfn["Resources"]["RequestShodanScanFunction"]["Properties"]
+    assert scan["Environment"]["Variables"]["EXPERIMENT_MODE"] == {"Ref": "ExperimentMode"}
+
+    # The Shodan client's needs are the lookup's, written once (a YAML anchor).
+    def statements(role: str) -> list[dict]:
+        return [p["PolicyDocument"] for p in cfn["Resources"][role]["Properties"]["Policies"]]
+
+    assert statements("RequestShodanScanFunctionRole") == statements("ShodanLookupFunctionRole")
+    # One slot behind the other scans of RequestScans (MaxConcurrency) and one request.
+    assert scan["Timeout"] > 4 * 1.03 * 1.5 + 10 and scan["Environment"]["Variables"]["SHODAN_TIMEOUT_SECONDS"] == "10"
 
 
 # -- what AWS requires of a deployment (issue: real AWS) ------------------------------------------
@@ -369,9 +390,16 @@ def test_every_lambda_task_retries_the_errors_aws_recommends():
         return found
 
     lambda_tasks = tasks(json.loads(ASL.read_text())["States"])
-    assert len(lambda_tasks) == 8
+    assert len(lambda_tasks) == 9
     for name, state in lambda_tasks:
         retried = {error for retry in state["Retry"] for error in retry["ErrorEquals"]}
+        if name == "RequestScan":
+            # A paid request that exposes a honeypot is sent at most once: an invocation is retried
+            # only when it cannot have reached Shodan (throttled by Lambda, the pace table down
+            # before the request, Shodan's 429). ServiceException, SdkClientException and a client
+            # timeout may come after the function ran.
+            assert retried == {"Lambda.TooManyRequestsException", "PacerUnavailableError", "ShodanRateLimitError"}
+            continue
         assert recommended <= retried, name
 
 

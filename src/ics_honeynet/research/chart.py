@@ -27,6 +27,7 @@ from ics_honeynet.research.stats import Comparison, Metric, Scope
 LineStyle = Literal["-", "--", "-.", ":"]
 STYLE: dict[Milestone, tuple[str, LineStyle, str]] = {  # colour, line style, short label
     Milestone.STARTED: ("#555555", ":", "start"),
+    Milestone.ASSIGNED: ("#2ca02c", ":", "arm"),
     Milestone.FIRST_CONTACT: ("#8c8c8c", ":", "1st contact"),
     Milestone.FIRST_SCANNER_CONTACT: ("#1f77b4", "--", "crawler"),
     Milestone.FIRST_INDEXED: ("#d62728", "-", Milestone.FIRST_INDEXED.phrase.removeprefix("first ")),

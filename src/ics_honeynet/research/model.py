@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from ics_honeynet.contracts import parse_utc
+from ics_honeynet.contracts import Arm, parse_utc
 
 
 class BadEventLine(ValueError):
@@ -41,6 +41,7 @@ class Milestone(StrEnum):
     """A point in a tenure's exposure, in the order they usually happen."""
 
     STARTED = "started"  # the task began holding the IP
+    ASSIGNED = "assigned"  # experiment mode: the tenure's arm was drawn (the first sweep that saw it)
     FIRST_CONTACT = "first_contact"  # first event recorded
     FIRST_SCANNER_CONTACT = "first_scanner_contact"  # first event from a search engine's crawler
     FIRST_INDEXED = "first_indexed"  # first sweep that found the IP on Shodan
@@ -70,7 +71,8 @@ class Tenure:
     """One ECS task holding one public IP, from ``started`` until ``rotated`` (None: still
     holding it, i.e. until the report's end). ``first_indexed``/``first_fingerprinted`` are the
     sweeps that first saw the IP on Shodan (None: not yet). ``private_ip`` (optional) attributes
-    events whose ``public_ip`` Conpot could not look up. Times are aware UTC; ``Tenure.of``
+    events whose ``public_ip`` Conpot could not look up. ``arm`` and ``assigned`` (experiment mode,
+    optional, together): the tenure's arm and when it was drawn. Times are aware UTC; ``Tenure.of``
     accepts the ISO strings the exposure history stores."""
 
     honeypot_ip: str
@@ -80,16 +82,23 @@ class Tenure:
     first_indexed: datetime | None = None
     first_fingerprinted: datetime | None = None
     private_ip: str | None = None
+    arm: Arm | None = None
+    assigned: datetime | None = None
     # When the tenure stopped being observed without a rotation of ours (a crash, a deploy): the
     # last sweep that saw the task running. None while it runs.
     ended: datetime | None = None
 
     def __post_init__(self) -> None:
-        for name in ("started", "rotated", "first_indexed", "first_fingerprinted", "ended"):
+        moments = ("rotated", "first_indexed", "first_fingerprinted", "assigned", "ended")
+        for name in ("started", *moments):
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, _aware(value, f"{self.label}: {name}"))
-        for name in ("rotated", "first_indexed", "first_fingerprinted", "ended"):
+        if (self.arm is None) != (self.assigned is None):
+            raise ValueError(f"{self.label}: an arm needs its assignment time, and an assignment its arm")
+        if self.arm is not None:
+            object.__setattr__(self, "arm", Arm(self.arm))
+        for name in moments:
             value = getattr(self, name)
             if value is not None and value < self.started:
                 raise ValueError(
@@ -109,6 +118,8 @@ class Tenure:
         first_indexed: datetime | str | None = None,
         first_fingerprinted: datetime | str | None = None,
         private_ip: str | None = None,
+        arm: Arm | str | None = None,
+        assigned: datetime | str | None = None,
         ended: datetime | str | None = None,
     ) -> Tenure:
         """A tenure from datetimes or the stored ISO strings (contracts.parse_utc)."""
@@ -120,6 +131,8 @@ class Tenure:
             first_indexed=_moment(first_indexed, "first_indexed"),
             first_fingerprinted=_moment(first_fingerprinted, "first_fingerprinted"),
             private_ip=private_ip,
+            arm=None if arm is None else Arm(arm),
+            assigned=_moment(assigned, "assigned"),
             ended=_moment(ended, "ended"),
         )
 
@@ -138,6 +151,7 @@ class Tenure:
         """The sweep-recorded milestones (the others come from the events: timeline.py)."""
         return {
             Milestone.STARTED: self.started,
+            Milestone.ASSIGNED: self.assigned,
             Milestone.FIRST_INDEXED: self.first_indexed,
             Milestone.FIRST_FINGERPRINTED: self.first_fingerprinted,
             Milestone.ROTATED: self.rotated,

@@ -33,6 +33,7 @@ from ics_honeynet.research.stats import (
     Side,
     Subject,
     compare,
+    experiment,
 )
 from ics_honeynet.research.timeline import CachedResolver, LookupStats, Mark, Resolver, system_resolver, timeline
 
@@ -117,6 +118,7 @@ def _honeypot_json(h: HoneypotReport) -> dict[str, Any]:
         "honeypotIp": t.honeypot_ip,
         "taskArn": t.task_arn,
         "privateIp": t.private_ip,
+        "arm": t.arm,
         "milestones": [
             {"milestone": m.milestone, "at": format_utc(m.at), **({"detail": m.detail} if m.detail else {})}
             for m in h.marks
@@ -274,6 +276,9 @@ def report_from_events(
             progress(Progress("honeypots", done, len(ordered)))
     subjects = [Subject(h.tenure, h.series) for h in honeypots]
     comparisons = [c for milestone in COMPARED_MILESTONES for c in compare(subjects, milestone, metric)]
+    randomised = experiment(subjects, metric)  # experiment mode: treatment vs control
+    if randomised is not None:
+        comparisons.append(randomised)
     lookups = resolver.stats if isinstance(resolver, CachedResolver) else LookupStats()
     return Report(since, until, metric, summary, honeypots, comparisons, lookups)
 

@@ -47,6 +47,8 @@ def tenures_of(history: IpHistory) -> list[Tenure]:
                 first_indexed=record.first_indexed,
                 first_fingerprinted=record.first_fingerprinted,
                 ended=record.last_seen if finished and record.rotated_at is None else None,
+                arm=record.arm,
+                assigned=record.arm_assigned_at if record.arm is not None else None,
             )
         )
     return found

@@ -41,6 +41,20 @@ change, so a few "before" hours may already be "after", biasing ratios towards 1
 shared by several honeypots are counted once per honeypot in the pooled controlled ratio, so
 its control variance is multiplied by the largest such reuse (conservative).
 
+The experiment (experiment mode: each tenure drawn at random into treatment - a Shodan scan
+requested - or control). The comparison is treatment vs control, attacks per hour from each
+tenure's assignment onward (intention to treat: whether the scan was made, failed or Shodan
+indexed a control anyway, a tenure counts in its drawn arm), with the hour holding the
+assignment left out as above. Randomisation, not the hours, is what the inference rests on, so
+the unit is the tenure: each tenure's hours after assignment are one observation (its count over
+its exposure hours), and phi is estimated from the tenures (Pearson chi-square of each tenure's
+count against its arm's rate, over tenures less 2). That is the same quasi-Poisson interval, with
+t on phi's degrees of freedom; honeypots differ in how attractive they are (IP range, history),
+and hour-level phi would hide that behind many hours, making the interval falsely narrow. Because
+the arm is drawn by a fair coin, it is independent of everything that confounds a before/after
+comparison (calendar time, campaigns, the IP's past), so the ratio needs no controls: its
+expectation is the effect of requesting the scan.
+
 Too little data is a result, not a crash or a made-up number: fewer than ``MIN_HOURS`` exposure
 hours on a side, no attack on a side (no finite ratio), no control watched on both sides, or too
 few hours to estimate phi each give ``INSUFFICIENT_DATA`` with the reason.
@@ -56,6 +70,7 @@ from enum import StrEnum
 from functools import partial
 from statistics import NormalDist
 
+from ics_honeynet.contracts import Arm
 from ics_honeynet.research.model import ConpotEvent, Milestone, Tenure
 
 HOUR = timedelta(hours=1)
@@ -82,6 +97,7 @@ class Scope(StrEnum):
     POOLED = "POOLED"
     CONTROLLED = "CONTROLLED"
     POOLED_CONTROLLED = "POOLED_CONTROLLED"
+    EXPERIMENT = "EXPERIMENT"  # treatment vs control arm, from assignment (intention to treat)
 
 
 class Status(StrEnum):
@@ -395,6 +411,8 @@ def _ci(estimate: Estimate) -> str:
 
 def read(c: Comparison) -> str:
     """The comparison in one plain sentence."""
+    if c.scope is Scope.EXPERIMENT:
+        return _experiment_reading(c)
     who = f"honeypot {c.subject}" if c.scope in (Scope.HONEYPOT, Scope.CONTROLLED) else f"{c.subject} pooled"
     opening = f"After {c.milestone.phrase}, {who}"
     if c.estimate is None:
@@ -410,6 +428,24 @@ def read(c: Comparison) -> str:
         f"watched; controls over the same hours {_fmt(c.control_ratio or math.nan)}x; controlled ratio "
         f"{_ci(c.estimate).format(noun=noun).replace(' the ' + noun + ' per hour', '')}: "
         f"{_verdict(c.estimate, c.milestone, controlled=True)}."
+    )
+
+
+def _experiment_reading(c: Comparison) -> str:
+    treated, controls = c.after, c.control_after
+    arms = f"the treatment tenures ({treated.bins if treated else 0}, scan requested)"
+    opening = f"From assignment (intention to treat), {arms}"
+    if c.estimate is None:
+        return f"{opening} against the control tenures: insufficient data ({c.reason})."
+    if c.estimate.low > 1:
+        verdict = "a rise caused by requesting the scan (the arms were drawn at random)"
+    elif c.estimate.high < 1:
+        verdict = "a fall caused by requesting the scan (the arms were drawn at random)"
+    else:
+        verdict = "no difference distinguishable from chance"
+    return (
+        f"{opening} received {_ci(c.estimate).format(noun=c.metric.noun)} of the control tenures "
+        f"({controls.bins if controls else 0}): {verdict}."
     )
 
 
@@ -553,3 +589,62 @@ def compare(subjects: Sequence[Subject], milestone: Milestone, metric: Metric = 
     )
     results.append(_result(pooled_controlled, lambda: _pooled_controlled(pooled_controlled, pool)))
     return results
+
+
+# -- the experiment ---------------------------------------------------------------------------
+MIN_TENURES_PER_ARM = 2
+
+
+def _tenure_unit(subject: Subject, assigned: datetime) -> HourCounts | None:
+    """A tenure's hours from its assignment on (the hour holding it left out), as one unit:
+    its counts over its exposure hours; None if it was not watched after assignment."""
+    after = split(subject.series, assigned).after
+    if not after:
+        return None
+    return HourCounts(
+        hour=after[0].hour,
+        exposure=sum(b.exposure for b in after),
+        events=sum(b.events for b in after),
+        sessions=sum(b.sessions for b in after),
+        sources=sum(b.sources for b in after),  # summed per hour: a source on two hours counts twice
+    )
+
+
+def _experiment(template: Comparison, units: Mapping[Arm, Sequence[HourCounts]]) -> Comparison:
+    control, treatment = units[Arm.CONTROL], units[Arm.TREATMENT]
+    for arm, found in ((Arm.TREATMENT, treatment), (Arm.CONTROL, control)):
+        if len(found) < MIN_TENURES_PER_ARM:
+            raise Insufficient(f"{len(found)} {arm} tenure(s) watched after assignment; {MIN_TENURES_PER_ARM} needed")
+        hours = sum(u.exposure for u in found)
+        if hours < MIN_HOURS:
+            raise Insufficient(f"{hours:.1f} h watched in the {arm} arm; {MIN_HOURS:g} h needed")
+    log_rr, variance, phi, df = ratio_estimate([Stratum(control, treatment)], template.metric)
+    return replace(template, status=Status.ESTIMATED, estimate=Estimate(*interval(log_rr, variance, df), phi, df))
+
+
+def experiment(subjects: Sequence[Subject], metric: Metric = Metric.SESSIONS) -> Comparison | None:
+    """Treatment vs control from assignment onward (see the module's notes), or None when no
+    tenure has an arm (experiment mode was never on)."""
+    units: dict[Arm, list[HourCounts]] = {arm: [] for arm in Arm}
+    drawn = 0
+    for subject in subjects:
+        tenure = subject.tenure
+        if tenure.arm is None or tenure.assigned is None:
+            continue
+        drawn += 1
+        unit = _tenure_unit(subject, tenure.assigned)
+        if unit is not None:
+            units[tenure.arm].append(unit)
+    if not drawn:
+        return None
+    template = Comparison(
+        Milestone.ASSIGNED,
+        Scope.EXPERIMENT,
+        f"{len(units[Arm.TREATMENT])} treatment vs {len(units[Arm.CONTROL])} control tenures",
+        metric,
+        Status.ESTIMATED,
+        after=side(units[Arm.TREATMENT], metric),
+        control_after=side(units[Arm.CONTROL], metric),
+        units=len(units[Arm.TREATMENT]) + len(units[Arm.CONTROL]),
+    )
+    return _result(template, partial(_experiment, template, units))

@@ -127,6 +127,8 @@ def timeline(tenure: Tenure, first_seen: Mapping[str, datetime], resolver: Resol
     """A tenure's milestones that happened before ``until``, in time order (a milestone not yet
     reached is absent). ``first_seen``: each source's first attributed event's time."""
     marks: list[Mark] = [Mark(Milestone.STARTED, tenure.started)]
+    if tenure.assigned is not None and tenure.assigned < until:
+        marks.append(Mark(Milestone.ASSIGNED, tenure.assigned, str(tenure.arm)))
     if first_seen:
         ip, moment = min(first_seen.items(), key=lambda item: (item[1], item[0]))
         marks.append(Mark(Milestone.FIRST_CONTACT, moment, ip))
