@@ -86,11 +86,10 @@ def test_every_attributable_event_is_counted_exactly_once(tenure_list, event_lis
     for tenure in tenure_list:
         series = counter.series(tenure, since=START, until=UNTIL)
         assert all(0 < h.exposure <= 1 for h in series)
-        assert (
-            abs(sum(h.exposure for h in series) - (tenure.end(UNTIL) - max(tenure.started, START)) / timedelta(hours=1))
-            < 1e-6
-            or tenure.end(UNTIL) <= START
-        )
+        # The hours watched inside [START, UNTIL): none for a tenure wholly outside it (one that
+        # started at or after UNTIL included).
+        watched = max(timedelta(0), tenure.end(UNTIL) - max(tenure.started, START)) / timedelta(hours=1)
+        assert abs(sum(h.exposure for h in series) - watched) < 1e-6
         for hour in series:
             if hour.events:
                 counted[(tenure, hour.hour)] += hour.events
@@ -146,3 +145,9 @@ def test_a_session_counts_once_and_sources_are_distinct():
     [hour, *rest] = counter.series(tenure, since=START, until=START + timedelta(hours=3))
     assert (hour.events, hour.sessions, hour.sources, dict(hour.protocols)) == (4, 3, 2, {"modbus": 3})
     assert [(h.events, h.exposure) for h in rest] == [(0, 1.0), (0, 1.0)]  # quiet hours are zeros
+
+
+def test_a_tenure_starting_after_the_report_ends_has_no_hours():
+    # Found by the property test above: a tenure that started a minute after UNTIL.
+    late = Tenure("198.51.100.3", "task/late", UNTIL + timedelta(minutes=1))
+    assert HourlyCounter().series(late, since=START, until=UNTIL) == []
