@@ -572,7 +572,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 
 
-def _session(region: str | None) -> Any:
+def aws_session(region: str | None) -> Any:
+    """The user's boto3 session in ``region`` (or their configured one); DoctorError without one."""
     session = boto3.Session(region_name=region)
     if not session.region_name:
         raise DoctorError("no AWS region: pass --region R (or set AWS_REGION, or aws configure set region R)")
@@ -581,7 +582,7 @@ def _session(region: str | None) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        session = _session(args.region)
+        session = aws_session(args.region)
         args.region = session.region_name  # the one checked, for a refusal's JSON too
         stack, findings = examine(session, args.stack)
     except DoctorError as error:

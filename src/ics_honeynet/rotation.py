@@ -280,14 +280,13 @@ def judge(event: Mapping[str, Any], *, now: datetime | None = None) -> RotationS
         if dirty is None:
             chain["status"] = ROTATED
             chain.pop("reason", None)
-        elif len(chain["hops"]) < state["maxAttempts"]:
-            hop["dirty"] = dirty if dirty == lookup["verdict"] else f"{dirty} by a prior owner"
+            continue
+        hop["dirty"] = why = dirty if dirty == lookup["verdict"] else f"{dirty} by a prior owner"
+        if len(chain["hops"]) < state["maxAttempts"]:
             chain["status"] = STOPPING
         else:
-            hop["dirty"] = dirty if dirty == lookup["verdict"] else f"{dirty} by a prior owner"
             chain["status"] = FAILED
-            attempts = state["maxAttempts"]
-            chain["reason"] = f"still on a dirty IP after {attempts} rotation(s): {hop['ip']} is {_dirty(chain)}"
+            chain["reason"] = f"still on a dirty IP after {state['maxAttempts']} rotation(s): {hop['ip']} is {why}"
     return _plan_next(state, state["execution"], now)
 
 

@@ -15,12 +15,12 @@ import argparse
 import re
 import sys
 from datetime import UTC, datetime, timedelta
-from typing import Any, TextIO
+from typing import TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from ics_honeynet.contracts import format_utc, parse_utc
-from ics_honeynet.doctor import DoctorError, MissingOutput, describe_stack
+from ics_honeynet.doctor import DoctorError, MissingOutput, aws_session, describe_stack
 from ics_honeynet.research import files, stack_data
 from ics_honeynet.research.model import Progress
 from ics_honeynet.research.report import run_report, write_outputs
@@ -88,22 +88,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-chart", action="store_true", help="skip the PNG (no matplotlib needed)")
 
 
-def _session(region: str | None) -> Any:
-    import boto3  # only the AWS path needs it
-
-    session = boto3.Session(region_name=region)
-    if not session.region_name:
-        raise ReportError("no AWS region: pass --region R (or set AWS_REGION)")
-    return session
-
-
 def run(args: argparse.Namespace, *, now: datetime | None = None, stderr: TextIO = sys.stderr) -> int:
     now = now or datetime.now(UTC)
     try:
         since, until = moment(args.since, now=now), moment(args.until, now=now) if args.until else now
         if not since < until:
             raise ReportError(f"--since ({format_utc(since)}) must be before --until ({format_utc(until)})")
-        session = _session(args.region)
+        session = aws_session(args.region)
         stack = describe_stack(session, args.stack)
         tenures = stack_data.read_tenures(session.client("dynamodb"), stack.output(EXPOSURE_TABLE_OUTPUT))
         bar = ProgressBar(stderr)
