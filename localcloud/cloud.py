@@ -36,6 +36,7 @@ from localcloud.authorizer import (
 )
 from localcloud.constants import ACCOUNT_ID, DEFAULT_SCENARIO, REGION, TEMPLATE
 from localcloud.ecs_scheduler import HoneynetScheduler, HoneypotTask
+from localcloud.function_urls import FunctionUrls, HttpResponse
 from localcloud.functions import (
     FUNCTION_LOGS,
     FunctionLog,
@@ -150,6 +151,7 @@ class LocalCloud:
     shodan: ShodanApiServer = field(init=False)
     scheduler: HoneynetScheduler = field(init=False)
     runtime: InProcessLambda = field(init=False)
+    function_urls: FunctionUrls = field(init=False)
     authorizer: Authorizer = field(init=False)
     alarm_deliveries: list[AlarmDelivery] = field(init=False, default_factory=list)
     function_log_deliveries: list[LogDelivery] = field(init=False, default_factory=list)
@@ -176,6 +178,7 @@ class LocalCloud:
         # moto's interpreter logs expected control flow (an IsPresent miss) as errors.
         logging.getLogger("moto").setLevel(logging.CRITICAL)
         self.runtime = InProcessLambda(time_scale=self.time_scale)
+        self.function_urls = FunctionUrls(self.runtime, REGION)
         es = self._stack
         es.enter_context(
             _environment(
@@ -348,6 +351,10 @@ class LocalCloud:
             arn = sfn.start_execution(stateMachineArn=self.stack.state_machine_arn, name=name, input=json.dumps(event))[
                 "executionArn"
             ]
+        return self._finished_run(name, arn, timeout)
+
+    def _finished_run(self, name: str, arn: str, timeout: float) -> SweepRun:
+        sfn = boto3.client("stepfunctions", region_name=REGION)
         deadline = time.monotonic() + timeout
         while True:
             described = sfn.describe_execution(executionArn=arn)
@@ -364,7 +371,7 @@ class LocalCloud:
             name=name,
             execution_arn=arn,
             status=described["status"],
-            input=event,
+            input=json.loads(described.get("input") or "{}"),
             output=json.loads(output) if output else None,
             error=described.get("error"),
             cause=described.get("cause"),
@@ -374,6 +381,24 @@ class LocalCloud:
         )
         self._fire_alarms(run)
         return run
+
+    def post_to_function_url(self, url: str, body: bytes, headers: dict[str, str] | None = None) -> HttpResponse:
+        """An HTTPS POST to one of the stack's function URLs (e.g. the ``ShodanWebhookUrl`` output),
+        as anyone on the internet would send it."""
+        return self.function_urls.request(url, "POST", headers or {}, body)
+
+    def executions(self) -> list[dict[str, Any]]:
+        """Every execution of the sweep so far, oldest first (name, status, input)."""
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        listed = [e for page in sfn.get_paginator("list_executions").paginate(
+            stateMachineArn=self.stack.state_machine_arn) for e in page["executions"]]  # fmt: skip
+        described = [sfn.describe_execution(executionArn=e["executionArn"]) for e in listed]
+        return sorted(described, key=lambda e: e["startDate"])
+
+    def wait_for_execution(self, name: str, timeout: float = 300.0) -> SweepRun:
+        """Wait for the execution ``name`` (started by anyone: the webhook, say) to finish."""
+        arn = f"{self.stack.state_machine_arn.replace(':stateMachine:', ':execution:')}:{name}"
+        return self._finished_run(name, arn, timeout)
 
     # -- what the user looks at afterwards -----------------------------------------------------
     def emails(self) -> list[Email]:
@@ -403,9 +428,17 @@ class LocalCloud:
 
     def sweep(self, name: str | None = None, timeout: float = 300.0) -> tuple[SweepRun, SweepReport]:
         """Run one sweep and gather what it did: verdicts, S3 objects, emails, rotations."""
-        emails_before = len(self.emails())
-        keys_before = set(self.evidence_keys())
+        before = self.snapshot()
         run = self.run_sweep(name=name, timeout=timeout)
+        return run, self.report(run, before)
+
+    def snapshot(self) -> tuple[int, set[str]]:
+        """What a report is measured from: the emails sent and the S3 objects so far."""
+        return len(self.emails()), set(self.evidence_keys())
+
+    def report(self, run: SweepRun, before: tuple[int, set[str]]) -> SweepReport:
+        """What ``run`` did (a sweep started by anyone) since ``before`` (``snapshot()``)."""
+        emails_before, keys_before = before
         rotated = rotation_outcome(run.history)
         checked = [
             {k: v for k, v in (("ip", r.get("ip")), ("verdict", r.get("verdict")), ("error", r.get("error"))) if v}
@@ -425,7 +458,7 @@ class LocalCloud:
             arms=experiment.get("arms"),
             scans=scan_outcomes(run.history),
         )
-        return run, report
+        return report
 
     def sweep_results(self, execution: str) -> list[dict[str, Any]]:
         """Every IP's result: from the sweep record, else (a sweep that failed before writing it)

@@ -297,9 +297,11 @@ def deploy(
     if described["StackStatus"] != "CREATE_COMPLETE":
         raise DeployError(f"stack {stack_name} ended in {described['StackStatus']}")
     moto_stack = _moto_stack(stack_id, region)
+    # moto keeps no physical id for some types (AWS::Lambda::Permission): nothing refers to them.
     physical = {
         r["LogicalResourceId"]: r["PhysicalResourceId"]
         for r in cloudformation.describe_stack_resources(StackName=stack_id)["StackResources"]
+        if "PhysicalResourceId" in r
     }
 
     progress("resolving DefinitionSubstitutions and storing the rendered ASL")

@@ -5,7 +5,8 @@ Functions interpreter. Each gap it leaves is bridged by one documented patch, gr
 service, and each patch has a canary test (tests/localcloud/test_moto_patch_canaries.py) so that a
 moto upgrade which changes the patched internals fails loudly instead of silently.
 
-- ``awslambda``: invocations run the real handlers (localcloud/lambda_runtime.py).
+- ``awslambda``: invocations run the real handlers (localcloud/lambda_runtime.py); function URLs
+  from CloudFormation (served by localcloud/function_urls.py).
 - ``stepfunctions``: aws-sdk PascalCase, the time scale, CloudFormation's state machines made
   executable, terminal errors and the payload quota as on AWS.
 - ``iam``, ``ecs``, ``ec2``, ``s3``, ``logs``, ``dynamodb``: what moto's CloudFormation and APIs drop or get wrong.
@@ -25,6 +26,7 @@ from localcloud.moto_patches.base import check_moto_version, cloudformation_mode
 
 # Resource types moto's CloudFormation lacks that the patches create, and their models.
 CLOUDFORMATION_MODELS = {
+    awslambda.URL_TYPE: awslambda.FunctionUrlResource,
     firehose.CLOUDFORMATION_TYPE: firehose.DeliveryStreamResource,
     logs.SUBSCRIPTION_FILTER_TYPE: logs.SubscriptionFilterResource,
     **glue.MODELS,

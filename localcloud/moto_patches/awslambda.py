@@ -1,4 +1,5 @@
-"""Lambda: moto's docker-free backend calls the in-process runtime (localcloud/lambda_runtime.py)."""
+"""Lambda: moto's docker-free backend calls the in-process runtime (localcloud/lambda_runtime.py);
+``AWS::Lambda::Url`` is created through moto's Lambda API (moto's CloudFormation lacks the type)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import contextlib
 from typing import Any
 
 from localcloud.lambda_runtime import InProcessLambda
-from localcloud.moto_patches.base import patch_attr
+from localcloud.moto_patches.base import CreatedResource, CreateFailed, patch_attr
 
 
 def invoke_in_process(runtime: InProcessLambda) -> contextlib.AbstractContextManager[Any]:
@@ -22,3 +23,35 @@ def invoke_in_process(runtime: InProcessLambda) -> contextlib.AbstractContextMan
         return payload
 
     return patch_attr(LambdaSimpleBackend, "invoke", invoke)
+
+
+# -- AWS::Lambda::Url -------------------------------------------------------------------------
+URL_TYPE = "AWS::Lambda::Url"
+
+
+class FunctionUrlResource(CreatedResource):
+    """``AWS::Lambda::Url`` (what SAM's ``FunctionUrlConfig`` becomes): moto's CloudFormation lacks
+    the type, its Lambda API has CreateFunctionUrlConfig. ``Ref`` is the function's ARN and
+    ``Fn::GetAtt`` gives ``FunctionArn`` and ``FunctionUrl`` (CloudFormation, AWS::Lambda::Url,
+    return values). Requests to the URL are served by localcloud/function_urls.py."""
+
+    ATTRIBUTES = ("FunctionArn", "FunctionUrl")
+
+    @classmethod
+    def has_cfn_attr(cls, attribute: str) -> bool:
+        """moto's CloudFormation asks before resolving an output's ``Fn::GetAtt``."""
+        return attribute in cls.ATTRIBUTES
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **_kw: Any
+    ) -> FunctionUrlResource:
+        from moto.awslambda.utils import get_backend  # the docker-free backend the local cloud runs
+
+        props = cloudformation_json["Properties"]
+        if props.get("Qualifier"):
+            raise CreateFailed(f"{resource_name}: the local cloud serves function URLs of $LATEST only")
+        config = {key: props[key] for key in ("AuthType", "Cors", "InvokeMode") if key in props}
+        url = get_backend(account_id, region_name).create_function_url_config(props["TargetFunctionArn"], config)
+        arn = url.function.function_arn
+        return cls(arn, FunctionArn=arn, FunctionUrl=f"{url.url}/")

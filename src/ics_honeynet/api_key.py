@@ -8,7 +8,10 @@ parameter's name and region. It never carries the key (there is none to carry).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+
+KEY_CACHE_SECONDS = 300
 
 
 class ShodanKeyUnavailableError(Exception):
@@ -30,3 +33,15 @@ def read_api_key(get: Callable[[str], object], name: str, region: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ShodanKeyUnavailableError(f"the Shodan API key parameter is empty: {fix}")
     return value
+
+
+def stack_api_key() -> str:
+    """The stack's key (SSM parameter ``SHODAN_API_KEY_PARAMETER``, decrypted), cached
+    ``KEY_CACHE_SECONDS`` per container by Powertools; ShodanKeyUnavailableError if unreadable."""
+    from aws_lambda_powertools.utilities import parameters  # only the functions that use the key pay for it
+
+    return read_api_key(
+        lambda name: parameters.get_parameter(name, decrypt=True, max_age=KEY_CACHE_SECONDS),
+        os.environ["SHODAN_API_KEY_PARAMETER"],
+        os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "(unknown region)",
+    )

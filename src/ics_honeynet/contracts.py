@@ -415,3 +415,37 @@ class ScanReceipt(TypedDict):
     scanId: str
     count: int  # IPs Shodan will crawl (1)
     creditsLeft: int | None
+
+
+# -- Shodan Monitor's push (the webhook -> a targeted sweep; the alert kept in sync) --------------
+class SweepInput(TypedDict):
+    """The state machine's input (``$$.Execution.Input``): EventBridge's scheduled event for a
+    sweep of every honeypot, or the webhook's ``{"targetIp": ...}`` for a sweep of one IP (its
+    ListHoneypotIps lists only that IP's task). Only ``targetIp`` is read; the rest is ignored."""
+
+    targetIp: NotRequired[str]
+
+
+class PushOutcome(StrEnum):
+    """What the webhook did with one request (its HTTP answer, its log line and metric)."""
+
+    SWEEP_STARTED = "SWEEP_STARTED"  # 202: a targeted sweep of the notified IP
+    FULL_SWEEP_STARTED = "FULL_SWEEP_STARTED"  # 202: over the cap of targeted sweeps, one sweep of every IP
+    ALREADY_SWEEPING = "ALREADY_SWEEPING"  # 202: this IP's sweep (or the full one) already started this window
+    NOT_OURS = "NOT_OURS"  # 202: signed, but not an IP the alert monitors for us (a rotated-away IP)
+    STALE = "STALE"  # 202: the banner is older than the replay window (or from the future)
+    REPLAYED = "REPLAYED"  # 200: this exact notification was received before
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"  # 405: only POST
+    TOO_LARGE = "TOO_LARGE"  # 413: body over MAX_NOTIFICATION_BYTES, never read further
+    UNSIGNED = "UNSIGNED"  # 401: no SHODAN-SIGNATURE-SHA1 header
+    BAD_SIGNATURE = "BAD_SIGNATURE"  # 403: the signature does not match the body and our key
+    MALFORMED = "MALFORMED"  # 400: signed, but not a banner (not JSON, no IP, no timestamp)
+    UNAVAILABLE = "UNAVAILABLE"  # 503: the key, the push table or Step Functions did not answer
+
+
+class PushReply(TypedDict):
+    """The webhook's JSON answer: never the body, the signature or the key."""
+
+    outcome: PushOutcome
+    detail: str
+    execution: NotRequired[str]  # the sweep started (or already running)

@@ -199,3 +199,14 @@ def started_after(listing: Listing, since: str) -> Listing:
         return started is not None and parse_utc(started) >= cutoff
 
     return Listing(listing.cluster, listing.service, [i for i in listing.ips if recent(i.started_at)], listing.skipped)
+
+
+def only_ip(listing: Listing, ip: str) -> Listing:
+    """A targeted sweep's listing: just the honeypot holding ``ip`` (a task's or an extra IP),
+    or nothing when no honeypot holds it any more (it was rotated away). Other tasks' skips are
+    not this sweep's business."""
+    try:
+        wanted = str(ipaddress.ip_address(ip.strip()))
+    except ValueError:
+        raise ValueError(f"targetIp is not an IP address: {ip[:64]!r}") from None
+    return Listing(listing.cluster, listing.service, [i for i in listing.ips if i.ip == wanted], [])

@@ -2,7 +2,7 @@
 timeout, its answers typed (exposure.py's errors, a HostDocument, a Honeyscore, a ScanAnswer).
 
 One client per Lambda container (module globals), rebuilt only when the key changes; the key
-is read from SSM (SecureString, decrypted here only, cached ``KEY_CACHE_SECONDS``), never logged.
+is read from SSM (SecureString, decrypted here only, cached: api_key.stack_api_key), never logged.
 The host lookup is retried by the state machine (its Retry, visible in the console); the
 honeyscore, asked in the same invocation, is retried here (retries.py).
 """
@@ -18,11 +18,10 @@ from typing import Any
 import boto3
 import requests
 import shodan
-from aws_lambda_powertools.utilities import parameters
 from botocore.exceptions import BotoCoreError, ClientError
 from requests.adapters import HTTPAdapter
 
-from ics_honeynet.api_key import read_api_key
+from ics_honeynet.api_key import stack_api_key
 from ics_honeynet.contracts import HoneyscoreStatus
 from ics_honeynet.exposure import (
     NOT_FOUND_MESSAGE,
@@ -40,8 +39,6 @@ from ics_honeynet.exposure import (
 )
 from ics_honeynet.pacing import DynamoSlotStore, PacerUnavailableError, SharedPacer
 from ics_honeynet.retries import RetryPolicy, lookup_with_retries
-
-KEY_CACHE_SECONDS = 300
 
 
 class HttpObserver(HTTPAdapter):
@@ -157,23 +154,13 @@ def _pacer() -> SharedPacer:
     return SharedPacer(store, rate, clock=time.time, sleep=time.sleep)
 
 
-def _api_key() -> str:
-    """A key that cannot be read raises ShodanKeyUnavailableError (the sweep fails, naming the
-    parameter and region)."""
-    return read_api_key(
-        lambda name: parameters.get_parameter(name, decrypt=True, max_age=KEY_CACHE_SECONDS),
-        os.environ["SHODAN_API_KEY_PARAMETER"],
-        os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "(unknown region)",
-    )
-
-
 _cached: tuple[str, ShodanClient] | None = None
 
 
 def client() -> ShodanClient:
     """This container's client, rebuilt only if the key changed."""
     global _cached
-    api_key = _api_key()
+    api_key = stack_api_key()  # unreadable: ShodanKeyUnavailableError (the sweep fails, naming the parameter)
     if _cached is None or _cached[0] != api_key:
         api = shodan.Shodan(api_key)
         api.api_rate_limit = 0  # the shared pacer replaces the client's own (per instance) pacing

@@ -310,3 +310,43 @@ def test_a_scan_function_without_the_shodan_clients_grants_scans_nothing_and_rec
         assert tenure.scan_requested_at is not None and tenure.scan_id is None
         assert tenure.scan_error.startswith("PacerUnavailableError: the Shodan pace table did not answer")
         assert "not authorized to perform: dynamodb:UpdateItem" in tenure.scan_error
+
+
+WEBHOOK_URL_CONFIG = """      FunctionUrlConfig:
+        AuthType: NONE
+        InvokeMode: BUFFERED
+"""
+# The function URL as configured before October 2025: the public may invoke the URL, but no
+# statement lets it invoke the function (SAM's FunctionUrlConfig adds both).
+URL_WITHOUT_INVOKE_PERMISSION = """
+  ShodanWebhookFunctionUrl:
+    Type: AWS::Lambda::Url
+    Properties: { TargetFunctionArn: !Ref ShodanWebhookFunction, AuthType: NONE }
+
+  ShodanWebhookUrlPermission:
+    Type: AWS::Lambda::Permission
+    Properties:
+      Action: lambda:InvokeFunctionUrl
+      FunctionName: !Ref ShodanWebhookFunction
+      Principal: "*"
+      FunctionUrlAuthType: NONE
+
+  ShodanWebhookLogGroup:"""
+
+
+def test_a_function_url_granting_only_invoke_function_url_refuses_every_request(tmp_path):
+    text = TEMPLATE.read_text()
+    assert text.count(WEBHOOK_URL_CONFIG) == 1 and text.count("\n  ShodanWebhookLogGroup:") == 1
+    mutated = text.replace(WEBHOOK_URL_CONFIG, "").replace("\n  ShodanWebhookLogGroup:", URL_WITHOUT_INVOKE_PERMISSION)
+    with LocalCloud(template_path=template_copy(tmp_path, mutated), tasks=0) as cloud:
+        answer = cloud.post_to_function_url(cloud.stack.output("ShodanWebhookUrl"), b"{}", {})
+        invoked = [i for i in cloud.runtime.invocations if "ShodanWebhook" in i.function_name]
+    # Lambda refuses before the function runs: not even the missing signature is looked at.
+    assert (answer.status, answer.json()) == (403, {"Message": "Forbidden"}) and invoked == []
+
+
+def test_the_real_templates_webhook_url_reaches_the_function():
+    with LocalCloud(tasks=0) as cloud:
+        answer = cloud.post_to_function_url(cloud.stack.output("ShodanWebhookUrl"), b"{}", {})
+        invoked = [i for i in cloud.runtime.invocations if "ShodanWebhook" in i.function_name]
+    assert (answer.status, answer.json()["outcome"]) == (401, "UNSIGNED") and len(invoked) == 1

@@ -693,3 +693,33 @@ def test_glue_tables_from_cloudformation_keep_their_table_input(runtime):
     boto3.client("cloudformation", region_name=REGION).create_stack(StackName="g", TemplateBody=json.dumps(template))
     table = boto3.client("glue", region_name=REGION).get_table(DatabaseName="research", Name="t")["Table"]
     assert table["Parameters"] == {"projection.enabled": "true"}
+
+
+# -- function URLs (moto_patches/awslambda.py, localcloud/function_urls.py) --------------------------
+def test_moto_keeps_cloudformations_url_permissions_raw_and_we_read_them_as_lambda_stores_them(runtime):
+    from moto.awslambda.models import Permission
+    from moto.awslambda.utils import get_backend
+
+    from localcloud.function_urls import policy_statements, public_access_denial
+    from localcloud.moto_patches.awslambda import FunctionUrlResource
+
+    arn = _function("webhook")
+    backend = get_backend("123456789012", REGION)
+    function = next(f for f in backend._lambdas.latest() if f.function_arn == arn)
+    created = FunctionUrlResource.create_from_cloudformation_json(
+        "Url", {"Properties": {"TargetFunctionArn": "webhook", "AuthType": "NONE"}}, "123456789012", REGION
+    )
+    assert created.get_cfn_attribute("FunctionUrl") == f"{function.url_config.url}/"
+    assert not function.url_config.url.endswith("/") and function.url_config.config["AuthType"] == "NONE"
+    public = {"FunctionName": "webhook", "Principal": "*"}
+    for properties in (
+        {**public, "Action": "lambda:InvokeFunctionUrl", "FunctionUrlAuthType": "NONE"},
+        {**public, "Action": "lambda:InvokeFunction", "InvokedViaFunctionUrl": True},
+    ):
+        Permission.create_from_cloudformation_json("P", {"Properties": properties}, "123456789012", REGION)
+    raw = function.policy.statements
+    assert raw[0]["FunctionUrlAuthType"] == "NONE" and raw[1]["InvokedViaFunctionUrl"] is True  # moto: as sent
+    statements = policy_statements(function)
+    assert statements[0]["Condition"] == {"StringEquals": {"lambda:FunctionUrlAuthType": "NONE"}}
+    assert statements[1]["Condition"] == {"Bool": {"lambda:InvokedViaFunctionUrl": "true"}}
+    assert public_access_denial(statements, arn) is None

@@ -261,3 +261,38 @@ def test_what_the_local_cloud_knows_of_an_image_is_in_one_place():
     assert image_facts("dtagdevsec/conpot:24.04.1").user == "2000"
     with pytest.raises(UnknownImage, match="does not know image nginx:latest"):
         image_facts("nginx:latest")
+
+
+# -- function URLs (localcloud/function_urls.py) -----------------------------------------------------
+FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:webhook"
+URL_ALLOW = {
+    "Effect": "Allow",
+    "Principal": "*",
+    "Action": "lambda:InvokeFunctionUrl",
+    "Resource": FUNCTION,
+    "Condition": {"StringEquals": {"lambda:FunctionUrlAuthType": "NONE"}},
+}
+INVOKE_ALLOW = {
+    "Effect": "Allow",
+    "Principal": "*",
+    "Action": "lambda:InvokeFunction",
+    "Resource": FUNCTION,
+    "Condition": {"Bool": {"lambda:InvokedViaFunctionUrl": "true"}},
+}
+
+
+def test_a_public_function_url_needs_both_invoke_permissions_since_october_2025():
+    from localcloud.function_urls import public_access_denial
+
+    assert public_access_denial([URL_ALLOW, INVOKE_ALLOW], FUNCTION) is None
+    assert public_access_denial([URL_ALLOW], FUNCTION) == (
+        "the function's policy does not allow lambda:InvokeFunction to the public (via its function URL)"
+    )
+    assert "lambda:InvokeFunctionUrl" in (public_access_denial([INVOKE_ALLOW], FUNCTION) or "")
+    # Granted to one account, not to the public; or for AWS_IAM URLs only: not public access.
+    account = {**URL_ALLOW, "Principal": {"AWS": "arn:aws:iam::111122223333:root"}}
+    iam_only = {**URL_ALLOW, "Condition": {"StringEquals": {"lambda:FunctionUrlAuthType": "AWS_IAM"}}}
+    assert public_access_denial([account, INVOKE_ALLOW], FUNCTION) is not None
+    assert public_access_denial([iam_only, INVOKE_ALLOW], FUNCTION) is not None
+    denied = public_access_denial([URL_ALLOW, INVOKE_ALLOW, {**INVOKE_ALLOW, "Effect": "Deny"}], FUNCTION)
+    assert denied is not None and "denies" in denied

@@ -10,10 +10,12 @@ from ics_honeynet.honeypot_ips import (
     HoneypotIp,
     Listing,
     Skipped,
+    add_extra_ips,
     assemble,
     chunks,
     eni_of,
     iso_utc,
+    only_ip,
     started_after,
 )
 
@@ -136,3 +138,14 @@ def test_a_sweep_listing_carries_one_small_map_item_per_ip():
     assert set(item) == {"ip", "taskArn", "startedAt"}  # the iteration's input: no ENI, nothing else
     assert item["ip"] == "198.51.100.1" and out["count"] == 1 and out["targetsKey"] == "targets/sweep-1.json"
     assert out["skippedCount"] == 60 and len(out["skipped"]) == 50  # all 60 are in the targets document
+
+
+def test_a_targeted_sweep_lists_only_the_honeypot_holding_the_ip():
+    tasks = [task(1, eni="eni-1"), task(2, eni="eni-2")]
+    listing = assemble("c", "s", tasks, {"eni-1": eni("1.2.3.4"), "eni-2": eni("5.6.7.8")})
+    listing = add_extra_ips(listing, ["2001:db8::7"], [])
+    assert [i.task_arn for i in only_ip(listing, "5.6.7.8").ips] == [tasks[1]["taskArn"]]
+    assert [i.ip for i in only_ip(listing, "2001:DB8:0::7").ips] == ["2001:db8::7"]  # compared normalised
+    assert only_ip(listing, "9.9.9.9").ips == [] and only_ip(listing, "9.9.9.9").skipped == []
+    with pytest.raises(ValueError, match="targetIp"):
+        only_ip(listing, "not-an-ip")

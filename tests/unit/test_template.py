@@ -157,6 +157,7 @@ def test_function_permissions_are_scoped(cfn):
         "ListHoneypotIpsFunctionRole": {("s3:PutObject", "targets/*")},
         "ShodanLookupFunctionRole": set(),  # the check writes nothing: the state machine stores it
         "RequestShodanScanFunctionRole": set(),  # neither does the scan request
+        "ShodanWebhookFunctionRole": set(),  # nor the webhook: it starts a sweep, which does
         "SummarizeSweepFunctionRole": {
             ("s3:GetObject", "targets/*"),
             ("s3:GetObject", "evidence/*"),
@@ -182,7 +183,7 @@ def test_function_permissions_are_scoped(cfn):
 
 def test_functions_run_python313_on_arm64(cfn):
     functions = of_type(cfn, "AWS::Lambda::Function")
-    assert len(functions) == 5
+    assert len(functions) == 6
     for function in functions.values():
         assert function["Properties"]["Runtime"] == "python3.13"
         assert function["Properties"]["Architectures"] == ["arm64"]
@@ -195,7 +196,7 @@ def test_the_functions_share_one_package_each_with_its_handler():
     assert template["Globals"]["Function"]["CodeUri"] == "src/"
     functions = {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::Serverless::Function"}
     handlers = {r["Properties"]["Handler"] for r in functions.values()}
-    assert len(handlers) == len(functions) == 5
+    assert len(handlers) == len(functions) == 6
     for logical_id, function in functions.items():
         assert "CodeUri" not in function["Properties"], logical_id
         module, _, attribute = function["Properties"]["Handler"].rpartition(".")
@@ -285,8 +286,13 @@ def test_exposure_table_is_on_demand_encrypted_recoverable_and_retained(cfn):
 
 
 def test_only_the_summarizer_and_the_rotation_counter_touch_the_exposure_table(cfn):
-    # The Shodan client only reserves request slots (the lookup's and the scan request's).
-    tables = {"ShodanLookupFunctionRole": "ShodanPaceTable", "RequestShodanScanFunctionRole": "ShodanPaceTable"}
+    # The Shodan client only reserves request slots (the lookup's and the scan request's); the
+    # webhook keeps to the push table.
+    tables = {
+        "ShodanLookupFunctionRole": "ShodanPaceTable",
+        "RequestShodanScanFunctionRole": "ShodanPaceTable",
+        "ShodanWebhookFunctionRole": "ShodanPushTable",
+    }
     grants = {}
     for logical_id, role in of_type(cfn, "AWS::IAM::Role").items():
         for policy in role["Properties"].get("Policies", []):
@@ -302,6 +308,12 @@ def test_only_the_summarizer_and_the_rotation_counter_touch_the_exposure_table(c
         "SweepStateMachineRole": ["dynamodb:UpdateItem"],
         "ShodanLookupFunctionRole": ["dynamodb:UpdateItem"],
         "RequestShodanScanFunctionRole": ["dynamodb:UpdateItem"],
+        "ShodanWebhookFunctionRole": [
+            "dynamodb:DeleteItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+        ],
     }
 
 

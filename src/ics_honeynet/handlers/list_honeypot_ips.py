@@ -10,9 +10,9 @@ import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ics_honeynet.contracts import HoneypotListing, SweepListing
+from ics_honeynet.contracts import HoneypotListing, SweepInput, SweepListing
 from ics_honeynet.honeynet_api import list_honeypots, store_targets
-from ics_honeynet.honeypot_ips import add_extra_ips, parse_extra_ips, started_after
+from ics_honeynet.honeypot_ips import add_extra_ips, only_ip, parse_extra_ips, started_after
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -28,18 +28,25 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> SweepListin
     cluster = event.get("cluster") or os.environ["CLUSTER_NAME"]
     service = event.get("service") or os.environ["SERVICE_NAME"]
     listing = list_honeypots(ecs, ec2, cluster, service)
+    targeted = False
     if event.get("startedAfter"):
         # A rotation's check for replacements: only tasks started since its stop (the list stays
         # small however large the honeynet); extra IPs have no task and are never replacements.
         listing = started_after(listing, str(event["startedAfter"]))
     else:
         listing = add_extra_ips(listing, *parse_extra_ips(os.environ.get("EXTRA_HONEYPOT_IPS", "")))
+        sweep_input: SweepInput = event.get("sweepInput") or SweepInput()
+        if targeted := bool(sweep_input.get("targetIp")):
+            # A sweep Shodan Monitor's push started (the webhook): only the notified IP.
+            listing = only_ip(listing, str(sweep_input["targetIp"]))
+            logger.info("targeted sweep", extra={"targetIp": sweep_input["targetIp"], "found": bool(listing.ips)})
     if event.get("targetsKey") and listing.ips:
         # A sweep: every target and skipped task to S3; the targets, one Map item each, to the state machine.
         store_targets(s3, event["targetsBucket"], event["targetsKey"], listing)
     for skipped in listing.skipped:
         logger.info("task skipped", extra={"taskArn": skipped.task_arn, "reason": skipped.reason})
-    metrics.add_metric(name="RunningHoneypots", unit=MetricUnit.Count, value=len(listing.ips))
+    if not targeted:  # a targeted sweep lists one honeypot, not how many run
+        metrics.add_metric(name="RunningHoneypots", unit=MetricUnit.Count, value=len(listing.ips))
     metrics.add_metric(name="SkippedTasks", unit=MetricUnit.Count, value=len(listing.skipped))
     logger.info("honeypot IPs listed", extra={"ips": len(listing.ips), "skipped": len(listing.skipped)})
     return listing.sweep_json(event["targetsKey"]) if event.get("targetsKey") else listing.to_json()

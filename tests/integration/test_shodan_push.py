@@ -1,0 +1,131 @@
+"""Shodan Monitor's push through the local cloud: a request to the stack's function URL
+(``ShodanWebhookUrl``), served by the real handler as Lambda serves it, starts (or refuses to
+start) a sweep of the notified IP with the real state machine."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+
+from localcloud.cloud import LocalCloud
+from localcloud.constants import REGION
+
+KEY = "local-shodan-key"  # the default scenario's key (stored in SSM by the local cloud)
+
+
+def sign(body: bytes, key: str = KEY) -> str:
+    """Shodan's side, written independently of the handler: hex HMAC-SHA1 of the body."""
+    return hmac.new(key.encode(), body, hashlib.sha1).hexdigest()
+
+
+def notification(ip: str, port: int = 102, minutes_ago: float = 2) -> bytes:
+    seen = datetime.now(UTC) - timedelta(minutes=minutes_ago)
+    return json.dumps(
+        {
+            "ip_str": ip,
+            "port": port,
+            "transport": "tcp",
+            "timestamp": seen.replace(tzinfo=None).isoformat(),
+            "data": "Siemens S7 PLC",
+            "_shodan": {"module": "s7", "alert": {"id": "LOCALALERT", "name": "honeynet", "trigger": "new_service"}},
+        }
+    ).encode()
+
+
+def headers(body: bytes, signature: str | None = None) -> dict[str, str]:
+    out = {"SHODAN-ALERT-ID": "LOCALALERT", "SHODAN-ALERT-TRIGGER": "new_service", "User-Agent": "Shodan"}
+    out["SHODAN-SIGNATURE-SHA1"] = signature if signature is not None else sign(body)
+    return out
+
+
+def monitor(cloud: LocalCloud, ips: list[str]) -> None:
+    """The alert record the alert sync writes: the IPs Shodan watches for this honeynet."""
+    table = cloud.stack.physical_ids["ShodanPushTable"]
+    boto3.client("dynamodb", region_name=REGION).put_item(
+        TableName=table, Item={"pk": {"S": "alert"}, "ips": {"L": [{"S": ip} for ip in ips]}}
+    )
+
+
+@pytest.fixture(scope="module")
+def cloud():
+    with LocalCloud() as running:
+        tasks = running.wait_for_running(3)
+        monitor(running, [t.ip for t in tasks])
+        yield running
+
+
+def indexed_ip(cloud: LocalCloud) -> str:
+    return next(t.ip for t in cloud.scheduler.running_tasks() if t.slot == 1 and t.running)
+
+
+def test_a_signed_notification_starts_one_sweep_that_checks_just_that_ip_and_alerts(cloud):
+    ip = indexed_ip(cloud)
+    before = cloud.snapshot()
+    started, asked_before = len(cloud.executions()), len(cloud.shodan.requests())
+    body = notification(ip)
+    answer = cloud.post_to_function_url(cloud.stack.output("ShodanWebhookUrl"), body, headers(body))
+    assert answer.status == 202, answer.body
+    reply = answer.json()
+    assert reply["outcome"] == "SWEEP_STARTED" and reply["execution"].startswith("push-")
+    run = cloud.wait_for_execution(reply["execution"])
+    report = cloud.report(run, before)
+    assert run.status == "SUCCEEDED" and run.input == {"targetIp": ip}
+    assert len(cloud.executions()) == started + 1
+    assert report.checked == [{"ip": ip, "verdict": "INDEXED"}]
+    assert {r.ip for r in cloud.shodan.requests()[asked_before:]} == {ip}
+    [email] = report.emails
+    assert email["subject"] == "ICS honeynet: 1 newly on Shodan" and ip in email["body"]
+
+
+@pytest.mark.parametrize(
+    ("case", "status", "outcome"),
+    [
+        ("unsigned", 401, "UNSIGNED"),
+        ("badly signed", 403, "BAD_SIGNATURE"),
+        ("signed with another key", 403, "BAD_SIGNATURE"),
+        ("oversized", 413, "TOO_LARGE"),
+        ("not ours", 202, "NOT_OURS"),
+        ("stale", 202, "STALE"),
+    ],
+)
+def test_unsigned_badly_signed_oversized_foreign_and_stale_notifications_start_nothing(cloud, case, status, outcome):
+    ip = indexed_ip(cloud)
+    body = {
+        "oversized": notification(ip)[:-1] + b', "pad": "' + b"x" * (1024 * 1024) + b'"}',
+        "not ours": notification("203.0.113.250"),
+        "stale": notification(ip, minutes_ago=8 * 24 * 60),
+    }.get(case, notification(ip, port=44818))
+    sent = {
+        "unsigned": {k: v for k, v in headers(body).items() if k != "SHODAN-SIGNATURE-SHA1"},
+        "badly signed": headers(body, signature=sign(body)[:-1] + "0"),
+        "signed with another key": headers(body, signature=sign(body, key="not-the-key")),
+    }.get(case, headers(body))
+    started = len(cloud.executions())
+    answer = cloud.post_to_function_url(cloud.stack.output("ShodanWebhookUrl"), body, sent)
+    assert (answer.status, answer.json()["outcome"]) == (status, outcome)
+    assert len(cloud.executions()) == started
+
+
+def test_a_replayed_notification_starts_nothing(cloud):
+    ip = next(t.ip for t in cloud.scheduler.running_tasks() if t.slot == 0 and t.running)
+    body = notification(ip, port=80)
+    url = cloud.stack.output("ShodanWebhookUrl")
+    first = cloud.post_to_function_url(url, body, headers(body))
+    assert first.status == 202
+    cloud.wait_for_execution(first.json()["execution"])
+    started = len(cloud.executions())
+    replay = cloud.post_to_function_url(url, body, headers(body))
+    assert (replay.status, replay.json()["outcome"]) == (200, "REPLAYED")
+    assert len(cloud.executions()) == started
+
+
+def test_get_and_a_url_without_public_access_are_refused(cloud):
+    url = cloud.stack.output("ShodanWebhookUrl")
+    answer = cloud.function_urls.request(url, "GET", {}, b"")
+    assert (answer.status, answer.json()["outcome"]) == (405, "METHOD_NOT_ALLOWED")
+    assert cloud.function_urls.request("https://nobody.lambda-url.us-east-1.on.aws/", "POST", {}, b"").status == 404
