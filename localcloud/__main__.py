@@ -15,11 +15,12 @@ import json
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
-from localcloud.cloud import DEFAULT_TIME_SCALE, LocalCloud
+from localcloud.cloud import DEFAULT_TIME_SCALE, LocalCloud, SweepRun
 from localcloud.constants import DEFAULT_SCENARIO
-from localcloud.report import render_timeline, timeline
+from localcloud.report import SweepReport, render_timeline, timeline
 from localcloud.scenario import ROTATE_ON, Scenario, ScenarioError, load_scenario, scenario_help
 
 
@@ -117,8 +118,12 @@ def run(args: argparse.Namespace) -> int:
         report.running = len(running)
         report.shodan_answers = dict(Counter(r.status for r in cloud.shodan.requests()))
         progress(f"execution {sweep.name} {sweep.status}")
+        pushed = _push_sweeps(cloud, progress)
         if args.json:
-            print(json.dumps(report.to_json(), indent=2, default=str))
+            document = report.to_json()
+            if pushed:
+                document["pushSweeps"] = [{"name": run_.name, **done.to_json()} for run_, done in pushed]
+            print(json.dumps(document, indent=2, default=str))
         else:
             print(f"Execution {sweep.name}: {sweep.status}")
             print(f"  {sweep.execution_arn}")
@@ -130,7 +135,29 @@ def run(args: argparse.Namespace) -> int:
             print()
             for line in report.render():
                 print(line)
-    return 0 if sweep.succeeded else 1
+            for run_, pushed_report in pushed:
+                started_by = f"started by the webhook, input {json.dumps(run_.input)}"
+                print(f"\nPush sweep {run_.name} ({started_by}): {run_.status}")
+                for line in render_timeline(timeline(run_.history, cloud.stack.definition, run_.status)):
+                    print(line)
+                print()
+                for line in pushed_report.render():
+                    print(line)
+    return 0 if sweep.succeeded and all(run_.succeeded for run_, _report in pushed) else 1
+
+
+def _push_sweeps(cloud: LocalCloud, progress: Callable[[str], None]) -> list[tuple[SweepRun, SweepReport]]:
+    """A scenario whose honeypots Shodan indexes between sweeps: Shodan Monitor's pushes and the
+    sweeps they start (each shown like the scheduled one)."""
+    if not any(p.indexed_after_minutes is not None for p in cloud.scenario.honeypots):
+        return []
+    progress("waiting for Shodan to index honeypots between sweeps (Shodan Monitor pushes to the webhook)")
+    pushed = cloud.push_sweeps()
+    for push in cloud.shodan.pushes():
+        progress(f"Shodan Monitor pushed {push.ip}:{push.port} ({push.trigger}) to the webhook: HTTP {push.status}")
+    for run_, _report in pushed:
+        progress(f"push sweep {run_.name} {run_.status}")
+    return pushed
 
 
 def main(argv: list[str] | None = None) -> int:

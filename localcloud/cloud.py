@@ -10,6 +10,7 @@ waits for it, returning everything a user would look at afterwards.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gzip
 import itertools
 import json
@@ -215,7 +216,10 @@ class LocalCloud:
             rate_limit_per_s=rate / self.time_scale if rate else None,
             scan_credits=self.scenario.shodan.scan_credits,
             scan_delay_s=self.scenario.shodan.scan_delay_minutes * 60 * self.time_scale,
+            monitored_ips=self.scenario.shodan.monitored_ips,
         )
+        # Shodan Monitor's webhook notifiers post to function URLs: served by the stack's functions.
+        self.shodan.deliver = lambda url, headers, body: self.function_urls.request(url, "POST", headers, body).status
         es.enter_context(self.shodan)
         limit = f", {rate:g} request/s per key (scaled)" if rate else ""
         self.progress(f"local Shodan API on {self.shodan.url} (scenario {self.scenario_path.name}{limit})")
@@ -337,8 +341,20 @@ class LocalCloud:
         if task.ip is None:
             return
         profile = self.scenario.profile_for_slot(task.slot)
-        self.shodan.set_host(task.ip, render_host(task.ip, profile, task.started_at, datetime.now(UTC)))
         self.shodan.set_honeyscore(task.ip, profile.honeyscore)
+        if profile.indexed_after_minutes is None:
+            self.shodan.set_host(task.ip, render_host(task.ip, profile, task.started_at, datetime.now(UTC)))
+            return
+        # Unknown to Shodan until its crawler gets there (Shodan's minutes, on the scaled clock).
+        ip, started = task.ip, task.started_at
+        self.shodan.set_host(ip, None)
+
+        def indexed_now() -> dict[str, Any] | None:
+            now = datetime.now(UTC)
+            age = (now - started).total_seconds() / 3600  # the banners are stamped now
+            return render_host(ip, dataclasses.replace(profile, banner_age_hours=age), started, now)
+
+        self.shodan.index_later(ip, profile.indexed_after_minutes * 60 * self.time_scale, indexed_now)
 
     # -- running sweeps ------------------------------------------------------------------------
     def run_sweep(self, name: str | None = None, timeout: float = 300.0) -> SweepRun:
@@ -431,6 +447,21 @@ class LocalCloud:
         before = self.snapshot()
         run = self.run_sweep(name=name, timeout=timeout)
         return run, self.report(run, before)
+
+    def push_sweeps(self, timeout: float = 300.0) -> list[tuple[SweepRun, SweepReport]]:
+        """Wait for Shodan's scheduled indexings (a scenario's ``indexed_after_minutes``), their
+        pushes to the webhook and the sweeps those started; what each sweep did, in start order."""
+        deadline = time.monotonic() + timeout
+        while self.shodan.pending_indexings():
+            if time.monotonic() > deadline:
+                raise SweepTimeout(f"Shodan's indexings still pending after {timeout:.0f} s")
+            time.sleep(0.05)
+        done: list[tuple[SweepRun, SweepReport]] = []
+        for execution in [e for e in self.executions() if e["name"].startswith("push-")]:
+            before = self.snapshot()
+            run = self.wait_for_execution(execution["name"], timeout=max(1.0, deadline - time.monotonic()))
+            done.append((run, self.report(run, before)))
+        return done
 
     def snapshot(self) -> tuple[int, set[str]]:
         """What a report is measured from: the emails sent and the S3 objects so far."""

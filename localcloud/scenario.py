@@ -38,6 +38,9 @@ class Profile:
     # (a prior owner of a recycled IP).
     banner_age_hours: float = 2.0
     name: str | None = None  # the scenario's label, printed next to the task
+    # Shodan indexes the IP this many minutes after the task started (None: as ``kind`` says from
+    # the start); then Shodan Monitor pushes each banner to the alerts watching the IP.
+    indexed_after_minutes: float | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class ShodanSettings:
     rate_limit_per_s: float | None = None
     scan_credits: int = 100
     scan_delay_minutes: float = 0.0  # Shodan's time; the local cloud scales it like every wait
+    monitored_ips: int = 16  # the plan's alert credits (Shodan Monitor): a Membership watches 16 IPs
 
 
 @dataclass
@@ -120,6 +124,12 @@ PROFILE_FIELDS: dict[str, Field] = {
         "hours from the task's start to Shodan's banners (default 2; stale: -72, must be negative); "
         "never later than now",
     ),
+    "indexed_after_minutes": Field(
+        "number",
+        "indexed or fingerprinted only this many minutes after the task started (scaled like waits; "
+        "banners stamped then), and pushed to the Shodan Monitor alerts watching the IP",
+        low=0,
+    ),
 }
 EXTRA_IP = Field("text", "the honeypot's IP address (listed in the ExtraHoneypotIps parameter)")
 
@@ -135,6 +145,7 @@ SCHEMA: dict[str, Field] = {
             "scan_delay_minutes": Field(
                 "number", "minutes from a scan request to the IP in the index (default 0; scaled like waits)", low=0
             ),
+            "monitored_ips": Field("whole", "IPs the plan's Shodan Monitor alerts may watch (default 16)", low=0),
         },
     ),
     "run": Field(
@@ -251,6 +262,7 @@ def _profile(raw: Any, where: str) -> Profile:
         org=values.get("org", Profile.org),
         banner_age_hours=age,
         name=values.get("name"),
+        indexed_after_minutes=values.get("indexed_after_minutes"),
     )
 
 
@@ -294,6 +306,7 @@ def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
             rate_limit_per_s=rate if rate else None,
             scan_credits=shodan.get("scan_credits", ShodanSettings.scan_credits),
             scan_delay_minutes=shodan.get("scan_delay_minutes", ShodanSettings.scan_delay_minutes),
+            monitored_ips=shodan.get("monitored_ips", ShodanSettings.monitored_ips),
         ),
         honeypots=_profiles(data.get("honeypots"), f"{source}: honeypots"),
         replacements=_profiles(data.get("replacements"), f"{source}: replacements"),

@@ -11,6 +11,25 @@ It answers the calls the sweep makes with Shodan's real shapes and error bodies:
   ``Insufficient scan credits...`` (HTTP 401, as Shodan answers a plan's exhausted credits). After
   ``scan_delay_s`` the IP is in the index, with banners timestamped at the scan (``scanned_host``).
 
+Shodan Monitor (network alerts; the ``shodan`` client's ``create_alert``, ``edit_alert``,
+``alerts``, ``delete_alert``, ``enable_alert_trigger``, ``add_alert_notifier``, ``notifier.*``):
+
+- ``POST /shodan/alert`` (JSON ``name``, ``filters.ip``, ``expires``), ``POST /shodan/alert/{id}``
+  (new ``filters.ip``), ``GET /shodan/alert/{id}/info``, ``GET /shodan/alert/info``,
+  ``DELETE /shodan/alert/{id}``, ``PUT /shodan/alert/{id}/trigger/{names}`` (comma separated),
+  ``PUT /shodan/alert/{id}/notifier/{nid}``, ``GET /shodan/alert/triggers``;
+- ``POST /notifier`` (form ``provider``, ``description`` and the provider's fields, ``url`` for a
+  webhook), ``DELETE /notifier/{id}``;
+- the plan's ``monitored_ips`` (``/api-info`` ``usage_limits``): an alert set that would watch
+  more IPs is refused (the wording of that error is ours: the sync never relies on it);
+- **pushes**: when an IP becomes indexed (``index_later``, a scenario's ``indexed_after_minutes``)
+  every alert watching it with a trigger on and a webhook notifier attached gets one POST per new
+  banner, signed as Shodan signs them (``SHODAN-SIGNATURE-SHA1``: hex HMAC-SHA1 of the body keyed
+  with the API key; written here independently of the handler's check), with the headers
+  ``SHODAN-ALERT-ID``/``-NAME``/``-TRIGGER`` and no content type (as Shodan's, see README), to
+  ``deliver`` (the local cloud routes a function URL to its function: localcloud/function_urls.py).
+  Every push is recorded (``pushes()``).
+
 It enforces the key (401 ``{"error": "Invalid API key"}``), optionally the rate limit per key
 (429 with Shodan's message), and injects faults per IP or globally, optionally a number of
 times: ``403``, ``500``, ``502``, ``503``, ``timeout`` (holds the answer), ``garbage`` (200 with
@@ -23,6 +42,8 @@ benchmarks; records never hold the key.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import json
 import secrets
@@ -60,7 +81,13 @@ FAULTS = (
     "timed_out",
     "rate_limit",
 )
-ENDPOINTS = ("host", "honeyscore", "scan")
+ENDPOINTS = ("host", "honeyscore", "scan", "alert")
+TRIGGERS = (
+    "any", "industrial_control_system", "malware", "new_service", "open_database", "iot", "internet_scanner",
+    "ssl_expired", "uncommon", "uncommon_plus", "vulnerable", "vulnerable_unverified",
+)  # fmt: skip
+ALERT_NOT_FOUND = "Alert not found"  # the emulator's wording: the sync reads the 404, not the text
+ALERT_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
 @dataclass(frozen=True)
@@ -81,6 +108,22 @@ class ScanRecord:
     due: float
 
 
+@dataclass(frozen=True)
+class Push:
+    """One Monitor notification sent to a webhook: when (monotonic), where, about what, the answer."""
+
+    at: float
+    url: str
+    alert_id: str
+    trigger: str
+    ip: str
+    port: int
+    status: int | None  # None: it could not be delivered
+
+
+Deliver = Callable[[str, dict[str, str], bytes], int]
+
+
 @dataclass
 class _Fault:
     kind: str
@@ -97,8 +140,17 @@ class ShodanApiServer:
         port: int = 0,
         scan_credits: int = 100,
         scan_delay_s: float = 0.0,
+        monitored_ips: int = 16,
     ) -> None:
         self.api_key = api_key
+        self.monitored_ips = monitored_ips  # the plan's alert credits (a Membership: 16)
+        self._alerts: dict[str, dict[str, Any]] = {}
+        self._notifiers: dict[str, dict[str, Any]] = {}
+        self._pushes: list[Push] = []
+        self._timers: list[threading.Timer] = []
+        # Where a webhook notifier's POST goes: (url, headers, body) -> HTTP status. The local
+        # cloud routes function URLs; None: nothing is delivered (each push recorded undelivered).
+        self.deliver: Deliver | None = None
         self.rate_limit_per_s = rate_limit_per_s
         self.scan_credits = scan_credits
         self.scan_delay_s = scan_delay_s  # from an accepted scan to the IP's banners in the index
@@ -163,6 +215,74 @@ class ShodanApiServer:
         with self._lock:
             return [r for r in self._records if ip is None or r.ip == ip]
 
+    def alerts(self) -> list[dict[str, Any]]:
+        """Every alert as Shodan keeps it (its IPs, triggers, notifiers)."""
+        with self._lock:
+            return json.loads(json.dumps(list(self._alerts.values())))
+
+    def notifiers(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return json.loads(json.dumps(list(self._notifiers.values())))
+
+    def pushes(self) -> list[Push]:
+        """Every Monitor notification sent, in order."""
+        with self._lock:
+            return list(self._pushes)
+
+    def index_later(self, ip: str, delay_s: float, host: Callable[[], dict[str, Any] | None]) -> None:
+        """In ``delay_s`` (real seconds) Shodan indexes ``ip`` (``host()`` then) and pushes each of
+        its banners to the alerts watching it."""
+        timer = threading.Timer(max(0.0, delay_s), self._index_now, args=(ip, host))
+        timer.daemon = True
+        with self._lock:
+            self._timers.append(timer)
+        timer.start()
+
+    def pending_indexings(self) -> int:
+        """Indexings scheduled and not yet done (their pushes delivered)."""
+        with self._lock:
+            return sum(t.is_alive() for t in self._timers)
+
+    def _index_now(self, ip: str, host: Callable[[], dict[str, Any] | None]) -> None:
+        if self._stop.is_set():
+            return
+        document = host()
+        self.set_host(ip, document)
+        if document is not None:
+            self.notify(ip, list(document.get("data") or []))
+
+    def notify(self, ip: str, banners: list[dict[str, Any]], trigger: str = "new_service") -> list[Push]:
+        """Push ``banners`` of ``ip`` to every alert watching it with ``trigger`` on and a webhook."""
+        with self._lock:
+            targets = [
+                (alert, self._notifiers[nid]["args"]["url"])
+                for alert in self._alerts.values()
+                if trigger in alert["triggers"] and _watches(alert, ip)
+                for nid in alert["notifiers"]
+                if self._notifiers.get(nid, {}).get("provider") == "webhook"
+            ]
+        sent = []
+        for alert, url in targets:
+            for banner in banners:
+                shodan_meta = {
+                    **banner.get("_shodan", {}),
+                    "alert": {"id": alert["id"], "name": alert["name"], "trigger": trigger},
+                }
+                body = json.dumps({**banner, "_shodan": shodan_meta}).encode()
+                headers = {
+                    "SHODAN-ALERT-ID": alert["id"],
+                    "SHODAN-ALERT-NAME": alert["name"],
+                    "SHODAN-ALERT-TRIGGER": trigger,
+                    "SHODAN-SIGNATURE-SHA1": hmac.new(self.api_key.encode(), body, hashlib.sha1).hexdigest(),
+                    "User-Agent": "Shodan Monitor (localcloud)",
+                }
+                status = self.deliver(url, headers, body) if self.deliver is not None else None
+                push = Push(time.monotonic(), url, alert["id"], trigger, ip, int(banner.get("port") or 0), status)
+                with self._lock:
+                    self._pushes.append(push)
+                sent.append(push)
+        return sent
+
     def scans(self) -> list[ScanRecord]:
         """Every scan accepted, in order."""
         with self._lock:
@@ -176,6 +296,8 @@ class ShodanApiServer:
 
     def stop(self) -> None:
         self._stop.set()
+        for timer in self._timers:
+            timer.cancel()
         self._httpd.shutdown()
         self._httpd.server_close()
 
@@ -245,10 +367,26 @@ class ShodanApiServer:
             left = self.scan_credits
         return 200, "application/json", json.dumps({"id": scan_id, "count": count, "credits_left": left})
 
-    def respond(self, path: str, query: dict[str, list[str]], method: str = "GET") -> tuple[int, str, str]:
-        """(status, content type, body) for one request (a POST's form fields are in ``query``)."""
+    def respond(
+        self, path: str, query: dict[str, list[str]], method: str = "GET", document: Any = None
+    ) -> tuple[int, str, str]:
+        """(status, content type, body) for one request (a POST's form fields are in ``query``,
+        its JSON body in ``document``)."""
         self._land_scans()
         parts = [p for p in path.split("/") if p]
+        if parts[:2] == ["shodan", "alert"] or parts[:1] == ["notifier"]:
+            key = (query.get("key") or [""])[0]
+            if key != self.api_key:
+                return 401, "application/json", json.dumps({"error": INVALID_KEY})
+            # Only a fault set for these endpoints (endpoint="alert"): the lookups' faults stay theirs.
+            with self._lock:
+                scoped = (self._faults.get(None) or _Fault("", None)).endpoint == "alert"
+            fault = self._take_fault(None, "alert") if scoped else None
+            if fault == "rate_limit" or self._over_rate_limit(key):
+                return 429, "application/json", json.dumps({"error": RATE_LIMITED})
+            if fault in ("500", "502", "503"):
+                return int(fault), "application/json", json.dumps({"error": "Service temporarily unavailable"})
+            return self._monitor(method, parts, query, document)
         ip = parts[-1] if parts[:2] in (["shodan", "host"], ["labs", "honeyscore"]) and len(parts) == 3 else None
         scanning = method == "POST" and parts == ["shodan", "scan"]
         if scanning:
@@ -281,8 +419,10 @@ class ShodanApiServer:
             return 405, "application/json", json.dumps({"error": "Method not allowed"})
         if parts == ["api-info"]:
             with self._lock:
-                credits = self.scan_credits
-            return 200, "application/json", json.dumps(_API_INFO | {"scan_credits": credits})
+                credits, watched = self.scan_credits, sum(a["size"] for a in self._alerts.values())
+            limits = _API_INFO["usage_limits"] | {"monitored_ips": self.monitored_ips}  # type: ignore[operator]
+            info = _API_INFO | {"scan_credits": credits, "monitored_ips": watched, "usage_limits": limits}
+            return 200, "application/json", json.dumps(info)
         if parts[:2] == ["shodan", "host"] and ip:
             with self._lock:
                 host, raw = self._hosts.get(ip), self._raw_answers.get(ip)
@@ -302,6 +442,83 @@ class ShodanApiServer:
                 return 200, "application/json", json.dumps({"error": "Unable to calculate honeyscore for that IP."})
             return 200, "application/json", json.dumps(score)
         return 404, "application/json", json.dumps({"error": "No such API endpoint."})
+
+    # -- Shodan Monitor ---------------------------------------------------------------------------
+    def _monitor(
+        self, method: str, parts: list[str], query: dict[str, list[str]], document: Any
+    ) -> tuple[int, str, str]:
+        def answer(status: int, body: Any) -> tuple[int, str, str]:
+            return status, "application/json", json.dumps(body)
+
+        with self._lock:
+            if parts == ["notifier"] and method == "POST":
+                provider = (query.get("provider") or [""])[0]
+                fields = {k: v[0] for k, v in query.items() if k not in ("key", "provider", "description")}
+                if provider != "webhook" or not fields.get("url", "").startswith("https://"):
+                    return answer(400, {"error": "Invalid notifier arguments"})
+                nid = "".join(secrets.choice(ALERT_ID_ALPHABET.lower()) for _ in range(16))
+                description = (query.get("description") or [""])[0]
+                self._notifiers[nid] = {"id": nid, "provider": provider, "args": fields, "description": description}
+                return answer(200, {"success": True, "id": nid})
+            if parts[:1] == ["notifier"] and len(parts) == 2 and method == "DELETE":
+                found = self._notifiers.pop(parts[1], None)
+                return answer(200, {"success": True}) if found else answer(404, {"error": "Notifier not found"})
+            if parts == ["shodan", "alert"] and method == "POST":
+                return self._save_alert(None, document)
+            if parts == ["shodan", "alert", "triggers"] and method == "GET":
+                return answer(200, [{"name": t, "rule": "", "description": t} for t in TRIGGERS])
+            if parts == ["shodan", "alert", "info"] and method == "GET":
+                return answer(200, list(self._alerts.values()))
+            alert = self._alerts.get(parts[2]) if len(parts) >= 3 else None
+            if alert is None:
+                return answer(404, {"error": ALERT_NOT_FOUND})
+            if len(parts) == 3 and method == "POST":
+                return self._save_alert(alert, document)
+            if len(parts) == 3 and method == "DELETE":
+                del self._alerts[alert["id"]]
+                return answer(200, {"success": True})
+            if parts[3:] == ["info"] and method == "GET":
+                return answer(200, alert)
+            if len(parts) == 5 and parts[3] == "trigger" and method == "PUT":
+                names = [n for n in parts[4].split(",") if n]
+                if not names or any(n not in TRIGGERS for n in names):
+                    return answer(400, {"error": "Invalid trigger name"})
+                alert["triggers"].update({n: {} for n in names})
+                return answer(200, {"success": True})
+            if len(parts) == 5 and parts[3] == "notifier" and method == "PUT":
+                if parts[4] not in self._notifiers:
+                    return answer(404, {"error": "Notifier not found"})
+                if parts[4] not in alert["notifiers"]:
+                    alert["notifiers"].append(parts[4])
+                return answer(200, {"success": True})
+        return answer(404, {"error": "No such API endpoint."})
+
+    def _save_alert(self, alert: dict[str, Any] | None, document: Any) -> tuple[int, str, str]:
+        """Create (``alert`` None) or edit an alert's IPs; the caller holds the lock."""
+        filters = document.get("filters") if isinstance(document, dict) else None
+        raw = filters.get("ip") if isinstance(filters, dict) else None
+        raw = [raw] if isinstance(raw, str) else raw
+        try:
+            networks = [ipaddress.ip_network(str(n), strict=False) for n in raw or []]
+        except ValueError:
+            return 400, "application/json", json.dumps({"error": "Invalid IP or netblock"})
+        if not networks:
+            return 400, "application/json", json.dumps({"error": "No IPs specified"})
+        size = sum(n.num_addresses for n in networks)
+        others = sum(a["size"] for a in self._alerts.values() if alert is None or a["id"] != alert["id"])
+        if others + size > self.monitored_ips:
+            error = f"Your plan allows monitoring {self.monitored_ips} IPs"
+            return 403, "application/json", json.dumps({"error": error})
+        if alert is None:
+            if not isinstance(document.get("name"), str) or not document["name"]:
+                return 400, "application/json", json.dumps({"error": "No name specified"})
+            aid = "".join(secrets.choice(ALERT_ID_ALPHABET) for _ in range(16))
+            alert = {"id": aid, "name": document["name"], "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f"),
+                     "expires": int(document.get("expires") or 0), "triggers": {}, "notifiers": []}  # fmt: skip
+            self._alerts[aid] = alert
+        alert["filters"] = {"ip": [str(n) if n.num_addresses > 1 else str(n.network_address) for n in networks]}
+        alert["size"] = size
+        return 200, "application/json", json.dumps(alert)
 
     def _record(self, path: str, status: int, ip: str | None = None) -> None:
         parts = [p for p in path.split("/") if p]
@@ -324,10 +541,32 @@ class ShodanApiServer:
             def do_POST(self) -> None:
                 url = urlparse(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
-                form = parse_qs(self.rfile.read(length).decode("utf-8", "replace")) if length else {}
-                fields = {**parse_qs(url.query), **form}  # Shodan reads both; the client sends a form
-                status, content_type, body = server.respond(url.path, fields, method="POST")
+                raw = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+                document: Any = None
+                if (self.headers.get("Content-Type") or "").startswith("application/json"):
+                    try:
+                        document = json.loads(raw)  # an alert's JSON body (create_alert, edit_alert)
+                    except ValueError:
+                        document = None
+                    raw = ""
+                fields = {**parse_qs(url.query), **parse_qs(raw)}  # Shodan reads both; the client sends a form
+                status, content_type, body = server.respond(url.path, fields, method="POST", document=document)
                 server._record(url.path, status, ip=(fields.get("ips") or [None])[0])
+                self._answer(status, content_type, body)
+
+            def do_PUT(self) -> None:
+                self._without_body("PUT")
+
+            def do_DELETE(self) -> None:
+                self._without_body("DELETE")
+
+            def _without_body(self, method: str) -> None:
+                url = urlparse(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                status, content_type, body = server.respond(url.path, parse_qs(url.query), method=method)
+                server._record(url.path, status)
                 self._answer(status, content_type, body)
 
             def _answer(self, status: int, content_type: str, body: str) -> None:
@@ -345,6 +584,11 @@ class ShodanApiServer:
                 pass  # request lines carry the key; keep them out of any log
 
         return Handler
+
+
+def _watches(alert: dict[str, Any], ip: str) -> bool:
+    address = ipaddress.ip_address(ip)
+    return any(address in ipaddress.ip_network(n, strict=False) for n in alert.get("filters", {}).get("ip", []))
 
 
 def _scanned_host(ip: str, at: datetime) -> dict[str, Any]:

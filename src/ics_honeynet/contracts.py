@@ -370,6 +370,7 @@ class SummaryInput(TypedDict):
     rotation: NotRequired[SweepRotation]
     targetsKey: str
     checks: list[MapEntry]
+    shodanAlert: NotRequired[AlertSync]  # what SyncShodanAlert did (or AlertNotSynced)
 
 
 class SummaryOutput(TypedDict):
@@ -449,3 +450,26 @@ class PushReply(TypedDict):
     outcome: PushOutcome
     detail: str
     execution: NotRequired[str]  # the sweep started (or already running)
+
+
+class AlertSyncStatus(StrEnum):
+    """What SyncShodanAlert did to the Shodan alert (the ASL's AlertNotSynced writes NOT_SYNCED)."""
+
+    CREATED = "CREATED"  # a new alert (and, if needed, the webhook notifier)
+    UPDATED = "UPDATED"  # the alert's IPs (or its triggers, its notifier) brought up to date
+    UNCHANGED = "UNCHANGED"  # already the honeynet's IPs: no Shodan request
+    DELETED = "DELETED"  # no honeypot IP left: the alert removed (the next sweep with IPs re-creates it)
+    NOT_SYNCED = "NOT_SYNCED"  # failed after retries: the sweep goes on, the next sweep tries again
+
+
+class AlertSync(TypedDict):
+    """SyncShodanAlert's reply, in the sweep record (``shodanAlert``) and, when the plan's
+    monitored-IP limit leaves IPs unwatched, in the email."""
+
+    status: AlertSyncStatus
+    alertId: NotRequired[str | None]
+    monitored: NotRequired[int]
+    unmonitored: NotRequired[list[str]]  # over the plan's limit: found by the scheduled sweep only
+    unmonitoredChanged: NotRequired[bool]  # the unwatched IPs differ from the last sync's: email it
+    limit: NotRequired[int | None]  # the plan's monitored IPs (``api-info`` usage_limits.monitored_ips)
+    error: NotRequired[str]

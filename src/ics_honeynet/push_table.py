@@ -16,15 +16,30 @@ webhooks racing for one claim exactly one wins.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ics_honeynet.monitor_push import PushUnavailableError
+from ics_honeynet.shodan_alert import AlertRecord
 
 ALERT_ITEM = "alert"
 ALL_IPS = "*"
+# AlertRecord's fields <-> the alert item's attributes.
+ALERT_ATTRIBUTES = {
+    "alert_id": "alertId",
+    "notifier_id": "notifierId",
+    "webhook_url": "webhookUrl",
+    "ips": "ips",
+    "limit": "monitoredIpLimit",
+    "unmonitored": "unmonitored",
+    "triggers": "triggers",
+    "notifier_attached": "notifierAttached",
+}
+_to_dynamo, _from_dynamo = TypeSerializer(), TypeDeserializer()
 
 
 def _epoch(moment: datetime) -> str:
@@ -59,6 +74,22 @@ class DynamoPushStore:
 
     def _delete(self, pk: str) -> None:
         self._call("delete_item", Key={"pk": {"S": pk}})
+
+    def read_alert(self) -> AlertRecord:
+        """The alert as last synced (an empty record before the first sync)."""
+        item = self._call("get_item", Key={"pk": {"S": ALERT_ITEM}}, ConsistentRead=True).get("Item") or {}
+        plain = {k: _from_dynamo.deserialize(v) for k, v in item.items()}
+        values: dict[str, Any] = {field: plain.get(attribute) for field, attribute in ALERT_ATTRIBUTES.items()}
+        for listed in ("ips", "unmonitored", "triggers"):
+            values[listed] = tuple(values[listed] or ())
+        values["limit"] = None if values["limit"] is None else int(values["limit"])
+        values["notifier_attached"] = bool(values["notifier_attached"])
+        return AlertRecord(**values)
+
+    def write_alert(self, record: AlertRecord, synced_at: str) -> None:
+        values = {ALERT_ATTRIBUTES[k]: list(v) if isinstance(v, tuple) else v for k, v in asdict(record).items()}
+        item = {k: _to_dynamo.serialize(v) for k, v in {**values, "pk": ALERT_ITEM, "syncedAt": synced_at}.items()}
+        self._call("put_item", Item=item)
 
     def monitored_ips(self) -> frozenset[str] | None:
         item = self._call("get_item", Key={"pk": {"S": ALERT_ITEM}}, ConsistentRead=True).get("Item")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
 
@@ -39,6 +39,7 @@ from ics_honeynet.exposure import (
 )
 from ics_honeynet.pacing import DynamoSlotStore, PacerUnavailableError, SharedPacer
 from ics_honeynet.retries import RetryPolicy, lookup_with_retries
+from ics_honeynet.shodan_alert import answer_id, parse_monitored_ip_limit
 
 
 class HttpObserver(HTTPAdapter):
@@ -94,10 +95,10 @@ class ShodanClient:
     def pacer(self) -> SharedPacer:
         return self.observer.pacer
 
-    def _call(self, call: Callable[[str], Any], ip: str) -> Any:
+    def _call(self, call: Callable[..., Any], *args: Any) -> Any:
         """A client call's answer; a typed error, or _NOT_FOUND for Shodan's "No information"."""
         try:
-            return call(ip)
+            return call(*args)
         except shodan.APIError as error:
             if self.observer.pacer_error is not None:
                 raise self.observer.pacer_error from None  # nothing was sent
@@ -129,6 +130,47 @@ class ShodanClient:
         if answer is _NOT_FOUND:
             raise ShodanResponseError(f"Shodan answered the scan of {ip} with {NOT_FOUND_MESSAGE!r}")
         return parse_scan_answer(answer, ip)
+
+    # -- Shodan Monitor: the network alert (shodan_alert.AlertApi) --------------------------------
+    def _monitor(self, call: Callable[..., Any], *args: Any) -> Any:
+        """An alert or notifier call, paced like every request of the key; after a 429 the pace
+        widens and the state machine retries."""
+        try:
+            return self._call(call, *args)
+        except ShodanRateLimitError:
+            self.pacer.slow_down()
+            raise
+
+    def monitored_ip_limit(self) -> int:
+        return parse_monitored_ip_limit(self._monitor(self._api.info))
+
+    def create_webhook_notifier(self, url: str, description: str) -> str:
+        return answer_id(self._monitor(self._api.notifier.create, "webhook", {"url": url}, description), "notifier")
+
+    def create_alert(self, name: str, ips: Sequence[str]) -> str:
+        return answer_id(self._monitor(self._api.create_alert, name, list(ips)), "alert")
+
+    def edit_alert(self, alert_id: str, ips: Sequence[str]) -> bool:
+        try:
+            self._monitor(self._api.edit_alert, alert_id, list(ips))
+        except ShodanResponseError:
+            if self.observer.status == 404:
+                return False  # no such alert (removed by hand): the sync creates it again
+            raise
+        return True
+
+    def enable_triggers(self, alert_id: str, names: Sequence[str]) -> None:
+        self._monitor(self._api.enable_alert_trigger, alert_id, ",".join(names))
+
+    def attach_notifier(self, alert_id: str, notifier_id: str) -> None:
+        self._monitor(self._api.add_alert_notifier, alert_id, notifier_id)
+
+    def delete_alert(self, alert_id: str) -> None:
+        try:
+            self._monitor(self._api.delete_alert, alert_id)
+        except ShodanResponseError:
+            if self.observer.status != 404:  # gone already: what was wanted
+                raise
 
     def honeyscore(self, ip: str) -> Honeyscore:
         """Paced and retried here; if Shodan stays unavailable, the score is UNAVAILABLE

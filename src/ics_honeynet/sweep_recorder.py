@@ -70,6 +70,7 @@ class SweepRecorder:
             record_key=event.get("recordKey") or sweep_record_key(execution),
             sweep_started_at=event.get("sweepStartedAt"),
             draw=draw_arm if experiment == ExperimentMode.ON else None,
+            shodan_alert=event.get("shodanAlert"),
         )  # fmt: skip
         record = dict(summary.record)  # too big for the state machine at scale: it goes to S3 from here
         if read_error is not None:

@@ -74,6 +74,14 @@ class SweepSummary:
     record: dict[str, Any] = field(default_factory=dict)
     first_sweep: bool = False  # no IP of this sweep was checked before (and the table was readable)
     scans: list[ScanTarget] = field(default_factory=list)  # experiment mode: scans to request
+    shodan_alert: Mapping[str, Any] | None = None  # what SyncShodanAlert did (contracts.AlertSync)
+
+    @property
+    def unwatched(self) -> list[str]:
+        """Honeypot IPs over the plan's monitored-IP limit, when they differ from the last sweep's
+        (news, emailed once): Shodan Monitor does not watch them, only the scheduled sweep does."""
+        alert = self.shodan_alert or {}
+        return list(alert.get("unmonitored") or []) if alert.get("unmonitoredChanged") else []
 
     @property
     def exposed(self) -> list[Finding]:
@@ -86,7 +94,7 @@ class SweepSummary:
     @property
     def notify(self) -> bool:
         """Email only when something changed: the same exposure twice a day is noise."""
-        return bool(self.changes or self.rotation_error)
+        return bool(self.changes or self.rotation_error or self.unwatched)
 
     def count(self, kind: str) -> int:
         return sum(c.kind == kind for c in self.changes)
@@ -153,6 +161,7 @@ def summarize(
     record_key: str = "",
     sweep_started_at: str | None = None,
     draw: ArmDraw | None = None,
+    shodan_alert: Mapping[str, Any] | None = None,
 ) -> SweepSummary:
     """``histories``: the table's items for this sweep's IPs (and the rotation's new IPs), or
     None when the table could not be read - then every finding counts as new (better a repeated
@@ -196,6 +205,7 @@ def summarize(
         scans=scan_targets(holding) if draw is not None else [],
         # Items the ASL's CountRotation created this sweep hold no check: they are not a last sweep.
         first_sweep=histories is not None and not any(h.last_checked for h in known.values()),
+        shodan_alert=dict(shodan_alert) if shodan_alert else None,
     )
     record = {
         "execution": execution,
@@ -210,6 +220,7 @@ def summarize(
         "rotation": chains,
         "rotationError": rotation_error,
         "experiment": _experiment_record(updated.values()) if draw is not None else None,
+        "shodanAlert": summary.shodan_alert,
     }
     return replace(
         summary,
@@ -238,6 +249,8 @@ def compose_subject(summary: SweepSummary) -> str:
     parts = [template.format(n=summary.count(kind)) for kind, template in _SUBJECT_PARTS.items() if summary.count(kind)]
     if summary.rotation_error:
         parts.append("rotation aborted")
+    if summary.unwatched:
+        parts.append(f"{len(summary.unwatched)} IP(s) over the Shodan Monitor limit")
     subject = "ICS honeynet: " + (", ".join(parts) if parts else "no change")
     return subject if len(subject) <= MAX_SUBJECT else subject[: MAX_SUBJECT - 3] + "..."
 
@@ -368,6 +381,14 @@ def compose_message(summary: SweepSummary, *, execution: str, evidence_bucket: s
         lines.append(f"Still on Shodan, unchanged ({len(unchanged)}):")
         shown, more = _capped(unchanged)
         lines += [*(_unchanged_line(f) for f in shown), *more, ""]
+    if summary.unwatched:
+        alert = summary.shodan_alert or {}
+        lines.append(
+            f"Shodan Monitor watches {alert.get('monitored', '?')} honeypot IP(s), your plan's limit "
+            f"({alert.get('limit', '?')} monitored IPs); not watched (found by the scheduled sweep only):"
+        )
+        shown, more = _capped(summary.unwatched)
+        lines += [*(f"- {ip}" for ip in shown), *more, ""]
     if summary.skipped:
         lines.append("Tasks without a public IP yet (not checked):")
         shown, more = _capped(summary.skipped)

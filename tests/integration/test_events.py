@@ -28,6 +28,7 @@ FUNCTION_EVENTS = {
     "track_rotation.json": ("track_rotation", "JudgeReplacements"),
     "summarize_sweep.json": ("summarize_sweep", "SummarizeSweep"),
     "request_shodan_scan.json": ("request_shodan_scan", "RequestScan"),
+    "sync_shodan_alert.json": ("sync_shodan_alert", "SyncShodanAlert"),
 }
 
 
@@ -140,6 +141,12 @@ def test_each_event_runs_through_its_handler_with_what_the_readme_says_it_needs(
     assert summary["checked"] == 3 and summary["recordStored"] is True
     # The scan request needs ExperimentMode on (env), the key and the pace table: Shodan's receipt.
     assert invoke("request_shodan_scan.json")["count"] == 1
+    # The alert sync needs the key, the pace and push tables and the webhook URL's parameter: the
+    # event's IPs are not the local honeynet's, so the sweep's alert is edited to them.
+    synced = invoke("sync_shodan_alert.json")
+    assert (synced["status"], synced["monitored"]) == ("UPDATED", 3)
+    [alert] = cloud.shodan.alerts()
+    assert sorted(alert["filters"]["ip"]) == sorted(ip["ip"] for ip in events["sync_shodan_alert.json"]["ips"])
 
 
 def _scheduled(cloud: LocalCloud) -> dict[str, Any]:

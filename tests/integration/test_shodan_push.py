@@ -8,14 +8,14 @@ import hashlib
 import hmac
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-import boto3
 import pytest
 
 from localcloud.cloud import LocalCloud
-from localcloud.constants import REGION
 
 KEY = "local-shodan-key"  # the default scenario's key (stored in SSM by the local cloud)
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 
 def sign(body: bytes, key: str = KEY) -> str:
@@ -43,19 +43,13 @@ def headers(body: bytes, signature: str | None = None) -> dict[str, str]:
     return out
 
 
-def monitor(cloud: LocalCloud, ips: list[str]) -> None:
-    """The alert record the alert sync writes: the IPs Shodan watches for this honeynet."""
-    table = cloud.stack.physical_ids["ShodanPushTable"]
-    boto3.client("dynamodb", region_name=REGION).put_item(
-        TableName=table, Item={"pk": {"S": "alert"}, "ips": {"L": [{"S": ip} for ip in ips]}}
-    )
-
-
 @pytest.fixture(scope="module")
 def cloud():
+    """The default scenario after its first sweep, which put the Shodan alert on its three IPs."""
     with LocalCloud() as running:
-        tasks = running.wait_for_running(3)
-        monitor(running, [t.ip for t in tasks])
+        running.wait_for_running(3)
+        first, _report = running.sweep()
+        assert first.status == "SUCCEEDED"
         yield running
 
 
@@ -63,7 +57,7 @@ def indexed_ip(cloud: LocalCloud) -> str:
     return next(t.ip for t in cloud.scheduler.running_tasks() if t.slot == 1 and t.running)
 
 
-def test_a_signed_notification_starts_one_sweep_that_checks_just_that_ip_and_alerts(cloud):
+def test_a_signed_notification_starts_one_sweep_that_checks_just_that_ip(cloud):
     ip = indexed_ip(cloud)
     before = cloud.snapshot()
     started, asked_before = len(cloud.executions()), len(cloud.shodan.requests())
@@ -77,9 +71,10 @@ def test_a_signed_notification_starts_one_sweep_that_checks_just_that_ip_and_ale
     assert run.status == "SUCCEEDED" and run.input == {"targetIp": ip}
     assert len(cloud.executions()) == started + 1
     assert report.checked == [{"ip": ip, "verdict": "INDEXED"}]
-    assert {r.ip for r in cloud.shodan.requests()[asked_before:]} == {ip}
-    [email] = report.emails
-    assert email["subject"] == "ICS honeynet: 1 newly on Shodan" and ip in email["body"]
+    assert cloud.evidence(f"sweeps/{run.name}.json")["shodanAlert"]["status"] == "UNCHANGED"
+    assert {r.ip for r in cloud.shodan.requests()[asked_before:]} == {ip}  # the alert unchanged: no request
+    # The first sweep found this IP indexed already: not news, no email (a finding is emailed once).
+    assert report.emails == []
 
 
 @pytest.mark.parametrize(
@@ -129,3 +124,19 @@ def test_get_and_a_url_without_public_access_are_refused(cloud):
     answer = cloud.function_urls.request(url, "GET", {}, b"")
     assert (answer.status, answer.json()["outcome"]) == (405, "METHOD_NOT_ALLOWED")
     assert cloud.function_urls.request("https://nobody.lambda-url.us-east-1.on.aws/", "POST", {}, b"").status == 404
+
+
+# -- the alert the sweeps keep (SyncShodanAlert) ------------------------------------------------------
+def test_the_sweep_keeps_one_alert_on_exactly_the_honeynets_ips_with_the_webhook_notifier(cloud):
+    ips = sorted(t.ip for t in cloud.scheduler.running_tasks() if t.running)
+    [alert] = cloud.shodan.alerts()
+    assert sorted(alert["filters"]["ip"]) == ips and alert["expires"] == 0
+    assert set(alert["triggers"]) == {"new_service", "industrial_control_system"}
+    [notifier] = cloud.shodan.notifiers()
+    assert alert["notifiers"] == [notifier["id"]]
+    assert (notifier["provider"], notifier["args"]["url"]) == ("webhook", cloud.stack.output("ShodanWebhookUrl"))
+    asked = len(cloud.shodan.requests())
+    run, _report = cloud.sweep()
+    record = cloud.evidence(f"sweeps/{run.name}.json")["shodanAlert"]
+    assert (record["status"], record["alertId"], record["monitored"]) == ("UNCHANGED", alert["id"], 3)
+    assert [r.path for r in cloud.shodan.requests()[asked:] if "/alert" in r.path or "notifier" in r.path] == []

@@ -37,7 +37,7 @@ def profile(**fields: object) -> dict:
         (profile(shodan="indexd"), "f.yaml: honeypots[0] (plc).shodan: expected one of not_indexed, indexed, "
          "fingerprinted, stale, got 'indexd'"),
         (profile(color="red"), "f.yaml: honeypots[0] (plc): unknown field(s) color; known: name, shodan, ports, tags, "
-         "honeyscore, org, banner_age_hours"),
+         "honeyscore, org, banner_age_hours, indexed_after_minutes"),
         (profile(shodan="stale", banner_age_hours=3), "f.yaml: honeypots[0] (plc).banner_age_hours: a stale "
          "profile's banners predate the task (negative hours)"),
         ({"honeypots": "indexed"}, "f.yaml: honeypots: expected a list of profiles, got 'indexed'"),

@@ -93,6 +93,22 @@ def test_without_history_every_finding_is_reported_as_new():
     assert "Exposure history unavailable (reading t: ClientError)" in summary.message
 
 
+# -- the Shodan alert (SyncShodanAlert's reply) -------------------------------------------------
+def test_ips_over_the_shodan_monitor_limit_are_emailed_when_they_change_and_recorded_always():
+    over = {"status": "CREATED", "alertId": "A1", "monitored": 16, "unmonitored": ["192.0.2.17"],
+            "unmonitoredChanged": True, "limit": 16}  # fmt: skip
+    quiet = [result("192.0.2.1", "NOT_INDEXED")]
+    first = sweep(quiet, shodan_alert=over)
+    assert first.notify is True and first.changes == []
+    assert first.subject == "ICS honeynet: 1 IP(s) over the Shodan Monitor limit"
+    assert "Shodan Monitor watches 16 honeypot IP(s), your plan's limit (16 monitored IPs)" in first.message
+    assert "- 192.0.2.17" in first.message and first.record["shodanAlert"] == over
+    again = sweep(quiet, first.histories, shodan_alert={**over, "status": "UNCHANGED", "unmonitoredChanged": False})
+    assert again.notify is False and again.record["shodanAlert"]["unmonitored"] == ["192.0.2.17"]
+    failed = sweep(quiet, first.histories, shodan_alert={"status": "NOT_SYNCED", "error": "ShodanUnavailableError"})
+    assert failed.notify is False and failed.record["shodanAlert"]["status"] == "NOT_SYNCED"
+
+
 # -- rotations -------------------------------------------------------------------------------
 def chain(status: str, **extra: object) -> dict:
     return {"from": "192.0.2.9", "fromTask": "arn:aws:ecs:us-east-1:1:task/c/192.0.2.9", "status": status, **extra}
