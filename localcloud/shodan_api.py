@@ -113,6 +113,7 @@ class Push:
     """One Monitor notification sent to a webhook: when (monotonic), where, about what, the answer."""
 
     at: float
+    sent_at: datetime  # wall clock (UTC): compared with Step Functions' event times
     url: str
     alert_id: str
     trigger: str
@@ -276,8 +277,9 @@ class ShodanApiServer:
                     "SHODAN-SIGNATURE-SHA1": hmac.new(self.api_key.encode(), body, hashlib.sha1).hexdigest(),
                     "User-Agent": "Shodan Monitor (localcloud)",
                 }
+                at, sent_at = time.monotonic(), datetime.now(UTC)
                 status = self.deliver(url, headers, body) if self.deliver is not None else None
-                push = Push(time.monotonic(), url, alert["id"], trigger, ip, int(banner.get("port") or 0), status)
+                push = Push(at, sent_at, url, alert["id"], trigger, ip, int(banner.get("port") or 0), status)
                 with self._lock:
                     self._pushes.append(push)
                 sent.append(push)
