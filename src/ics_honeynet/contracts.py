@@ -187,6 +187,13 @@ class HoneypotListing(TypedDict):
     skipped: list[SkippedTask]
 
 
+class MonitoredIps(TypedDict):
+    """ListHoneypotIps' reply to ListMonitoredIps (``ipsOnly``): every honeypot IP now, nothing
+    else (the Shodan alert's IPs; 1,000 full listings would weigh ~240 KB of a state's 256 KB)."""
+
+    ips: list[str]
+
+
 class SweepListing(TypedDict):
     """ListHoneypotIps' reply to a sweep: the Map's items, and where every target is."""
 

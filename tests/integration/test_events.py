@@ -146,7 +146,7 @@ def test_each_event_runs_through_its_handler_with_what_the_readme_says_it_needs(
     synced = invoke("sync_shodan_alert.json")
     assert (synced["status"], synced["monitored"]) == ("UPDATED", 3)
     [alert] = cloud.shodan.alerts()
-    assert sorted(alert["filters"]["ip"]) == sorted(ip["ip"] for ip in events["sync_shodan_alert.json"]["ips"])
+    assert sorted(alert["filters"]["ip"]) == sorted(events["sync_shodan_alert.json"]["ips"])
 
 
 def _scheduled(cloud: LocalCloud) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ics_honeynet.contracts import HoneypotListing, SweepInput, SweepListing
+from ics_honeynet.contracts import HoneypotListing, MonitoredIps, SweepInput, SweepListing
 from ics_honeynet.honeynet_api import list_honeypots, store_targets
 from ics_honeynet.honeypot_ips import add_extra_ips, only_ip, parse_extra_ips, started_after
 
@@ -24,7 +24,7 @@ ecs, ec2, s3 = boto3.client("ecs"), boto3.client("ec2"), boto3.client("s3")
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> SweepListing | HoneypotListing:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> SweepListing | HoneypotListing | MonitoredIps:
     cluster = event.get("cluster") or os.environ["CLUSTER_NAME"]
     service = event.get("service") or os.environ["SERVICE_NAME"]
     listing = list_honeypots(ecs, ec2, cluster, service)
@@ -45,8 +45,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> SweepListin
         store_targets(s3, event["targetsBucket"], event["targetsKey"], listing)
     for skipped in listing.skipped:
         logger.info("task skipped", extra={"taskArn": skipped.task_arn, "reason": skipped.reason})
-    if not targeted:  # a targeted sweep lists one honeypot, not how many run
+    if not targeted and not event.get("ipsOnly"):  # counted once per sweep, not per targeted or alert listing
         metrics.add_metric(name="RunningHoneypots", unit=MetricUnit.Count, value=len(listing.ips))
     metrics.add_metric(name="SkippedTasks", unit=MetricUnit.Count, value=len(listing.skipped))
     logger.info("honeypot IPs listed", extra={"ips": len(listing.ips), "skipped": len(listing.skipped)})
+    if event.get("ipsOnly"):  # the Shodan alert's IPs (the ASL's ListMonitoredIps)
+        return {"ips": [item.ip for item in listing.ips]}
     return listing.sweep_json(event["targetsKey"]) if event.get("targetsKey") else listing.to_json()

@@ -1,7 +1,8 @@
 """Lambda adapter: keep the one Shodan network alert whose IPs are exactly the honeynet's
 (SyncShodanAlert; the ASL's SyncShodanAlert, after the checks and any rotation). What it asks of
-Shodan and when: shodan_alert.py. The event is ListMonitoredIps' listing (every honeypot IP now,
-extra IPs included); the reply is an ``AlertSync`` for the sweep record and the email.
+Shodan and when: shodan_alert.py. The event is ``{"execution", "ips"}``: every honeypot IP now
+(ListMonitoredIps, extra IPs included); the reply is an ``AlertSync`` for the sweep record and
+the email.
 
 The webhook's URL comes from the SSM parameter the stack writes (``WEBHOOK_URL_PARAMETER``): the
 state machine runs this function and the webhook starts the state machine, so the URL cannot be
@@ -51,7 +52,7 @@ def _webhook_url() -> str:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> AlertSync:
-    ips = [normalise_ip(item["ip"]) for item in event.get("ips") or []]
+    ips = [normalise_ip(ip) for ip in event.get("ips") or []]
     store = DynamoPushStore(dynamodb, os.environ["SHODAN_PUSH_TABLE"])
 
     def save(record: AlertRecord) -> None:
