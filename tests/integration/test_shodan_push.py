@@ -37,6 +37,11 @@ def notification(ip: str, port: int = 102, minutes_ago: float = 2) -> bytes:
     ).encode()
 
 
+def flip_last(signature: str) -> str:
+    """The signature with its last hex digit changed (never to itself)."""
+    return signature[:-1] + ("1" if signature[-1] == "0" else "0")
+
+
 def headers(body: bytes, signature: str | None = None) -> dict[str, str]:
     out = {"SHODAN-ALERT-ID": "LOCALALERT", "SHODAN-ALERT-TRIGGER": "new_service", "User-Agent": "Shodan"}
     out["SHODAN-SIGNATURE-SHA1"] = signature if signature is not None else sign(body)
@@ -97,7 +102,7 @@ def test_unsigned_badly_signed_oversized_foreign_and_stale_notifications_start_n
     }.get(case, notification(ip, port=44818))
     sent = {
         "unsigned": {k: v for k, v in headers(body).items() if k != "SHODAN-SIGNATURE-SHA1"},
-        "badly signed": headers(body, signature=sign(body)[:-1] + "0"),
+        "badly signed": headers(body, signature=flip_last(sign(body))),
         "signed with another key": headers(body, signature=sign(body, key="not-the-key")),
     }.get(case, headers(body))
     started = len(cloud.executions())
