@@ -108,7 +108,8 @@ def test_a_replacement_that_never_gets_a_public_ip_fails_the_rotation_after_the_
     assert run.status == "SUCCEEDED"
     [rotation] = report.rotated
     assert rotation["status"] == "FAILED" and "no replacement task with a public IP within 90 s" in rotation["reason"]
-    assert len(lists) == 1 + 3  # the sweep's listing, then exactly ReplacementChecks waits
+    # The sweep's listing, then exactly ReplacementChecks waits, then the Shodan alert's IPs.
+    assert [bool(i.event.get("ipsOnly")) for i in lists] == [False] * (1 + 3) + [True]
     [email] = report.emails
     assert "rotation(s) failed" in email["subject"]
 
@@ -137,7 +138,9 @@ def test_a_rotation_that_cannot_finish_still_records_the_sweep_and_alerts(monkey
     [rotation] = report.rotated
     assert rotation["status"] == "FAILED" and "rotation was aborted" in rotation["reason"]
     lists = [i for i in cloud.runtime.invocations if "ListHoneypotIps" in i.function_name]
-    assert [i.error_type for i in lists] == [None] + ["HoneynetApiError"] * 4  # tried, retried 3 times, given up
+    # Tried, retried 3 times, given up: the replacements' listing, then the Shodan alert's (not synced).
+    assert [i.error_type for i in lists] == [None] + ["HoneynetApiError"] * 4 * 2
+    assert record["shodanAlert"] == {"status": "NOT_SYNCED", "error": "HoneynetApiError"}
     assert record["checked"] == 3 and record["rotationError"].startswith(
         "HoneynetApiError: listing the honeynet's tasks failed"
     )
