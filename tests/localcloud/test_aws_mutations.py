@@ -231,8 +231,8 @@ LOGS_KEY_CONTEXT = (
 def test_every_functions_logs_reach_its_encrypted_log_group():
     with LocalCloud() as cloud:
         deliveries = cloud.function_log_deliveries
-        assert len(deliveries) == 5
-        assert [d.denied for d in deliveries] == [None] * 5
+        assert len(deliveries) == 7
+        assert [d.denied for d in deliveries] == [None] * 7
         assert all(d.log_group == f"/aws/lambda/{d.function}" for d in deliveries)
 
 
@@ -276,7 +276,7 @@ def test_a_map_that_keeps_each_whole_check_exceeds_the_payload_quota_at_1000_ips
 
 
 SCAN_FUNCTION_POLICIES = """      # The Shodan client's needs, as the lookup's: the key, the shared pace.
-      Policies: *shodan-client-policies"""
+      Policies: [*shodan-client-policy]"""
 
 
 def test_a_scan_function_without_the_shodan_clients_grants_scans_nothing_and_records_why(tmp_path, monkeypatch):
