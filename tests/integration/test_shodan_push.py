@@ -145,3 +145,17 @@ def test_the_sweep_keeps_one_alert_on_exactly_the_honeynets_ips_with_the_webhook
     record = cloud.evidence(f"sweeps/{run.name}.json")["shodanAlert"]
     assert (record["status"], record["alertId"], record["monitored"]) == ("UNCHANGED", alert["id"], 3)
     assert [r.path for r in cloud.shodan.requests()[asked:] if "/alert" in r.path or "notifier" in r.path] == []
+
+
+def test_no_key_signature_or_body_reaches_the_functions_logs(cloud):
+    ip = indexed_ip(cloud)
+    body = notification(ip, port=161)
+    secret_marker = b"secret-banner-text-7f3a"
+    body = body[:-1] + b', "data": "' + secret_marker + b'"}'
+    signature = sign(body)
+    cloud.post_to_function_url(cloud.stack.output("ShodanWebhookUrl"), body, headers(body, signature))
+    cloud.post_to_function_url(cloud.stack.output("ShodanWebhookUrl"), body, headers(body, flip_last(signature)))
+    logged = "\n".join(cloud.function_log_lines())
+    assert "shodan notification" in logged  # the webhook did log its outcomes
+    for secret in (KEY, signature, flip_last(signature), secret_marker.decode()):
+        assert secret not in logged
