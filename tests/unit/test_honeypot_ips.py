@@ -136,3 +136,11 @@ def test_a_sweep_listing_carries_one_small_map_item_per_ip():
     assert set(item) == {"ip", "taskArn", "startedAt"}  # the iteration's input: no ENI, nothing else
     assert item["ip"] == "198.51.100.1" and out["count"] == 1 and out["targetsKey"] == "targets/sweep-1.json"
     assert out["skippedCount"] == 60 and len(out["skipped"]) == 50  # all 60 are in the targets document
+
+
+def test_a_task_without_started_at_is_dated_by_created_at_or_skipped():
+    created = task(1) | {"startedAt": None, "createdAt": datetime(2026, 11, 24, 9, 0, tzinfo=UTC)}
+    bare = task(2, eni="eni-2") | {"startedAt": None}
+    listing = assemble("c", "s", [created, bare], {"eni-1": eni("198.51.100.1"), "eni-2": eni("198.51.100.2")})
+    assert [(i.ip, i.started_at) for i in listing.ips] == [("198.51.100.1", "2026-11-24T09:00:00+00:00")]
+    assert listing.skipped == [Skipped(bare["taskArn"], "task has no startedAt yet")]
