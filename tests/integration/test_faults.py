@@ -427,6 +427,23 @@ def test_a_replacement_ip_shodan_cannot_answer_for_is_kept_and_its_reason_emaile
     )
 
 
+def test_a_rotation_count_the_table_refuses_is_retried_and_the_rotation_goes_on():
+    gone = aws_error("ResourceNotFoundException", "Requested resource not found", 400)
+    with LocalCloud(rotate_on="fingerprinted") as cloud:
+        cloud.wait_for_running(3)
+        count = cloud.fault("dynamodb", "UpdateItem", gone, by=STATE_MACHINE)
+        run, report = cloud.sweep()
+        [rotation] = report.rotated
+        item = boto3.client("dynamodb").get_item(
+            TableName=cloud.stack.output("ExposureTableName"), Key={"ip": {"S": rotation["from"]}}
+        )["Item"]
+    assert run.status == "SUCCEEDED"
+    assert len(count.calls) == 4 and [c["Key"] for c in count.calls] == [{"ip": {"S": rotation["from"]}}] * 4
+    assert backoff(cloud, run, "CountRotation") == [("ResourceNotFoundException", s) for s in (2, 4, 8)]
+    assert rotation["status"] == "ROTATED" and rotation["to"]
+    assert item["rotations"] == {"N": "0"} and item["replacedBy"] == {"S": rotation["to"]}  # only the count missed it
+
+
 # -- ECS/EC2 listing ----------------------------------------------------------------------------------
 def test_ec2_failing_the_listing_with_an_error_other_than_not_found_is_retried_then_fails_the_sweep_loudly(quiet):
     malformed = aws_error("InvalidNetworkInterfaceID.Malformed", "Invalid id: 'eni-?' (local fault injection)", 400)
