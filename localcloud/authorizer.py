@@ -6,7 +6,11 @@ Step Functions interpreter's, the local ECS scheduler's. It
 
 1. enforces request rules AWS applies and moto does not (``SERVICE_RULES``), for every caller;
 2. authorises calls made by a principal of the stack (localcloud/iam.py) and answers a denied
-   call exactly as AWS does, so the caller's error handling runs as it would on AWS.
+   call exactly as AWS does, so the caller's error handling runs as it would on AWS;
+3. answers an allowed call of a principal of the stack with the fault a test injected
+   (``Authorizer.faults``): one of AWS's errors (throttling, a 5xx) or a partial answer (a batch's
+   unprocessed items), as the caller's SDK would receive it. The local cloud's own calls (the ECS
+   scheduler, a test reading S3) are never answered by a fault.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,6 +49,30 @@ from localcloud.iam import (
     simulator,
 )
 
+# A call's parameters -> (HTTP status, the answer as the SDK parses it: an "Error" for >= 300).
+Answer = Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]
+
+
+def aws_error(code: str, message: str, status: int = 500) -> Answer:
+    """An answer with AWS's error ``code`` (e.g. ``InternalFailure``, ``ThrottlingException``)."""
+    return lambda _params: (status, {"Error": {"Code": code, "Message": message}})
+
+
+@dataclass
+class ApiFault:
+    """AWS answering the stack's calls of ``service``:``operation`` with ``answer``."""
+
+    service: str  # botocore's service name: "sns", "ecs", "ec2", "s3", "dynamodb"
+    operation: str  # the API action: "Publish", "StopTask", "BatchGetItem"
+    answer: Answer
+    times: int | None = None  # the first ``times`` matching calls are answered, then AWS recovers
+    by: str | None = None  # only calls of a principal whose ARN contains this (a role's name)
+    calls: list[dict[str, Any]] = field(default_factory=list)  # every matching call's parameters
+
+    @property
+    def answered(self) -> int:
+        return len(self.calls) if self.times is None else min(self.times, len(self.calls))
+
 
 class Authorizer:
     def __init__(self, region: str, evaluator: Simulator | None = None) -> None:
@@ -52,7 +81,20 @@ class Authorizer:
         self.evaluator = evaluator or simulator()
         self.step_functions: Principal | None = None  # the state machine's role
         self.denials: list[Decision] = []
+        self.faults: list[ApiFault] = []
         self._lock = threading.Lock()
+
+    def fault_for(self, principal: Principal, call: ApiCall) -> ApiFault | None:
+        """The injected fault answering this allowed call, if any (the call is counted on it)."""
+        with self._lock:
+            for fault in self.faults:
+                if (fault.service, fault.operation) != (call.service, call.operation):
+                    continue
+                if fault.by is not None and fault.by not in principal.arn:
+                    continue
+                fault.calls.append(dict(call.params))
+                return fault if fault.times is None or len(fault.calls) <= fault.times else None
+        return None
 
     def authorise(self, principal: Principal, call: ApiCall) -> Decision:
         """The first denied request of the call, or the last allowed one."""
@@ -146,10 +188,18 @@ def _gate(model: Any, request_signer: Any, context: dict[str, Any], **_kw: Any) 
     if principal is None:
         return None  # the account administrator (the local cloud itself)
     decision = authorizer.authorise(principal, call)
-    if decision.allowed:
+    if not decision.allowed:
+        code, status = denied_error(service, via_kms=decision.request.action.startswith("kms:"))
+        return _error(code, status, decision.message())
+    fault = authorizer.fault_for(principal, call)
+    if fault is None:
         return None
-    code, status = denied_error(service, via_kms=decision.request.action.startswith("kms:"))
-    return _error(code, status, decision.message())
+    status, answer = fault.answer(dict(call.params))
+    if status >= 300:
+        return _error(answer["Error"]["Code"], status, answer["Error"]["Message"])
+    request_id = str(uuid.uuid4())
+    http = AWSResponse("https://localcloud", status, {"x-amzn-requestid": request_id}, _EmptyBody())
+    return http, {**answer, "ResponseMetadata": {"RequestId": request_id, "HTTPStatusCode": status, "HTTPHeaders": {}}}
 
 
 _HANDLERS = [("before-parameter-build", _keep_params), ("before-call", _gate)]

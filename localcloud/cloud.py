@@ -28,6 +28,8 @@ import boto3
 
 from localcloud import moto_patches
 from localcloud.authorizer import (
+    Answer,
+    ApiFault,
     Authorizer,
     alarm_delivery_denial,
     flow_log_delivery_denial,
@@ -40,6 +42,7 @@ from localcloud.ecs_scheduler import HoneynetScheduler, HoneypotTask
 from localcloud.function_urls import FunctionUrls, HttpResponse
 from localcloud.functions import (
     FUNCTION_LOGS,
+    Container,
     FunctionLog,
     function_log,
     function_of,
@@ -49,6 +52,7 @@ from localcloud.functions import (
 from localcloud.handler_patches import ClockPatches, ScaledClock, routing_shodan_to
 from localcloud.iam import acting_as, role_principal
 from localcloud.lambda_runtime import InProcessLambda
+from localcloud.moto_patches.stepfunctions import RETRY_WAITS, RetryWait
 from localcloud.report import SweepReport, rotation_outcome, scan_outcomes
 from localcloud.scenario import Scenario, load_scenario, render_host
 from localcloud.shodan_api import ShodanApiServer
@@ -157,6 +161,9 @@ class LocalCloud:
     alarm_deliveries: list[AlarmDelivery] = field(init=False, default_factory=list)
     function_log_deliveries: list[LogDelivery] = field(init=False, default_factory=list)
     flow_log_deliveries: list[FlowLogDelivery] = field(init=False, default_factory=list)
+    # Each function's containers started so far (logical id -> containers), for tests that look
+    # inside one (its Shodan pacer, its cached clients).
+    containers: dict[str, list[Container]] = field(init=False, default_factory=dict)
     _stack: contextlib.ExitStack = field(init=False)
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -271,7 +278,9 @@ class LocalCloud:
         for logical_id, function_name in self.stack.functions.items():
             handler = configurations[function_name]["Handler"]
             role = role_principal(configurations[function_name]["Role"])
-            containers = _containers_of(handler, self.stack.code_dirs[logical_id], clocks)
+            containers = _containers_of(
+                handler, self.stack.code_dirs[logical_id], clocks, self.containers.setdefault(logical_id, [])
+            )
             self.runtime.register(function_name, containers, function_log(function_of(handler)), principal=role)
             group = (
                 configurations[function_name].get("LoggingConfig", {}).get("LogGroup", f"/aws/lambda/{function_name}")
@@ -417,6 +426,27 @@ class LocalCloud:
         return self._finished_run(name, arn, timeout)
 
     # -- what the user looks at afterwards -----------------------------------------------------
+    def fault(
+        self, service: str, operation: str, answer: Answer, times: int | None = None, by: str | None = None
+    ) -> ApiFault:
+        """From now on AWS answers the stack's ``service``:``operation`` calls (of a principal whose
+        ARN contains ``by``) with ``answer``, the first ``times`` of them or all; the fault counts
+        the calls (``ApiFault.calls``)."""
+        fault = ApiFault(service, operation, answer, times=times, by=by)
+        self.authorizer.faults.append(fault)
+        return fault
+
+    def retries(self, run: SweepRun, state: str, ip: str | None = None) -> list[RetryWait]:
+        """Every retry of ``state`` Step Functions made in ``run`` (in a Map: of the iteration for
+        ``ip``), in order: what the console's history shows as the state's repeated attempts."""
+        return [
+            wait
+            for wait in RETRY_WAITS
+            if wait.execution == run.name
+            and wait.state == state
+            and (ip is None or (isinstance(wait.item, dict) and wait.item.get("ip") == ip))
+        ]
+
     def emails(self) -> list[Email]:
         from moto.sns.models import sns_backends
 
@@ -581,14 +611,15 @@ class LocalCloud:
 _container_numbers = itertools.count(1)  # container 0 is the copy tests import directly
 
 
-def _containers_of(handler: str, code_dir: Path, clocks: ClockPatches) -> Any:
+def _containers_of(handler: str, code_dir: Path, clocks: ClockPatches, started: list[Container]) -> Any:
     """A factory of cold containers: each is a fresh import of the package's modules the handler
     needs (its own globals and cached clients, its logs bound to this local cloud's stdout
-    router, its clock this local cloud's scaled one)."""
+    router, its clock this local cloud's scaled one), added to ``started``."""
 
     def container(_number: int) -> Any:
         loaded = load_container(handler, next(_container_numbers), code_dir)
         clocks.apply(loaded.modules.values())
+        started.append(loaded)
         return loaded.handler
 
     container.is_container_factory = True  # type: ignore[attr-defined]

@@ -19,6 +19,10 @@ the local cloud's IAM gate, so a role that may not write its logs fails the task
 task that fails to start is STOPPED with Fargate's reason and kept in ``failed_starts``; after
 as many failures as ECS's deployment circuit breaker tolerates, ``deployment_failed`` holds the
 reason and no more tasks are started (ECS marks the deployment FAILED; CloudFormation rolls back).
+
+An error of the background loop is kept in ``errors`` (the loop goes on, as ECS's would); every
+scheduler is listed in ``SCHEDULERS`` until it has stopped and been checked, so the tests fail a
+test during which one erred (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -59,7 +63,26 @@ class HoneypotTask:
         return self.stopped_at is None
 
 
+# Schedulers created and not yet checked once stopped (the tests' check on their errors).
+SCHEDULERS: list[HoneynetScheduler] = []
+
+
+def errors_so_far() -> dict[HoneynetScheduler, int]:
+    """How many errors each listed scheduler has recorded: a mark for ``errors_since``."""
+    return {scheduler: len(scheduler.errors) for scheduler in list(SCHEDULERS)}
+
+
+def errors_since(mark: dict[HoneynetScheduler, int]) -> list[str]:
+    """The errors schedulers recorded after ``mark`` (those created since included); the
+    schedulers that have stopped are checked for good and no longer listed."""
+    errors = [e for scheduler in list(SCHEDULERS) for e in scheduler.errors[mark.get(scheduler, 0) :]]
+    SCHEDULERS[:] = [scheduler for scheduler in SCHEDULERS if scheduler.looping]
+    return errors
+
+
 class HoneynetScheduler:
+    """ECS's service scheduler for one service (see the module's docstring)."""
+
     def __init__(
         self,
         *,
@@ -87,6 +110,7 @@ class HoneynetScheduler:
         self.deployment_failed: str | None = None
         # Event lines a shipper never wrote to its stream (it stopped before reading them).
         self.lost_event_lines: list[str] = []
+        SCHEDULERS.append(self)
 
     # -- the moto side -----------------------------------------------------------------------
     def _backend(self) -> tuple[Any, str]:
@@ -322,6 +346,11 @@ class HoneynetScheduler:
             except Exception as exc:  # keep scheduling; surface the error to the caller
                 self.errors.append(f"{type(exc).__name__}: {exc}")
                 time.sleep(self.interval)
+
+    @property
+    def looping(self) -> bool:
+        """Whether the background loop runs (started, not stopped)."""
+        return self._thread is not None
 
     def stop(self) -> None:
         self._stop.set()

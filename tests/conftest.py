@@ -1,8 +1,9 @@
-"""Shared fixtures: a Lambda context and the project's function loader."""
+"""Shared fixtures: a Lambda context; every test fails if a local cloud's ECS scheduler erred."""
 
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,3 +38,24 @@ class FakeLambdaContext:
 @pytest.fixture
 def lambda_context() -> FakeLambdaContext:
     return FakeLambdaContext()
+
+
+@pytest.fixture(autouse=True)
+def _no_local_scheduler_error():
+    """The local cloud's ECS scheduler keeps going after an error (as ECS would), so a test could
+    pass on a honeynet the scheduler stopped maintaining: an error during the test fails it."""
+    from localcloud.ecs_scheduler import errors_since, errors_so_far
+
+    mark = errors_so_far()
+    yield
+    errors = errors_since(mark)
+    assert not errors, f"the local cloud's ECS scheduler erred during the test: {errors}"
+
+
+@pytest.fixture
+def unused_port():
+    """A local TCP port that refuses connections: bound for the test, never listening (no
+    assumption about which ports of the machine are closed)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]

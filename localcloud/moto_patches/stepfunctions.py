@@ -20,12 +20,25 @@
   that fails with one of Step Functions' own errors (``States.*``) crashes moto's propagation
   (it builds a *custom* error name from it) into ``States.Runtime``; we propagate the error as
   AWS does, so the Map's own Retry/Catch sees the real name.
+- ``retry counters per state entry``: a retrier keeps its attempt count and backoff multiplier
+  in the running state's heap, under a key each component draws the first time it is asked. Two
+  Map iterations reaching a retrier at once could both draw one, so the attempt count of one was
+  kept under a key nobody read again and that iteration retried once more than ``MaxAttempts``
+  (seen: four retries of a ``MaxAttempts: 3`` StoreEvidence). On AWS every iteration has its own
+  ``MaxAttempts`` (Step Functions developer guide, "Handling errors", retriers). The key is drawn
+  under a lock.
+- ``retries recorded``: every retry the interpreter makes is recorded (``RETRY_WAITS``: the
+  execution, the state, the error, the Map item, which retry, the backoff ceiling and the jittered wait, in
+  the ASL's seconds), so a test can count a state's retries and check its backoff as the
+  console's history would show them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from localcloud.moto_patches.base import patch_attr
@@ -169,3 +182,79 @@ def cloudformation_state_machines_executable() -> contextlib.AbstractContextMana
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
     return patch_attr(models, "stepfunctions_backends", stepfunctions_parser_backends)
+
+
+@dataclass(frozen=True)
+class RetryWait:
+    """One retry the interpreter made, in the ASL's seconds (before the time scale)."""
+
+    execution: str
+    state: str
+    error: str
+    item: Any  # the Map item this retry's iteration runs for (None outside a Map)
+    retry: int  # 1 for the state's first retry
+    ceiling: float  # IntervalSeconds x BackoffRate^(retry - 1), capped at MaxDelaySeconds
+    wait: float  # after JitterStrategy (FULL: uniform in [0, ceiling])
+
+
+RETRY_WAITS: list[RetryWait] = []
+
+
+def retries_recorded() -> contextlib.AbstractContextManager[Any]:
+    """moto's RetrierDecl._eval_body, step for step, recording each retry it decides on."""
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.common.retry.max_attempts_decl import MaxAttemptsOutcome
+    from moto.stepfunctions.parser.asl.component.common.retry.retrier_outcome import RetrierOutcome
+
+    def eval_body(self: Any, env: Any) -> None:
+        error_name = env.stack[-1]  # RetryDecl pushed it for this retrier
+        self.error_equals.eval(env)
+        if not env.stack.pop():
+            env.stack.append(RetrierOutcome.Skipped)
+            return
+        self.max_attempts.eval(env=env)
+        if env.stack.pop() == MaxAttemptsOutcome.EXHAUSTED:
+            env.stack.append(RetrierOutcome.Failed)
+            return
+        self.interval_seconds.eval(env=env)
+        self.backoff_rate.eval(env=env)
+        self.max_delay_seconds.eval(env=env)
+        ceiling = float(env.stack[-1])
+        self.jitter_strategy.eval(env=env)
+        wait = float(env.stack.pop())
+        context = env.states.context_object.context_object_data
+        RETRY_WAITS.append(
+            RetryWait(
+                execution=context["Execution"]["Name"],
+                state=context["State"]["Name"],
+                error=error_name.error_name,
+                item=(context.get("Map") or {}).get("Item", {}).get("Value"),
+                retry=int(context["State"]["RetryCount"]) + 1,
+                ceiling=ceiling,
+                wait=wait,
+            )
+        )
+        retrier_decl.time.sleep(wait)  # scaled by time_scale()
+        env.stack.append(RetrierOutcome.Executed)
+
+    RETRY_WAITS.clear()
+    return patch_attr(retrier_decl.RetrierDecl, "_eval_body", eval_body)
+
+
+def retry_counters_per_state_entry() -> contextlib.AbstractContextManager[Any]:
+    """EvalComponent.heap_key, drawn once per component even when threads ask at once."""
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+    from moto.stepfunctions.parser.utils import long_uid
+
+    lock = threading.Lock()
+    attribute = "_EvalComponent__heap_key"  # the name-mangled cache behind moto's property
+
+    def heap_key(self: Any) -> str:
+        with lock:
+            key: str | None = getattr(self, attribute, None)
+            if key is None:
+                key = long_uid()
+                setattr(self, attribute, key)
+            return key
+
+    return patch_attr(EvalComponent, "heap_key", property(heap_key))

@@ -4,6 +4,7 @@ state transition per IP. A boto3 DynamoDB client is passed in."""
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -13,6 +14,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from ics_honeynet.exposure_history import IpHistory
 
 BATCH_GET, BATCH_WRITE, UNPROCESSED_TRIES = 100, 25, 5
+UNPROCESSED_FIRST_WAIT_S = 0.1  # doubled after each try that left items unprocessed
 _to_dynamo, _from_dynamo = TypeSerializer(), TypeDeserializer()
 
 
@@ -25,8 +27,15 @@ def _chunks[T](items: list[T], size: int) -> Iterator[list[T]]:
         yield items[start : start + size]
 
 
+def unprocessed_wait_ceiling(attempt: int) -> float:
+    """The longest wait after try ``attempt`` (0-based) left part of a batch unprocessed."""
+    return float(UNPROCESSED_FIRST_WAIT_S * 2**attempt)
+
+
 def _backoff(attempt: int) -> None:
-    time.sleep(0.1 * 2**attempt)  # DynamoDB throttled part of the batch
+    # DynamoDB throttled part of the batch: exponential backoff with full jitter, as its guide
+    # advises for unprocessed items ("Error retries and exponential backoff").
+    time.sleep(random.random() * unprocessed_wait_ceiling(attempt))  # noqa: S311 - jitter, not a secret
 
 
 def read_histories(dynamodb: Any, table: str, ips: Iterable[str]) -> dict[str, IpHistory]:

@@ -8,6 +8,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from ics_honeynet.honeynet_api import HoneynetApiError
 from localcloud import moto_patches
 from localcloud.constants import REGION
 from localcloud.ecs_scheduler import HoneynetScheduler
@@ -120,6 +121,14 @@ def test_a_sweep_gets_one_map_item_per_ip_and_its_targets_go_to_s3(honeynet, han
 
 def test_a_sweep_whose_targets_cannot_be_stored_fails_by_a_name_the_asl_retries(honeynet, handler, lambda_context):
     honeynet.start_task()
-    with pytest.raises(Exception) as raised:
+    with pytest.raises(HoneynetApiError, match=r"^storing the sweep's targets failed: "):
         handler({"targetsBucket": "no-such-bucket", "targetsKey": "targets/sweep-1.json"}, lambda_context)
-    assert type(raised.value).__name__ == "HoneynetApiError" and "storing the sweep's targets" in str(raised.value)
+
+
+def test_a_running_task_without_started_at_is_skipped_until_ecs_stamps_it(honeynet, handler, lambda_context):
+    ready, starting = honeynet.start_task(), honeynet.start_task()
+    [moto_task] = [t for t in honeynet._backend_tasks() if t.task_arn == starting.task_arn]
+    moto_task.started_at = None  # RUNNING, its startedAt not stamped yet
+    out = handler({}, lambda_context)
+    assert [i["ip"] for i in out["ips"]] == [ready.ip]
+    assert out["skipped"] == [{"taskArn": starting.task_arn, "reason": "task has no startedAt yet"}]

@@ -10,7 +10,6 @@ import concurrent.futures
 import threading
 import time
 import types
-from pathlib import Path
 
 import boto3
 import pytest
@@ -20,6 +19,7 @@ from localcloud.cloud import LocalCloud
 from localcloud.constants import PROJECT_ROOT
 from localcloud.lambda_runtime import InProcessLambda
 from localcloud.stack import DeployError
+from tests.mutants import asl_mutant, mutant, template_copy
 
 TEMPLATE = PROJECT_ROOT / "template.yaml"
 
@@ -40,34 +40,6 @@ CONPOT_DEPENDS_ON_INIT = """          DependsOn:
             - { ContainerName: prepare-volumes, Condition: SUCCESS }
             - { ContainerName: ship-events, Condition: START }
 """
-
-
-def template_copy(tmp_path: Path, text: str) -> Path:
-    """``text`` as the project's template, beside the code it deploys (folders made already in
-    ``tmp_path`` are the mutant's own)."""
-    for folder in PROJECT_ROOT.iterdir():
-        if folder.is_dir() and not folder.name.startswith(".") and not (tmp_path / folder.name).exists():
-            (tmp_path / folder.name).symlink_to(folder)
-    path = tmp_path / "template.yaml"
-    path.write_text(text)
-    return path
-
-
-def asl_mutant(tmp_path: Path, old: str, new: str) -> Path:
-    """The project's template with one defect put back into its state machine definition."""
-    asl = PROJECT_ROOT / "statemachine" / "sweep.asl.json"
-    text = asl.read_text()
-    assert text.count(old) == 1, f"the fixed definition no longer contains: {old}"
-    (tmp_path / "statemachine").mkdir()
-    (tmp_path / "statemachine" / asl.name).write_text(text.replace(old, new))
-    return template_copy(tmp_path, TEMPLATE.read_text())
-
-
-def mutant(tmp_path: Path, old: str, new: str) -> Path:
-    """A copy of the project's template with one defect put back."""
-    text = TEMPLATE.read_text()
-    assert text.count(old) == 1, f"the fixed template no longer contains: {old}"
-    return template_copy(tmp_path, text.replace(old, new))
 
 
 def without_init_container(text: str) -> str:

@@ -7,11 +7,13 @@ moto starts doing the thing itself (then the adapter should go).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import time
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from localcloud import moto_patches
@@ -133,14 +135,100 @@ def test_aws_sdk_tasks_take_and_give_pascal_case(runtime):
     assert result["status"] == "SUCCEEDED", result
     output = json.loads(result["output"])
     assert output["cluster"]["clusters"][0]["ClusterName"] == "c"
-    assert output["put"]["eTag"]
     stored = boto3.client("s3", region_name=REGION).get_object(Bucket="evidence", Key="k.json")["Body"].read()
     assert json.loads(stored) == {"ip": "192.0.2.1"}
+    assert output["put"]["eTag"] == f'"{hashlib.md5(stored).hexdigest()}"'
 
 
 def test_retry_and_wait_intervals_are_scaled(runtime):
     definition = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": True}}}
     assert _run(definition, "wait", timeout=30)["status"] == "SUCCEEDED"
+
+
+def test_each_retry_is_recorded_with_its_state_item_error_backoff_and_jitter(runtime):
+    """moto's retrier, reimplemented step for step to record each retry: MaxAttempts retries after
+    the first try, IntervalSeconds x BackoffRate^n capped at MaxDelaySeconds, FULL jitter below it."""
+    from localcloud.moto_patches.stepfunctions import RETRY_WAITS
+
+    def handler(event, context):
+        raise ShodanRateLimitError("Request rate limit reached")
+
+    arn = _function("limited")
+    runtime.register("limited", handler)
+
+    def call(jitter: str) -> dict:
+        retry = {"ErrorEquals": ["ShodanRateLimitError"], "IntervalSeconds": 2, "MaxAttempts": 4, "BackoffRate": 3}
+        return {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": arn, "Payload.$": "$"},
+            "Retry": [
+                {"ErrorEquals": ["States.Timeout"], "MaxAttempts": 1},
+                retry | {"MaxDelaySeconds": 10, "JitterStrategy": jitter},
+            ],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": "Caught"}],
+            "End": True,
+        }
+
+    items = {"StartAt": "Call", "States": {"Call": call("NONE"), "Caught": {"Type": "Succeed"}}}
+    definition = {
+        "StartAt": "Each",
+        "States": {
+            "Each": {"Type": "Map", "ItemsPath": "$.ips", "ItemProcessor": items, "Next": "Once"},
+            "Once": {"Type": "Parallel", "Branches": [{"StartAt": "Call", "States": {
+                "Call": call("FULL"), "Caught": {"Type": "Succeed"}}}], "End": True},
+        },
+    }  # fmt: skip
+    assert _run(definition, "retried", {"ips": [{"ip": "192.0.2.1"}]})["status"] == "SUCCEEDED"
+    in_map = [w for w in RETRY_WAITS if w.item is not None]
+    assert [(w.execution, w.state, w.error, w.item, w.retry) for w in in_map] == [
+        ("retried-1", "Call", "ShodanRateLimitError", {"ip": "192.0.2.1"}, n) for n in (1, 2, 3, 4)
+    ]
+    assert [w.ceiling for w in in_map] == [w.wait for w in in_map] == [2, 6, 10, 10]
+    jittered = [w for w in RETRY_WAITS if w.item is None]
+    assert [w.ceiling for w in jittered] == [2, 6, 10, 10]
+    assert all(0 <= w.wait <= w.ceiling for w in jittered) and [w.wait for w in jittered] != [2, 6, 10, 10]
+    assert len(runtime.invocations) == 2 * (1 + 4)
+
+
+def test_moto_draws_a_retriers_counter_key_twice_when_iterations_race_and_we_draw_it_once(monkeypatch):
+    """Two Map iterations reaching a retrier at once: with moto's lazy key one iteration's attempt
+    count is kept under a key nobody reads again (it retries once more than MaxAttempts)."""
+    import itertools
+    import threading
+
+    from moto.stepfunctions.parser import utils
+    from moto.stepfunctions.parser.asl.component import eval_component
+    from moto.stepfunctions.parser.asl.component.common.retry.max_attempts_decl import MaxAttemptsDecl
+
+    from localcloud.moto_patches.stepfunctions import retry_counters_per_state_entry
+
+    drawn = itertools.count()
+
+    def slow_uid() -> str:
+        time.sleep(0.05)  # widen the window between moto's check and its assignment
+        return f"key-{next(drawn)}"
+
+    monkeypatch.setattr(eval_component, "long_uid", slow_uid)
+    monkeypatch.setattr(utils, "long_uid", slow_uid)
+
+    def keys_drawn_by_two_racing_iterations() -> set[str]:
+        retrier, keys, together = MaxAttemptsDecl(3), [], threading.Barrier(2)
+
+        def ask() -> None:
+            together.wait()
+            keys.append(retrier.heap_key)
+
+        threads = [threading.Thread(target=ask) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return set(keys)
+
+    assert len(keys_drawn_by_two_racing_iterations()) == 2
+    with retry_counters_per_state_entry():
+        assert len(keys_drawn_by_two_racing_iterations()) == 1
 
 
 def test_cloudformation_state_machines_are_executable(runtime):
@@ -159,8 +247,12 @@ def test_cloudformation_state_machines_are_executable(runtime):
     cfn.create_stack(StackName="s", TemplateBody=json.dumps(template))
     arn = cfn.describe_stack_resources(StackName="s")["StackResources"][0]["PhysicalResourceId"]
     sfn = boto3.client("stepfunctions", region_name=REGION)
-    execution = sfn.start_execution(stateMachineArn=arn, name="cfn-1")
-    assert execution["executionArn"]
+    execution = sfn.start_execution(stateMachineArn=arn, name="cfn-1")["executionArn"]
+    deadline = time.monotonic() + 20
+    while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
+        assert time.monotonic() < deadline, "execution did not finish"
+        time.sleep(0.02)
+    assert (described["status"], described["output"]) == ("SUCCEEDED", "{}")
 
 
 def _fargate_task(group: str) -> str:
@@ -303,8 +395,9 @@ def test_bucket_policy_conditions_apply_only_when_they_hold(runtime):
     assert s3.put_object(Bucket="tls-only", Key="a", Body=b"{}")["ETag"]
     # An unconditional deny still denies: the adapter does not open the bucket.
     s3.put_bucket_policy(Bucket="tls-only", Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny]}))
-    with pytest.raises(Exception, match="Forbidden"):
+    with pytest.raises(ClientError) as denied:
         s3.put_object(Bucket="tls-only", Key="b", Body=b"{}")
+    assert denied.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403  # moto: an empty 403
 
 
 def test_condition_operators_we_cannot_evaluate_fail_loudly():

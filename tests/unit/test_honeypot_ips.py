@@ -149,3 +149,11 @@ def test_a_targeted_sweep_lists_only_the_honeypot_holding_the_ip():
     assert only_ip(listing, "9.9.9.9").ips == [] and only_ip(listing, "9.9.9.9").skipped == []
     with pytest.raises(ValueError, match="targetIp"):
         only_ip(listing, "not-an-ip")
+
+
+def test_a_task_without_started_at_is_dated_by_created_at_or_skipped():
+    created = task(1) | {"startedAt": None, "createdAt": datetime(2026, 11, 24, 9, 0, tzinfo=UTC)}
+    bare = task(2, eni="eni-2") | {"startedAt": None}
+    listing = assemble("c", "s", [created, bare], {"eni-1": eni("198.51.100.1"), "eni-2": eni("198.51.100.2")})
+    assert [(i.ip, i.started_at) for i in listing.ips] == [("198.51.100.1", "2026-11-24T09:00:00+00:00")]
+    assert listing.skipped == [Skipped(bare["taskArn"], "task has no startedAt yet")]

@@ -28,7 +28,7 @@ def failing(*errors: Exception):
     return lookup, calls
 
 
-def test_retries_follow_the_asl_policy_per_error():
+def test_the_honeyscores_retries_per_error():
     policy, sleeps = RetryPolicy(), []
     lookup, calls = failing(ShodanRateLimitError("slow down"), ShodanUnavailableError("502"))
     assert lookup_with_retries(lookup, policy, sleeps.append) == {"verdict": "NOT_INDEXED"}
@@ -36,15 +36,28 @@ def test_retries_follow_the_asl_policy_per_error():
     lookup, calls = failing(*[ShodanUnavailableError("503")] * 4)
     with pytest.raises(ShodanUnavailableError):
         lookup_with_retries(lookup, policy, sleeps.append)
-    assert len(calls) == 1 + policy.unavailable_retries
+    assert len(calls) == 4  # the first try and 3 retries
     lookup, calls = failing(*[ShodanRateLimitError("x")] * 8)
     with pytest.raises(ShodanRateLimitError):
         lookup_with_retries(lookup, policy, sleeps.append)
-    assert len(calls) == policy.rate_limit_tries
+    assert len(calls) == 8
     lookup, calls = failing(ShodanAuthError("bad key"))
     with pytest.raises(ShodanAuthError):
         lookup_with_retries(lookup, policy, sleeps.append)
     assert len(calls) == 1  # no retry helps a rejected key
+
+
+def test_the_honeyscores_retry_policy_waits_as_the_readme_says():
+    policy = RetryPolicy()  # the policy the lookup uses for the honeyscore
+    at_most = {"rng": lambda: 1.0}
+    assert [policy.delay(n, **at_most, base=policy.rate_limit_base_s) for n in range(1, 8)] == [1, 2, 4, 8, 16, 30, 30]
+    assert [policy.delay(n, **at_most) for n in range(1, 4)] == [2, 4, 8]
+    sleeps: list[float] = []
+    lookup, _calls = failing(*[ShodanRateLimitError("x")] * 8)
+    with pytest.raises(ShodanRateLimitError):
+        lookup_with_retries(lookup, policy, sleeps.append)
+    ceilings = [1, 2, 4, 8, 16, 30, 30]  # full jitter: each wait drawn below its ceiling
+    assert len(sleeps) == 7 and all(0 <= s <= c for s, c in zip(sleeps, ceilings, strict=True))
 
 
 def test_backoff_is_exponential_capped_and_jittered():
