@@ -25,7 +25,7 @@ from typing import Any
 
 import boto3
 
-from localcloud import moto_patches
+from localcloud import conpot_image, moto_patches
 from localcloud.authorizer import (
     Authorizer,
     alarm_delivery_denial,
@@ -282,7 +282,7 @@ class LocalCloud:
         )
         self.progress(f"starting {count} honeypot task(s) (local ECS scheduler)")
         self.scheduler.start()
-        es.callback(self.scheduler.stop)
+        es.callback(self.scheduler.close)
         # `sam deploy` waits for the service to stabilise (wait_for_running raises DeployError when
         # the deployment circuit breaker trips); a service that never does rolls the stack back.
         try:
@@ -450,6 +450,18 @@ class LocalCloud:
             [event_log] = task.containers.event_logs
             event_log.append(lines)
         return len(lines)
+
+    def audit_served_template(self, task: HoneypotTask) -> Any:
+        """The static fingerprint audit of what ``task``'s Conpot serves: the template it started
+        from, with cpppo's identity from its working directory (off the volumes, the image's own
+        root, which holds no cpppo.cfg). An ``ics_honeynet.audit.assess.Report``."""
+        from ics_honeynet.audit.assess import assess
+        from ics_honeynet.audit.static import audit_template
+
+        served = task.containers.served if task.containers else None
+        if served is None:
+            raise ValueError(f"task {task.task_arn} runs no Conpot")
+        return assess(audit_template(served.directory, served.working_directory or conpot_image.IMAGE / "no-cpppo"))
 
     def stop_honeypot(self, task: HoneypotTask, reason: str = "stopped by localcloud", timeout: float = 10.0) -> None:
         """Stop ``task`` (ECS StopTask) and wait until ECS has stopped its containers."""

@@ -19,24 +19,30 @@ the local cloud's IAM gate, so a role that may not write its logs fails the task
 task that fails to start is STOPPED with Fargate's reason and kept in ``failed_starts``; after
 as many failures as ECS's deployment circuit breaker tolerates, ``deployment_failed`` holds the
 reason and no more tasks are started (ECS marks the deployment FAILED; CloudFormation rolls back).
+
+A task's programs (the init container's ``python3``) run in a directory of their own under the
+scheduler's workspace and reach one task metadata endpoint (``close`` removes both).
 """
 
 from __future__ import annotations
 
 import contextlib
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 
 from localcloud.constants import ACCOUNT_ID
-from localcloud.fargate import TaskOutcome, awslogs_stream, start_task
+from localcloud.fargate import TaskHost, TaskOutcome, awslogs_stream, start_task
 from localcloud.iam import acting_as, role_principal
+from localcloud.task_metadata import TaskMetadataEndpoint
 
 
 @dataclass
@@ -87,6 +93,8 @@ class HoneynetScheduler:
         self.deployment_failed: str | None = None
         # Event lines a shipper never wrote to its stream (it stopped before reading them).
         self.lost_event_lines: list[str] = []
+        self._workspace = tempfile.TemporaryDirectory(prefix="localcloud-tasks-")
+        self._metadata: TaskMetadataEndpoint | None = None
 
     # -- the moto side -----------------------------------------------------------------------
     def _backend(self) -> tuple[Any, str]:
@@ -169,15 +177,21 @@ class HoneynetScheduler:
             denial = authorizer.first_denial(role, [put]) if authorizer else None
             return f"AccessDeniedException: {denial.message()}" if denial else None
 
-        outcome = start_task(definition, task_id, create_log_stream)
+        if self._metadata is None:
+            self._metadata = TaskMetadataEndpoint()
+        workspace = Path(self._workspace.name) / task_id
+        workspace.mkdir()
+        host = TaskHost(workspace, task_arn, definition["family"], int(definition.get("revision", 1)), self._metadata)
+        outcome = start_task(definition, task_id, create_log_stream, host)
         if outcome.running and role_arn is not None:
             self._console_start_lines(definition, task_id, outcome, role_arn)
         return outcome, role_arn
 
     def _console_start_lines(self, definition: dict[str, Any], task_id: str, outcome: TaskOutcome, role: str) -> None:
         """Each container's start on its console stream (Conpot prints a banner; doctor's logs
-        check reads it). A shipper's stream carries only the file it tails: nothing is added there,
-        or it would reach the research bucket as a fake event."""
+        check reads it), and what a program that ran printed. A shipper's stream carries only the
+        file it tails: nothing is added there, or it would reach the research bucket as a fake
+        event."""
         shipped = {(tail.log_group, tail.log_stream) for tail in outcome.tails}
         now = int(time.time() * 1000)
         with acting_as(role_principal(role)):  # the awslogs driver, with the execution role
@@ -188,7 +202,13 @@ class HoneynetScheduler:
                 self._logs.put_log_events(
                     logGroupName=where[0],
                     logStreamName=where[1],
-                    logEvents=[{"timestamp": now, "message": f"container {container['name']} started (localcloud)"}],
+                    logEvents=[
+                        {"timestamp": now, "message": line}
+                        for line in (
+                            f"container {container['name']} started (localcloud)",
+                            *outcome.console.get(container["name"], ()),
+                        )
+                    ],
                 )
 
     # -- the containers' log shipping ---------------------------------------------------------
@@ -328,6 +348,14 @@ class HoneynetScheduler:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+
+    def close(self) -> None:
+        """Stop, and remove what the tasks' programs ran in (their volumes' files included)."""
+        self.stop()
+        if self._metadata is not None:
+            self._metadata.close()
+            self._metadata = None
+        self._workspace.cleanup()
 
     # -- views -------------------------------------------------------------------------------
     def running_tasks(self) -> list[HoneypotTask]:

@@ -32,7 +32,14 @@ def honeynet(monkeypatch):
             requiresCompatibilities=["FARGATE"],
             cpu="256",
             memory="512",
-            containerDefinitions=[{"name": "conpot", "image": "dtagdevsec/conpot:24.04.1", "memory": 512}],
+            containerDefinitions=[
+                {
+                    "name": "conpot",
+                    "image": "dtagdevsec/conpot:24.04.1",
+                    "memory": 512,
+                    "environment": [{"name": "CONPOT_TEMPLATE", "value": "default"}],
+                }
+            ],
         )
         ecs.create_service(
             cluster="honeynet",

@@ -75,8 +75,9 @@ def without_init_container(text: str) -> str:
     start = text.index("        - Name: prepare-volumes")
     end = text.index("        - Name: conpot\n")
     rest = text[end:].replace(CONPOT_DEPENDS_ON_INIT, "")
-    # The shipper held the anchor of Conpot's JSON log path.
-    return text[:start] + rest.replace("*conpot-json-log", '!Sub "/var/log/conpot/conpot_${HoneypotTemplate}.json"')
+    # The shipper held the anchor of Conpot's JSON log path, the init container the persona's.
+    rest = rest.replace("*conpot-json-log", '!Sub "/var/log/conpot/conpot_${HoneypotTemplate}.json"')
+    return text[:start] + rest.replace("*persona-dir", "/run/conpot-persona")
 
 
 def test_the_real_template_deploys_and_sweeps_with_no_call_denied():
@@ -104,7 +105,7 @@ def test_a_log_grant_built_on_the_log_groups_arn_fails_the_deploy_as_on_aws(tmp_
 
 
 def test_conpot_without_the_init_container_crash_loops_and_fails_the_deploy(tmp_path):
-    text = without_init_container(TEMPLATE.read_text()).replace("          Memory: 448\n", "          Memory: 512\n")
+    text = without_init_container(TEMPLATE.read_text()).replace("          Memory: 432\n", "          Memory: 512\n")
     template = template_copy(tmp_path, text)
     expected = r"Essential container in task exited: conpot: PermissionError: \[Errno 13\]"
     with pytest.raises(DeployError, match=expected), LocalCloud(template_path=template):

@@ -170,7 +170,9 @@ def test_lambda_writes_a_functions_logs_with_the_functions_role():
 
 # -- Fargate ----------------------------------------------------------------------------------------
 def container(name: str, **extra: object) -> dict:
-    return {"name": name, "image": "ghcr.io/telekom-security/conpot:24.04.1", **extra}
+    # T-Pot's image starts Conpot with --template "$CONPOT_TEMPLATE": a stock template here.
+    environment = [{"name": "CONPOT_TEMPLATE", "value": "default"}]
+    return {"name": name, "image": "ghcr.io/telekom-security/conpot:24.04.1", "environment": environment, **extra}
 
 
 MOUNTS = [

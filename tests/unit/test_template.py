@@ -68,10 +68,13 @@ def test_security_group_opens_exactly_the_templates_ports(conpot_template):
     rules = group["SecurityGroupIngress"]
     assert {(r["IpProtocol"], r["FromPort"]) for r in rules} == TEMPLATE_PORTS[conpot_template]
     assert all(r["FromPort"] == r["ToPort"] and r["Description"] for r in rules)
-    _init, _shipper, container = cfn["Resources"]["HoneypotTaskDefinition"]["Properties"]["ContainerDefinitions"]
+    init, _shipper, container = cfn["Resources"]["HoneypotTaskDefinition"]["Properties"]["ContainerDefinitions"]
     assert {(m["Protocol"], m["ContainerPort"]) for m in container["PortMappings"]} == TEMPLATE_PORTS[conpot_template]
+    # Conpot starts from the persona the init container rendered from the chosen template.
     env = {e["Name"]: e["Value"] for e in container["Environment"]}
-    assert env["CONPOT_TEMPLATE"] == {"Ref": "HoneypotTemplate"}
+    init_env = {e["Name"]: e["Value"] for e in init["Environment"]}
+    assert init_env["PERSONA_TEMPLATE"] == {"Ref": "HoneypotTemplate"}
+    assert env["CONPOT_TEMPLATE"] == init_env["PERSONA_DIR"] == container["WorkingDirectory"] == "/run/conpot-persona"
 
 
 def test_egress_is_limited(cfn):
@@ -214,8 +217,9 @@ def test_honeypot_task_is_locked_down(cfn):
     init, shipper, container = props["ContainerDefinitions"]
     assert init["ReadonlyRootFilesystem"] is True and container["ReadonlyRootFilesystem"] is True
     assert shipper["ReadonlyRootFilesystem"] is True
-    assert (init["Memory"], shipper["Memory"], container["Memory"]) == (32, 32, 448)
-    assert {m["ContainerPath"] for m in container["MountPoints"]} == {"/tmp/conpot", "/var/log/conpot"}
+    assert (init["Memory"], shipper["Memory"], container["Memory"]) == (48, 32, 432)
+    mounts = {m["ContainerPath"]: m["ReadOnly"] for m in container["MountPoints"]}
+    assert mounts == {"/tmp/conpot": False, "/var/log/conpot": False, "/run/conpot-persona": True}
     assert {e["Name"] for e in container["Environment"]} == {
         "CONPOT_CONFIG",
         "CONPOT_JSON_LOG",
