@@ -161,9 +161,18 @@ class SweepTarget(TypedDict):
 
 
 class ListedIp(SweepTarget):
-    """A honeypot IP as listed (the targets document, a rotation's replacements)."""
+    """A honeypot IP as listed (the targets document, a rotation's replacements). ``template``: the
+    Conpot template its task serves (its service's); absent for extra IPs."""
 
     eni: str | None
+    template: NotRequired[str]
+
+
+class PersonaTag(TypedDict):
+    """The persona a task served, as the sweep records it (persona.PersonaLabel)."""
+
+    id: str
+    model: str
 
 
 class SkippedTask(TypedDict):

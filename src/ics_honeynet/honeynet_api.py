@@ -43,8 +43,9 @@ def _describe_interfaces(ec2: Any, eni_ids: list[str]) -> dict[str, dict[str, An
     return found
 
 
-def list_honeypots(ecs: Any, ec2: Any, cluster: str, service: str) -> Listing:
-    """The service's RUNNING tasks with their public IPs; tasks not ready are skipped with a reason."""
+def list_honeypots(ecs: Any, ec2: Any, cluster: str, service: str, template: str | None = None) -> Listing:
+    """The service's RUNNING tasks with their public IPs; tasks not ready are skipped with a reason.
+    ``template``: the Conpot template the service serves."""
     try:
         arns = _running_task_arns(ecs, cluster, service)
         tasks: list[dict[str, Any]] = []
@@ -54,7 +55,7 @@ def list_honeypots(ecs: Any, ec2: Any, cluster: str, service: str) -> Listing:
         interfaces = _describe_interfaces(ec2, eni_ids) if eni_ids else {}
     except (ClientError, BotoCoreError) as error:
         raise HoneynetApiError(f"listing the honeynet's tasks failed: {error}") from error
-    return assemble(cluster, service, tasks, interfaces)
+    return assemble(cluster, service, tasks, interfaces, template)
 
 
 def store_targets(s3: Any, bucket: str, key: str, listing: Listing) -> None:

@@ -504,6 +504,16 @@ class PersonaLabel:
     model: str
 
 
+def persona_seed(task_arn: str, pinned: str) -> str:
+    """The seed a task's persona is drawn from: the pinned PersonaSeed, else the task's ARN."""
+    return pinned or task_arn
+
+
+def tenure_persona(task_arn: str, template: str, *, pinned: str) -> PersonaLabel:
+    """The label of the persona the task ``task_arn`` served (the init container's seed)."""
+    return persona_label(persona_seed(task_arn, pinned), template)
+
+
 def persona_label(seed: str, template: str) -> PersonaLabel:
     """The label of the persona ``seed`` gives a task serving Conpot's ``template``."""
     if seed == STOCK:

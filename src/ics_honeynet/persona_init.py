@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ics_honeynet.conpot_templates import TEMPLATES, prepare_template
-from ics_honeynet.persona import STOCK, persona_for, persona_label
+from ics_honeynet.persona import STOCK, persona_for, persona_label, persona_seed
 
 METADATA_ATTEMPTS = 5  # the endpoint answers from the container's start; a retry covers a blip
 
@@ -78,7 +78,8 @@ def main(environ: Mapping[str, str]) -> int:
         if not directory.is_absolute() or not directory.is_dir():
             raise InitError(f"PERSONA_DIR {str(directory)!r} is not a directory (the task volume's mount)")
         pinned = environ.get("PERSONA_SEED", "")
-        seed = pinned or task_arn(environ.get("ECS_CONTAINER_METADATA_URI_V4", ""))
+        task = "" if pinned else task_arn(environ.get("ECS_CONTAINER_METADATA_URI_V4", ""))
+        seed = persona_seed(task, pinned)
         persona = None if seed == STOCK else persona_for(seed)
         prepare_template(persona, template, stock_templates(), directory)
     except (InitError, ValueError, OSError) as error:

@@ -213,3 +213,32 @@ def _start(definition: dict, workspace, endpoint: TaskMetadataEndpoint):
     workspace.mkdir()
     host = TaskHost(workspace, f"arn:aws:ecs:us-east-1:123456789012:task/c/{workspace.name}", "f", 1, endpoint)
     return start_task(definition, workspace.name, _no_logs, host)
+
+
+def test_the_sweep_records_the_persona_each_task_served_and_a_replacement_its_own():
+    import boto3
+    from boto3.dynamodb.types import TypeDeserializer
+
+    from ics_honeynet.exposure_history import IpHistory
+
+    with LocalCloud(rotate_on="fingerprinted") as cloud:  # one honeypot fingerprinted: rotated
+        run, report = cloud.sweep()
+        assert run.succeeded and [r["status"] for r in report.rotated] == ["ROTATED"]
+        items = boto3.client("dynamodb", region_name="us-east-1").scan(
+            TableName=cloud.stack.output("ExposureTableName")
+        )["Items"]
+        deserialize = TypeDeserializer().deserialize
+        histories = {h.ip: h for h in (IpHistory.from_item({k: deserialize(v) for k, v in i.items()}) for i in items)}
+        tasks = {t.task_arn: t for t in cloud.scheduler.history}
+        recorded = {r["ip"]: r for r in cloud.evidence(f"sweeps/{run.name}.json")["results"]}
+        for ip, history in histories.items():
+            # What the init container printed for this task is what the sweep recorded.
+            assert f"persona {history.persona_id} ({history.persona_model}) for task" in console(
+                tasks[history.task_arn]
+            )
+            if ip in recorded:
+                assert recorded[ip]["persona"] == {"id": history.persona_id, "model": history.persona_model}
+        replacement = histories[report.rotated[0]["to"]]
+        assert replacement.template == "default" and replacement.task_arn not in {
+            r["taskArn"] for r in recorded.values()
+        }

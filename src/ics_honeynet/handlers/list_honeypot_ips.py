@@ -27,7 +27,7 @@ ecs, ec2, s3 = boto3.client("ecs"), boto3.client("ec2"), boto3.client("s3")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> SweepListing | HoneypotListing:
     cluster = event.get("cluster") or os.environ["CLUSTER_NAME"]
     service = event.get("service") or os.environ["SERVICE_NAME"]
-    listing = list_honeypots(ecs, ec2, cluster, service)
+    listing = list_honeypots(ecs, ec2, cluster, service, os.environ.get("HONEYPOT_TEMPLATE") or None)
     if event.get("startedAfter"):
         # A rotation's check for replacements: only tasks started since its stop (the list stays
         # small however large the honeynet); extra IPs have no task and are never replacements.
