@@ -276,17 +276,21 @@ class LocalCloud:
 
         self.scheduler = HoneynetScheduler(
             cluster=self.stack.output("HoneypotClusterName"),
-            service=self.stack.output("HoneypotServiceName"),
+            services=list(self.services),
             region=REGION,
             on_task_started=self._bind_shodan_profile,
         )
-        self.progress(f"starting {count} honeypot task(s) (local ECS scheduler)")
+        total = count * len(self.services)
+        self.progress(
+            f"starting {total} honeypot task(s): {count} per template of {', '.join(self.services.values())} "
+            "(local ECS scheduler)"
+        )
         self.scheduler.start()
         es.callback(self.scheduler.close)
-        # `sam deploy` waits for the service to stabilise (wait_for_running raises DeployError when
+        # `sam deploy` waits for the services to stabilise (wait_for_running raises DeployError when
         # the deployment circuit breaker trips); a service that never does rolls the stack back.
         try:
-            self.wait_for_running(count, timeout=30.0)
+            self.wait_for_running(total, timeout=30.0)
         except TimeoutError:
             raise DeployError(f"stack {self.stack_name}: the honeypot service did not stabilise in 30 s") from None
         for extra in self.scenario.extra_ips:
@@ -503,11 +507,18 @@ class LocalCloud:
             *(f"never shipped: {line}" for line in self.scheduler.lost_event_lines),
         ]
 
+    @property
+    def services(self) -> dict[str, str]:
+        """The honeypot services, name -> the Conpot template it serves (output HoneypotServiceNames)."""
+        pairs = (item.partition("=") for item in self.stack.output("HoneypotServiceNames").split(","))
+        return {service: template for template, _, service in pairs}
+
     def desired_count(self) -> int:
-        service = boto3.client("ecs", region_name=REGION).describe_services(
-            cluster=self.stack.output("HoneypotClusterName"), services=[self.stack.output("HoneypotServiceName")]
-        )["services"][0]
-        return int(service["desiredCount"])
+        """Tasks every honeypot service wants, together."""
+        described = boto3.client("ecs", region_name=REGION).describe_services(
+            cluster=self.stack.output("HoneypotClusterName"), services=list(self.services)
+        )["services"]
+        return sum(int(service["desiredCount"]) for service in described)
 
     def wait_for_running(self, count: int, timeout: float = 10.0) -> list[HoneypotTask]:
         """Tasks RUNNING with a public IP; DeployError if the tasks cannot start at all (the ECS

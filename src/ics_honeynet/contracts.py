@@ -272,6 +272,7 @@ RotationOutcome = TypedDict(
         "toTask": str | None,
         "toStartedAt": str | None,
         "toVerdict": str | None,
+        "toTemplate": NotRequired[str],  # the Conpot template the replacement's service serves
         "via": list[str],
         "attempts": int,
         "status": ChainStatus,
@@ -295,6 +296,7 @@ class RotationHop(TypedDict):
     ip: str
     taskArn: str
     startedAt: str | None
+    template: NotRequired[str]  # the Conpot template its service serves (ListReplacements)
     verdict: NotRequired[Verdict]
     error: NotRequired[str]  # the lookup failed: the IP is kept, not verified
     priorOwner: NotRequired[Verdict]  # what Shodan shows of the IP's previous holder

@@ -332,7 +332,7 @@ def record_rotation(
     name_persona: PersonaNamer | None = None,
 ) -> Change:
     """Fold one rotation chain (track_rotation's outcome) into the old and new IPs' histories. The
-    replacement serves the template of the task it replaced (one service per template)."""
+    replacement serves its service's template (``toTemplate``), else the replaced task's."""
     old_ip = str(chain["from"])
     old = histories.get(old_ip) or IpHistory(ip=old_ip, task_arn=chain.get("fromTask"))
     detail = {k: chain.get(k) for k in ("from", "to", "via", "attempts", "reason", "verdict")}
@@ -349,7 +349,7 @@ def record_rotation(
             started,
             checked_at=checked_at,
             draw=draw,
-            template=old.template,
+            template=chain.get("toTemplate") or old.template,
             name_persona=name_persona,
         )
     histories[new_ip] = replace(

@@ -169,6 +169,34 @@ def assemble(
     return listing
 
 
+def parse_services(text: str) -> dict[str, str | None]:
+    """``template=service,...`` (the template's HONEYPOT_SERVICES) -> service -> template."""
+    services: dict[str, str | None] = {}
+    for item in text.split(","):
+        template, sep, service = item.strip().partition("=")
+        if not sep or not template or not service:
+            raise ValueError(f"HONEYPOT_SERVICES: {item!r} is not template=service")
+        services[service] = template
+    return services
+
+
+def merge_listings(cluster: str, listings: Sequence[Listing]) -> Listing:
+    """One listing of several services' (their names comma separated), IPs in start order; an IP
+    two services report (a stale ENI association) is checked once, the other task skipped."""
+    merged = Listing(cluster=cluster, service=",".join(listing.service for listing in listings))
+    seen: dict[str, HoneypotIp] = {}
+    for item in sorted((i for listing in listings for i in listing.ips), key=lambda i: (i.started_at or "", i.ip)):
+        if item.ip in seen:
+            merged.skipped.append(
+                Skipped(str(item.task_arn), f"public IP {item.ip} also on task {seen[item.ip].task_arn}")
+            )
+        else:
+            seen[item.ip] = item
+            merged.ips.append(item)
+    merged.skipped[:0] = [s for listing in listings for s in listing.skipped]
+    return merged
+
+
 def parse_extra_ips(text: str) -> tuple[list[str], list[Skipped]]:
     """Honeypot IPs outside this stack (hybrid deployments), comma or space separated.
 

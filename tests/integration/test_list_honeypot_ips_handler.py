@@ -52,7 +52,7 @@ def honeynet(monkeypatch):
             },
         )
         monkeypatch.setenv("CLUSTER_NAME", "honeynet")
-        monkeypatch.setenv("SERVICE_NAME", "conpot")
+        monkeypatch.setenv("HONEYPOT_SERVICES", "default=conpot")
         yield HoneynetScheduler(cluster="honeynet", service="conpot", region=REGION)
 
 

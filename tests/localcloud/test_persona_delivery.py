@@ -79,7 +79,7 @@ def test_conpot_started_from_the_stock_template_name_is_caught_by_the_audit(tmp_
     template = mutant(
         tmp_path,
         "            - { Name: CONPOT_TEMPLATE, Value: *persona-dir }",
-        "            - { Name: CONPOT_TEMPLATE, Value: !Ref HoneypotTemplate }",
+        "            - { Name: CONPOT_TEMPLATE, Value: default }",
     )
     with LocalCloud(tasks=1, template_path=template) as cloud:
         [task] = cloud.wait_for_running(1)
@@ -159,7 +159,7 @@ def test_conpot_pointed_at_a_path_nothing_rendered_fails_the_deploy(tmp_path):
 
 
 def test_an_init_container_with_too_little_memory_is_killed_and_fails_the_deploy(tmp_path):
-    template = mutant(tmp_path, "          Memory: 48\n", "          Memory: 16\n")
+    template = mutant(tmp_path, "          Memory: &init-memory 48\n", "          Memory: &init-memory 16\n")
     expected = r"prepare-volumes \(SUCCESS\), which exited 137"
     with pytest.raises(DeployError, match=expected), LocalCloud(tasks=1, template_path=template):
         pass

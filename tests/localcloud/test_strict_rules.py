@@ -263,3 +263,32 @@ def test_what_the_local_cloud_knows_of_an_image_is_in_one_place():
     assert image_facts("dtagdevsec/conpot:24.04.1").user == "2000"
     with pytest.raises(UnknownImage, match="does not know image nginx:latest"):
         image_facts("nginx:latest")
+
+
+# -- CloudFormation parameters ----------------------------------------------------------------------
+def test_parameters_are_resolved_and_checked_as_cloudformation_does():
+    from localcloud.stack import DeployError, parameter_values
+
+    declared = {
+        "Templates": {"Type": "CommaDelimitedList", "Default": "default", "AllowedValues": ["default", "ipmi"]},
+        "Seed": {"Type": "String", "Default": "", "AllowedPattern": "^[a-z]{0,8}$"},
+        "Email": {"Type": "String"},
+    }
+    assert parameter_values(declared, {"Templates": "ipmi , default"}) == {"Templates": ["ipmi", "default"], "Seed": ""}
+    assert parameter_values(declared, {})["Templates"] == ["default"]  # a defaulted list is a list too
+    with pytest.raises(DeployError, match="Parameter 'Templates' must be one of AllowedValues"):
+        parameter_values(declared, {"Templates": "default,IEC104"})
+    with pytest.raises(DeployError, match=r"Parameter 'Seed' must match pattern \^\[a-z\]\{0,8\}\$"):
+        parameter_values(declared, {"Seed": "Not-Allowed"})
+
+
+def test_list_membership_conditions_evaluate_as_cloudformation_evaluates_them():
+    from localcloud.stack import DeployError, _evaluate_condition
+
+    listed = {"Fn::Join": ["", ["|", {"Fn::Join": ["|", {"Ref": "T"}]}, "|"]]}
+    serves_ipmi = {"Fn::Not": [{"Fn::Equals": [{"Fn::Select": [0, {"Fn::Split": ["|ipmi|", listed]}]}, listed]}]}
+    assert _evaluate_condition(serves_ipmi, {}, {"T": ["default", "ipmi"]}) is True
+    assert _evaluate_condition(serves_ipmi, {}, {"T": ["default", "ipmi2"]}) is False
+    beyond = {"Fn::Equals": [{"Fn::Select": [3, {"Fn::Split": [",", "a,b"]}]}, "x"]}
+    with pytest.raises(DeployError, match="Fn::Select cannot select nonexistent value at index 3"):
+        _evaluate_condition(beyond, {}, {})

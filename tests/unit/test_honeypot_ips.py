@@ -136,3 +136,30 @@ def test_a_sweep_listing_carries_one_small_map_item_per_ip():
     assert set(item) == {"ip", "taskArn", "startedAt"}  # the iteration's input: no ENI, nothing else
     assert item["ip"] == "198.51.100.1" and out["count"] == 1 and out["targetsKey"] == "targets/sweep-1.json"
     assert out["skippedCount"] == 60 and len(out["skipped"]) == 50  # all 60 are in the targets document
+
+
+def test_the_services_setting_names_each_service_with_its_template():
+    from ics_honeynet.honeypot_ips import parse_services
+
+    assert parse_services("default=svc-a, ipmi=svc-b") == {"svc-a": "default", "svc-b": "ipmi"}
+    with pytest.raises(ValueError, match="'svc-c' is not template=service"):
+        parse_services("default=svc-a,svc-c")
+
+
+def test_several_services_make_one_listing_in_start_order_each_ip_once():
+    from ics_honeynet.honeypot_ips import HoneypotIp, Listing, merge_listings
+
+    a = Listing("c", "svc-a", [HoneypotIp("192.0.2.1", "t/1", "2026-11-01T00:02:00Z", "eni-1", "default")])
+    b = Listing(
+        "c",
+        "svc-b",
+        [
+            HoneypotIp("192.0.2.2", "t/2", "2026-11-01T00:01:00Z", "eni-2", "ipmi"),
+            HoneypotIp("192.0.2.1", "t/3", "2026-11-01T00:03:00Z", "eni-3", "ipmi"),  # a stale association
+        ],
+    )
+    merged = merge_listings("c", [a, b])
+    assert merged.service == "svc-a,svc-b"
+    assert [(i.ip, i.template) for i in merged.ips] == [("192.0.2.2", "ipmi"), ("192.0.2.1", "default")]
+    assert [(s.task_arn, s.reason) for s in merged.skipped] == [("t/3", "public IP 192.0.2.1 also on task t/1")]
+    assert merged.to_json()["ips"][0]["template"] == "ipmi"

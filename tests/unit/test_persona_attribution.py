@@ -206,3 +206,16 @@ def test_the_reports_json_compares_personas_with_the_stock_template():
     assert document["timeToFingerprint"]["stockToPersonaRateRatio"] == pytest.approx(report.fingerprinting.ratio)
     assert document["timeToFingerprint"]["reading"].startswith("Time to fingerprint: the stock template")
     assert {h["persona"]["id"] for h in document["honeypots"]} == {STOCK, "p-0123456789"}
+
+
+def test_a_replacement_records_the_template_its_own_service_serves():
+    """ECS does not say which replacement belongs to which stopped task: paired across services,
+    the replacement's tenure still records what its own service serves."""
+    histories = {IP: check(None, TASK_A, "FINGERPRINTED", template="guardian_ast")}
+    chain = {"from": IP, "fromTask": TASK_A, "status": "ROTATED", "to": NEW_IP, "toTask": TASK_B,
+             "toStartedAt": "2026-11-01T02:00:00+00:00", "toVerdict": "NOT_INDEXED", "toTemplate": "ipmi"}  # fmt: skip
+    record_rotation(histories, chain, checked_at="2026-11-01T02:01:00+00:00", execution="s", name_persona=namer())
+    assert (histories[NEW_IP].template, histories[NEW_IP].persona_model) == (
+        "ipmi",
+        persona_label(TASK_B, "ipmi").model,
+    )

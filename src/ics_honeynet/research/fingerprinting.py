@@ -74,7 +74,7 @@ class GroupFingerprinting:
             "group": self.group,
             "tenures": self.tenures,
             "personas": self.personas,
-            "fingerprinted": self.fingerprinted,
+            "fingerprintedTenures": self.fingerprinted,
             "watchedHours": round(self.watched_hours, 4),
             "fingerprintsPer1000Hours": None if rate is None else round(rate, 4),
             "medianHoursToFingerprint": None if median is None else round(median, 4),
