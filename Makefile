@@ -12,7 +12,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check --progress-bar off
 # `sam build` looks for python3.13 on PATH; put the interpreter we found there.
 SAM_PATH := $(dir $(PYTHON)):$(PATH)
 
-.PHONY: help install run doctor test lint build unit integration bench clean asl
+.PHONY: help install run doctor test lint build unit integration bench clean asl persona
 
 help:
 	@echo "make run    deploy the stack into the local cloud and run one sweep"
@@ -22,6 +22,7 @@ help:
 	@echo "make bench  benchmarks (speed, cost, cold start); ARGS=\"--sizes 10@1,100@1\" as for run"
 	@echo "make doctor ARGS=\"--stack NAME [--region R]\"  check a stack deployed on AWS (your credentials)"
 	@echo "make asl    render statemachine/sweep.asl.json from sweep.asl.yaml (the source you edit)"
+	@echo "make persona  pack the persona renderer (src/ics_honeynet) into template.yaml's init container"
 	@echo "make lint | build | unit | integration | clean"
 
 $(VENV)/.installed: requirements-dev.txt src/requirements.txt pyproject.toml
@@ -69,6 +70,8 @@ lint: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed node_
 	@$(VENV)/bin/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
 	@echo "==> asl: statemachine/sweep.asl.json is the rendering of sweep.asl.yaml"
 	@$(PY) tools/asl.py --check
+	@echo "==> persona: template.yaml's init program is the package's persona renderer"
+	@$(PY) tools/persona_blob.py --check
 	@echo "==> asl-validator"
 	@npx --no-install asl-validator --silent --json-path statemachine/sweep.asl.json 2> >(grep -v 'Unknown user config' >&2)
 	@echo "==> checkov"
@@ -77,6 +80,9 @@ lint: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed node_
 asl: $(VENV)/.installed
 	@$(PY) tools/asl.py
 	@echo "    statemachine/sweep.asl.json rendered from sweep.asl.yaml"
+
+persona: $(VENV)/.installed
+	@$(PY) tools/persona_blob.py
 
 build: $(SAM_VENV)/.installed
 	@echo "==> sam build (python3.13 from $(PYTHON))"

@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         metavar="N",
-        help="honeypot tasks (default: the scenario's run.tasks, or its honeypots)",
+        help="honeypot tasks per Conpot template, HoneypotCount (default: the scenario's run.tasks, or its honeypots)",
     )
     run.add_argument(
         "--rotate-on",

@@ -26,7 +26,7 @@ from typing import Any
 
 import boto3
 
-from localcloud import moto_patches
+from localcloud import conpot_image, moto_patches
 from localcloud.authorizer import (
     Answer,
     ApiFault,
@@ -292,17 +292,21 @@ class LocalCloud:
 
         self.scheduler = HoneynetScheduler(
             cluster=self.stack.output("HoneypotClusterName"),
-            service=self.stack.output("HoneypotServiceName"),
+            services=list(self.services),
             region=REGION,
             on_task_started=self._bind_shodan_profile,
         )
-        self.progress(f"starting {count} honeypot task(s) (local ECS scheduler)")
+        total = count * len(self.services)
+        self.progress(
+            f"starting {total} honeypot task(s): {count} per template of {', '.join(self.services.values())} "
+            "(local ECS scheduler)"
+        )
         self.scheduler.start()
-        es.callback(self.scheduler.stop)
-        # `sam deploy` waits for the service to stabilise (wait_for_running raises DeployError when
+        es.callback(self.scheduler.close)
+        # `sam deploy` waits for the services to stabilise (wait_for_running raises DeployError when
         # the deployment circuit breaker trips); a service that never does rolls the stack back.
         try:
-            self.wait_for_running(count, timeout=30.0)
+            self.wait_for_running(total, timeout=30.0)
         except TimeoutError:
             raise DeployError(f"stack {self.stack_name}: the honeypot service did not stabilise in 30 s") from None
         for extra in self.scenario.extra_ips:
@@ -545,6 +549,18 @@ class LocalCloud:
             event_log.append(lines)
         return len(lines)
 
+    def audit_served_template(self, task: HoneypotTask) -> Any:
+        """The static fingerprint audit of what ``task``'s Conpot serves: the template it started
+        from, with cpppo's identity from its working directory (off the volumes, the image's own
+        root, which holds no cpppo.cfg). An ``ics_honeynet.audit.assess.Report``."""
+        from ics_honeynet.audit.assess import assess
+        from ics_honeynet.audit.static import audit_template
+
+        served = task.containers.served if task.containers else None
+        if served is None:
+            raise ValueError(f"task {task.task_arn} runs no Conpot")
+        return assess(audit_template(served.directory, served.working_directory or conpot_image.IMAGE / "no-cpppo"))
+
     def stop_honeypot(self, task: HoneypotTask, reason: str = "stopped by localcloud", timeout: float = 10.0) -> None:
         """Stop ``task`` (ECS StopTask) and wait until ECS has stopped its containers."""
         self.scheduler.stop_task(task.task_arn, reason)
@@ -585,11 +601,18 @@ class LocalCloud:
             *(f"never shipped: {line}" for line in self.scheduler.lost_event_lines),
         ]
 
+    @property
+    def services(self) -> dict[str, str]:
+        """The honeypot services, name -> the Conpot template it serves (output HoneypotServiceNames)."""
+        pairs = (item.partition("=") for item in self.stack.output("HoneypotServiceNames").split(","))
+        return {service: template for template, _, service in pairs}
+
     def desired_count(self) -> int:
-        service = boto3.client("ecs", region_name=REGION).describe_services(
-            cluster=self.stack.output("HoneypotClusterName"), services=[self.stack.output("HoneypotServiceName")]
-        )["services"][0]
-        return int(service["desiredCount"])
+        """Tasks every honeypot service wants, together."""
+        described = boto3.client("ecs", region_name=REGION).describe_services(
+            cluster=self.stack.output("HoneypotClusterName"), services=list(self.services)
+        )["services"]
+        return sum(int(service["desiredCount"]) for service in described)
 
     def wait_for_running(self, count: int, timeout: float = 10.0) -> list[HoneypotTask]:
         """Tasks RUNNING with a public IP; DeployError if the tasks cannot start at all (the ECS

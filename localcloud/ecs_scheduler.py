@@ -1,4 +1,4 @@
-"""Plays ECS's service scheduler for the honeynet service inside moto.
+"""Plays ECS's service scheduler for the honeynet's services inside moto (one per Conpot template).
 
 moto creates ECS services but never starts their tasks, and the tasks ``run_task`` creates
 have no public IP. On AWS the service scheduler keeps ``desiredCount`` tasks RUNNING and
@@ -23,24 +23,30 @@ reason and no more tasks are started (ECS marks the deployment FAILED; CloudForm
 An error of the background loop is kept in ``errors`` (the loop goes on, as ECS's would); every
 scheduler is listed in ``SCHEDULERS`` until it has stopped and been checked, so the tests fail a
 test during which one erred (tests/conftest.py).
+
+A task's programs (the init container's ``python3``) run in a directory of their own under the
+scheduler's workspace and reach one task metadata endpoint (``close`` removes both).
 """
 
 from __future__ import annotations
 
 import contextlib
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 
 from localcloud.constants import ACCOUNT_ID
-from localcloud.fargate import TaskOutcome, awslogs_stream, start_task
+from localcloud.fargate import TaskHost, TaskOutcome, awslogs_stream, start_task
 from localcloud.iam import acting_as, role_principal
+from localcloud.task_metadata import TaskMetadataEndpoint
 
 
 @dataclass
@@ -50,6 +56,7 @@ class HoneypotTask:
     eni: str
     started_at: datetime
     slot: int  # 0-based order in which the scheduler started tasks
+    service: str = ""  # the ECS service that started it
     allocation_id: str | None = None
     association_id: str | None = None
     stopped_at: datetime | None = None
@@ -87,13 +94,17 @@ class HoneynetScheduler:
         self,
         *,
         cluster: str,
-        service: str,
+        service: str = "",
+        services: Sequence[str] = (),
         region: str = "us-east-1",
         on_task_started: Callable[[HoneypotTask], None] = lambda _task: None,
         interval: float = 0.1,
     ) -> None:
         self.cluster = cluster
-        self.service = service
+        self.services = list(services) or [service]
+        if not all(self.services):
+            raise ValueError("the scheduler needs the name of at least one service")
+        self.service = self.services[0]
         self.region = region
         self.on_task_started = on_task_started
         self.interval = interval
@@ -107,10 +118,13 @@ class HoneynetScheduler:
         self.errors: list[str] = []
         self._logs = boto3.client("logs", region_name=region)
         self.failed_starts: list[str] = []
+        self._failures: dict[str, int] = {}  # per service: ECS's circuit breaker counts per deployment
         self.deployment_failed: str | None = None
         # Event lines a shipper never wrote to its stream (it stopped before reading them).
         self.lost_event_lines: list[str] = []
         SCHEDULERS.append(self)
+        self._workspace = tempfile.TemporaryDirectory(prefix="localcloud-tasks-")
+        self._metadata: TaskMetadataEndpoint | None = None
 
     # -- the moto side -----------------------------------------------------------------------
     def _backend(self) -> tuple[Any, str]:
@@ -119,53 +133,56 @@ class HoneynetScheduler:
 
         return ecs_backends[ACCOUNT_ID][self.region], self.cluster.rsplit("/", 1)[-1]
 
-    def _backend_tasks(self) -> list[Any]:
+    def _backend_tasks(self, service: str | None = None) -> list[Any]:
         backend, cluster_name = self._backend()
-        return [t for t in backend.tasks.get(cluster_name, {}).values() if t.group == f"service:{self.service}"]
+        groups = {f"service:{s}" for s in ([service] if service else self.services)}
+        return [t for t in backend.tasks.get(cluster_name, {}).values() if t.group in groups]
 
-    def _desired_count(self) -> int:
+    def _desired_count(self, service: str | None = None) -> int:
         backend, cluster_name = self._backend()
-        service = backend.services.get(f"{cluster_name}:{self.service}")
-        if service is None:
-            raise RuntimeError(f"ECS service {self.service} not found in {self.cluster}")
-        return int(service.desired_count)
+        found = backend.services.get(f"{cluster_name}:{service or self.service}")
+        if found is None:
+            raise RuntimeError(f"ECS service {service or self.service} not found in {self.cluster}")
+        return int(found.desired_count)
 
-    def _describe_service(self) -> dict[str, Any]:
-        services = self._ecs.describe_services(cluster=self.cluster, services=[self.service])["services"]
+    def _describe_service(self, service: str | None = None) -> dict[str, Any]:
+        name = service or self.service
+        services = self._ecs.describe_services(cluster=self.cluster, services=[name])["services"]
         if not services:
-            raise RuntimeError(f"ECS service {self.service} not found in {self.cluster}")
+            raise RuntimeError(f"ECS service {name} not found in {self.cluster}")
         return services[0]
 
     # -- scheduling --------------------------------------------------------------------------
     def reconcile(self) -> None:
-        """One pass of the scheduler: release stopped tasks' IPs, start missing tasks."""
+        """One pass of the scheduler: release stopped tasks' IPs, start missing tasks (each service)."""
         with self._lock:
             by_arn = {t.task_arn: t for t in self.history}
-            running = 0
-            for task in self._backend_tasks():
-                known = by_arn.get(task.task_arn)
-                if task.desired_status == "STOPPED" or task.last_status == "STOPPED":
-                    if known is not None and known.running:
-                        self._release(known, task.stopped_reason)
-                else:
-                    running += 1
-                    if known is not None:
-                        self.ship_events(known)
-            if running >= self._desired_count() or self.deployment_failed:
-                return  # the common case, checked without an API call: keeps the loop light
-            service = self._describe_service()
-            for _ in range(max(0, int(service["desiredCount"]) - running)):
-                if self._start_task(service) is None and self.deployment_failed:
-                    break
+            for name in self.services:
+                running = 0
+                for task in self._backend_tasks(name):
+                    known = by_arn.get(task.task_arn)
+                    if task.desired_status == "STOPPED" or task.last_status == "STOPPED":
+                        if known is not None and known.running:
+                            self._release(known, task.stopped_reason)
+                    else:
+                        running += 1
+                        if known is not None:
+                            self.ship_events(known)
+                if running >= self._desired_count(name) or self.deployment_failed:
+                    continue  # the common case, checked without an API call: keeps the loop light
+                service = self._describe_service(name)
+                for _ in range(max(0, int(service["desiredCount"]) - running)):
+                    if self._start_task(service) is None and self.deployment_failed:
+                        break
 
-    def start_task(self) -> HoneypotTask | None:
-        """Start one task for the service now (as the scheduler would); None if it failed."""
+    def start_task(self, service: str | None = None) -> HoneypotTask | None:
+        """Start one task for a service (the first one) now, as the scheduler would; None if it failed."""
         with self._lock:
-            return self._start_task(self._describe_service())
+            return self._start_task(self._describe_service(service))
 
-    def _circuit_breaker_threshold(self) -> int:
+    def _circuit_breaker_threshold(self, service: str) -> int:
         # ECS: the failed-task threshold is half the desired count, at least 3 and at most 200.
-        return max(3, min(200, -(-self._desired_count() // 2)))
+        return max(3, min(200, -(-self._desired_count(service) // 2)))
 
     def _fargate_start(self, task_definition_arn: str, task_arn: str) -> tuple[TaskOutcome, str | None]:
         """Run the task's containers as Fargate would: (what runs, its execution role)."""
@@ -193,15 +210,21 @@ class HoneynetScheduler:
             denial = authorizer.first_denial(role, [put]) if authorizer else None
             return f"AccessDeniedException: {denial.message()}" if denial else None
 
-        outcome = start_task(definition, task_id, create_log_stream)
+        if self._metadata is None:
+            self._metadata = TaskMetadataEndpoint()
+        workspace = Path(self._workspace.name) / task_id
+        workspace.mkdir()
+        host = TaskHost(workspace, task_arn, definition["family"], int(definition.get("revision", 1)), self._metadata)
+        outcome = start_task(definition, task_id, create_log_stream, host)
         if outcome.running and role_arn is not None:
             self._console_start_lines(definition, task_id, outcome, role_arn)
         return outcome, role_arn
 
     def _console_start_lines(self, definition: dict[str, Any], task_id: str, outcome: TaskOutcome, role: str) -> None:
         """Each container's start on its console stream (Conpot prints a banner; doctor's logs
-        check reads it). A shipper's stream carries only the file it tails: nothing is added there,
-        or it would reach the research bucket as a fake event."""
+        check reads it), and what a program that ran printed. A shipper's stream carries only the
+        file it tails: nothing is added there, or it would reach the research bucket as a fake
+        event."""
         shipped = {(tail.log_group, tail.log_stream) for tail in outcome.tails}
         now = int(time.time() * 1000)
         with acting_as(role_principal(role)):  # the awslogs driver, with the execution role
@@ -212,7 +235,13 @@ class HoneynetScheduler:
                 self._logs.put_log_events(
                     logGroupName=where[0],
                     logStreamName=where[1],
-                    logEvents=[{"timestamp": now, "message": f"container {container['name']} started (localcloud)"}],
+                    logEvents=[
+                        {"timestamp": now, "message": line}
+                        for line in (
+                            f"container {container['name']} started (localcloud)",
+                            *outcome.console.get(container["name"], ()),
+                        )
+                    ],
                 )
 
     # -- the containers' log shipping ---------------------------------------------------------
@@ -263,7 +292,7 @@ class HoneynetScheduler:
             taskDefinition=service["taskDefinition"],
             launchType="FARGATE",
             count=1,
-            group=f"service:{self.service}",
+            group=f"service:{service['serviceName']}",
             startedBy=f"ecs-svc/{service['serviceArn'].rsplit('/', 1)[-1][:19]}",
             networkConfiguration={
                 "awsvpcConfiguration": {
@@ -276,11 +305,13 @@ class HoneynetScheduler:
         described = response["tasks"][0]
         containers, execution_role = self._fargate_start(described["taskDefinitionArn"], described["taskArn"])
         failure = None if containers.running else containers.stopped_reason
+        name = service["serviceName"]
         if failure is not None:
             self._ecs.stop_task(cluster=self.cluster, task=described["taskArn"], reason=failure[:1024])
             self.failed_starts.append(failure)
-            if len(self.failed_starts) >= self._circuit_breaker_threshold():
-                self.deployment_failed = failure
+            self._failures[name] = self._failures.get(name, 0) + 1
+            if self._failures[name] >= self._circuit_breaker_threshold(name):
+                self.deployment_failed = f"service {name}: {failure}"
             return None
         eni = next(
             d["value"]
@@ -290,7 +321,7 @@ class HoneynetScheduler:
             if d["name"] == "networkInterfaceId"
         )
         started_at = datetime.now(UTC)
-        for task in self._backend_tasks():
+        for task in self._backend_tasks(name):
             if task.task_arn == described["taskArn"]:
                 task.started_at = started_at  # moto leaves startedAt empty
         honeypot = HoneypotTask(
@@ -299,6 +330,7 @@ class HoneynetScheduler:
             eni=eni,
             started_at=started_at,
             slot=len(self.history),
+            service=name,
             containers=containers,
             execution_role_arn=execution_role,
         )
@@ -357,6 +389,14 @@ class HoneynetScheduler:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+
+    def close(self) -> None:
+        """Stop, and remove what the tasks' programs ran in (their volumes' files included)."""
+        self.stop()
+        if self._metadata is not None:
+            self._metadata.close()
+            self._metadata = None
+        self._workspace.cleanup()
 
     # -- views -------------------------------------------------------------------------------
     def running_tasks(self) -> list[HoneypotTask]:

@@ -29,6 +29,21 @@ rules below are the ones our task definition meets, each with its source:
   writing the file and traps SIGTERM to keep reading for a while (``trap '... sleep N ...'
   TERM``); otherwise they are lost (``TaskOutcome.stop``).
 
+- A container's program runs with the image's file system and Python (``python3 -c PROGRAM``
+  steps really run, see ``_run_python``): every path it is given in its environment is translated
+  to the task's volumes (a local directory each) or, off the volumes, to the container's root file
+  system, which with ``readonlyRootFilesystem`` must stay untouched; a volume the container's user
+  may not write, or a read-only mount, must stay untouched too (else: "Read-only file system",
+  "Permission denied"; paths written literally in its code are not translated: our programs take
+  theirs from the environment). Its syntax is held to the image's Python version. Its peak memory (RSS)
+  must fit in the container's hard limit, or the kernel kills it ("OutOfMemoryError: Container
+  killed due to memory usage", exit 137; ECS developer guide, "Container memory"). It reaches the
+  task metadata endpoint (``ECS_CONTAINER_METADATA_URI_V4``, localcloud/task_metadata.py). What it
+  prints goes to the container's awslogs stream.
+- Conpot's start with its template (localcloud/conpot_image.py): ``--template`` must name a
+  template directory or a stock template, whose files pass Conpot's XSD validation, or Conpot
+  exits 1; what it then serves is kept (``TaskOutcome.served``).
+
 What the local cloud knows about images (their user, what they write at start) is in
 ``IMAGES``, the one place for it. An image it does not know is an error, never a guess.
 """
@@ -38,9 +53,16 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
+import subprocess
+import sys
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from localcloud import conpot_image
+from localcloud.task_metadata import TaskMetadataEndpoint
 
 
 class TaskDefinitionRejected(ValueError):
@@ -59,6 +81,11 @@ class ImageFacts:
     writes: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     # The variable naming the file its attack events go to, one JSON record per line.
     event_log: str | None = None
+    # The variable its default command passes as Conpot's --template (localcloud/conpot_image.py).
+    template_variable: str | None = None
+    # Its python3: the oldest version the tag has shipped, and its import path (the local stand-in).
+    python: tuple[int, int] | None = None
+    site_packages: Path | None = None
 
 
 # T-Pot's Conpot: USER conpot (uid 2000); it opens its logs and temp dir at start
@@ -71,6 +98,9 @@ _CONPOT = ImageFacts(
         "CONPOT_JSON_LOG": ("/var/log/conpot/conpot.json", "file"),
     },
     event_log="CONPOT_JSON_LOG",
+    template_variable="CONPOT_TEMPLATE",
+    python=conpot_image.PYTHON,
+    site_packages=conpot_image.SITE_PACKAGES,
 )
 IMAGES: dict[str, ImageFacts] = {
     "dtagdevsec/conpot": _CONPOT,
@@ -120,6 +150,8 @@ class Volume:
     mode: int = 0o755
     # Files on the volume (path inside it -> lines written), as containers create them.
     files: dict[str, list[str]] = field(default_factory=dict)
+    # Where its content really is, for programs that run (a task started with a TaskHost).
+    path: Path | None = None
 
     def writable_by(self, user: str) -> bool:
         if user == "0":
@@ -165,6 +197,18 @@ class EventLog:
 
 
 @dataclass(frozen=True)
+class TaskHost:
+    """Where a task's programs really run: a local directory for its volumes and root file
+    systems, and the task metadata endpoint its containers reach."""
+
+    workspace: Path
+    task_arn: str
+    family: str
+    revision: int
+    metadata: TaskMetadataEndpoint
+
+
+@dataclass(frozen=True)
 class TaskOutcome:
     running: bool
     stopped_reason: str | None = None
@@ -173,6 +217,10 @@ class TaskOutcome:
     event_logs: tuple[EventLog, ...] = ()
     # container -> the containers it depends on (directly or not): it stops before them.
     depends_on: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # What each container printed (its awslogs stream), for containers whose programs ran.
+    console: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # What Conpot serves, once started.
+    served: conpot_image.ServedTemplate | None = None
 
     def tails_flushed_at_stop(self) -> list[Tail]:
         """The tails whose unread lines still reach their stream when the task stops: graceful,
@@ -194,13 +242,18 @@ class TaskOutcome:
 LogStreamCheck = Callable[[str, str], str | None]
 
 
-def start_task(task_definition: Mapping[str, Any], task_id: str, create_log_stream: LogStreamCheck) -> TaskOutcome:
+def start_task(
+    task_definition: Mapping[str, Any], task_id: str, create_log_stream: LogStreamCheck, host: TaskHost | None = None
+) -> TaskOutcome:
     """Start the task's containers in dependency order, as Fargate would; say why it stops."""
     containers = {c["name"]: c for c in task_definition.get("containerDefinitions", [])}
     volumes = {v["name"]: Volume() for v in task_definition.get("volumes", [])}
+    if host is not None:
+        for volume_name, volume in volumes.items():
+            volume.path = host.workspace / "volumes" / volume_name
+            volume.path.mkdir(parents=True)
+    run = _Run(host, volumes, task_id)
     exit_codes: dict[str, int] = {}
-    tails: list[Tail] = []
-    event_logs: list[EventLog] = []
     for name in _start_order(containers):
         container = containers[name]
         denial = _awslogs(container, task_id, create_log_stream)
@@ -222,14 +275,45 @@ def start_task(task_definition: Mapping[str, Any], task_id: str, create_log_stre
                     f"which exited {exit_codes[other]}",
                     exit_codes,
                 )
-        code, reason = _run(container, volumes, task_id, tails, event_logs)
+        code, reason = _run(container, run)
         if code is None:
             continue  # keeps running
         exit_codes[name] = code
         if container.get("essential", True):
-            return TaskOutcome(False, f"Essential container in task exited: {name}: {reason}", exit_codes)
+            return run.outcome(False, f"Essential container in task exited: {name}: {reason}", exit_codes)
     depends_on = {name: frozenset(_dependencies(containers, name)) for name in containers}
-    return TaskOutcome(True, None, exit_codes, tuple(tails), tuple(event_logs), depends_on)
+    return run.outcome(True, None, exit_codes, depends_on)
+
+
+@dataclass
+class _Run:
+    """One task's start: where it runs and what its containers left behind."""
+
+    host: TaskHost | None
+    volumes: Mapping[str, Volume]
+    task_id: str
+    tails: list[Tail] = field(default_factory=list)
+    event_logs: list[EventLog] = field(default_factory=list)
+    console: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    served: conpot_image.ServedTemplate | None = None
+
+    def outcome(
+        self,
+        running: bool,
+        reason: str | None,
+        exit_codes: Mapping[str, int],
+        depends_on: Mapping[str, frozenset[str]] | None = None,
+    ) -> TaskOutcome:
+        return TaskOutcome(
+            running,
+            reason,
+            exit_codes,
+            tuple(self.tails),
+            tuple(self.event_logs),
+            depends_on or {},
+            dict(self.console),
+            self.served,
+        )
 
 
 def _dependencies(containers: Mapping[str, Mapping[str, Any]], name: str) -> set[str]:
@@ -292,17 +376,20 @@ def _volume_at(path: str, mounts: Mapping[str, Volume]) -> tuple[str, Volume] | 
     return None
 
 
-def _run(
-    container: Mapping[str, Any],
-    volumes: Mapping[str, Volume],
-    task_id: str = "",
-    tails: list[Tail] | None = None,
-    event_logs: list[EventLog] | None = None,
-) -> tuple[int | None, str]:
+def _host_path(path: str, mounts: Mapping[str, Volume]) -> Path | None:
+    """Where ``path`` (inside the container) is on this machine, if on a volume with a directory."""
+    where = _volume_at(path, mounts)
+    if where is None or where[1].path is None:
+        return None
+    inside = posixpath.relpath(posixpath.normpath(path), where[0])
+    return where[1].path if inside == "." else where[1].path / inside
+
+
+def _run(container: Mapping[str, Any], run: _Run) -> tuple[int | None, str]:
     """Run one container: (exit code, reason), or (None, "") while it keeps running."""
     facts = image_facts(container["image"])
     user = str(container.get("user") or facts.user).split(":")[0]
-    mounts = _mounts(container, volumes)
+    mounts = _mounts(container, run.volumes)
     entry_point, command = container.get("entryPoint"), container.get("command")
     environment = {e["name"]: e["value"] for e in container.get("environment") or []}
     if entry_point:
@@ -310,8 +397,8 @@ def _run(
         if argv[:2] not in (["/bin/sh", "-c"], ["sh", "-c"]) or len(argv) != 3:
             raise UnknownImage(f"the local cloud runs only `sh -c SCRIPT` entry points, not {argv}")
         if _TAIL.search(argv[2]):
-            return _run_tail(container, argv[2], environment, user, volumes, task_id, tails)
-        return _run_shell(argv[2], user, mounts)
+            return _run_tail(container, argv[2], environment, user, run)
+        return _run_shell(container, argv[2], environment, user, run)
     for variable, (default, kind) in facts.writes.items():
         path = environment.get(variable, default)
         directory = path if kind == "dir" else posixpath.dirname(path)
@@ -325,8 +412,27 @@ def _run(
         if kind == "file":
             inside = posixpath.relpath(posixpath.normpath(path), where[0])
             where[1].files.setdefault(inside, [])
-            if variable == facts.event_log and event_logs is not None:
-                event_logs.append(EventLog(container["name"], where[1], inside))
+            if variable == facts.event_log:
+                run.event_logs.append(EventLog(container["name"], where[1], inside))
+    if facts.template_variable:
+        return _start_conpot(container, environment.get(facts.template_variable, ""), user, run)
+    return None, ""
+
+
+def _start_conpot(container: Mapping[str, Any], argument: str, user: str, run: _Run) -> tuple[int | None, str]:
+    """Conpot resolves and validates its template (localcloud/conpot_image.py); None: it serves."""
+    mounts = _mounts(container, run.volumes, read_only=True)
+    where = _volume_at(argument, mounts) if argument.startswith("/") else None
+    readable = where is None or where[1].readable_by(user)
+    try:
+        directory = conpot_image.resolve_template(argument, _host_path(argument, mounts) if readable else None)
+        conpot_image.validate(directory)
+    except conpot_image.ConpotExited as exited:
+        return 1, f"conpot: {exited}"
+    working_directory = container.get("workingDirectory")
+    run.served = conpot_image.ServedTemplate(
+        argument, directory, _host_path(working_directory, mounts) if working_directory else None
+    )
     return None, ""
 
 
@@ -336,13 +442,7 @@ _GRACE = re.compile(r"\btrap\s+'[^']*\bsleep\s+[1-9]\d*[^']*'\s+(?:\w+\s+)*TERM\
 
 
 def _run_tail(
-    container: Mapping[str, Any],
-    script: str,
-    environment: Mapping[str, str],
-    user: str,
-    volumes: Mapping[str, Volume],
-    task_id: str,
-    tails: list[Tail] | None,
+    container: Mapping[str, Any], script: str, environment: Mapping[str, str], user: str, run: _Run
 ) -> tuple[int | None, str]:
     """A log shipper: ``tail -F FILE`` on a volume, its output to the container's awslogs stream."""
     match = _TAIL.search(script)
@@ -350,7 +450,7 @@ def _run_tail(
     flags, target = match.group(1).split(), match.group(2)
     variable = re.fullmatch(r"\$\{?(\w+)\}?", target)
     path = environment.get(variable.group(1), "") if variable else target
-    where = _volume_at(path, _mounts(container, volumes, read_only=True)) if path else None
+    where = _volume_at(path, _mounts(container, run.volumes, read_only=True)) if path else None
     if where is None:
         missing = "-F" not in flags
         return (1, f"tail: can't open '{path}': No such file or directory") if missing else (None, "")
@@ -358,25 +458,38 @@ def _run_tail(
     inside = posixpath.relpath(posixpath.normpath(path), mount_path)
     if "-F" not in flags and inside not in volume.files:
         return 1, f"tail: can't open '{path}': No such file or directory"
-    stream = awslogs_stream(container, task_id)
+    stream = awslogs_stream(container, run.task_id)
     if stream is None:
         raise UnknownImage(f"container {container['name']} tails {path} but has no awslogs driver")
-    if volume.readable_by(user) and tails is not None:
+    if volume.readable_by(user):
         graceful = bool(_GRACE.search(script))
-        tails.append(Tail(container["name"], volume, inside, stream[0], stream[1], graceful))
+        run.tails.append(Tail(container["name"], volume, inside, stream[0], stream[1], graceful))
     return None, ""
 
 
 _CHOWN = re.compile(r"^(\d+)(?::\d+)?$")
+_VARIABLE = re.compile(r"^\$\{?(\w+)\}?$")
 
 
-def _run_shell(script: str, user: str, mounts: Mapping[str, Volume]) -> tuple[int, str]:
-    """The ``sh -c '...'`` an init container runs: chown/chmod on volumes, ``&&``-chained."""
+def _run_shell(
+    container: Mapping[str, Any], script: str, environment: Mapping[str, str], user: str, run: _Run
+) -> tuple[int, str]:
+    """The ``sh -c '...'`` an init container runs, ``&&``-chained: chown/chmod on volumes, and
+    ``python3 -c PROGRAM`` (PROGRAM literal or ``"$VARIABLE"``), which really runs."""
+    mounts = _mounts(container, run.volumes)
     for step in script.split("&&"):
         words = [w for w in shlex.split(step) if w != "-R"]
         if not words:
             continue
         program, args = words[0], words[1:]
+        if program == "python3" and len(args) == 2 and args[0] == "-c":
+            variable = _VARIABLE.match(args[1])
+            # sh expands an unset variable to nothing: `python3 -c ""` runs nothing and exits 0.
+            code = environment.get(variable.group(1), "") if variable else args[1]
+            exit_code, reason = _run_python(container, code, environment, user, run)
+            if exit_code != 0:
+                return exit_code, reason
+            continue
         if program not in ("chown", "chmod") or len(args) < 2:
             raise UnknownImage(f"the local cloud cannot run `{step.strip()}` in an init container")
         for path in args[1:]:
@@ -393,3 +506,118 @@ def _run_shell(script: str, user: str, mounts: Mapping[str, Volume]) -> tuple[in
             else:
                 where[1].mode = int(args[0], 8)
     return 0, "exited 0"
+
+
+# Runs a program as the image's python3 would: its syntax held to the image's version (every
+# source compiled, the program's and what it compiles itself), standard library and the image's
+# site-packages only (python -S, PYTHONPATH). At exit it writes its peak RSS (VmHWM: this process's
+# own; ru_maxrss would count the parent's memory the child was forked from) to the file named.
+_IMAGE_PYTHON = """\
+import ast, atexit, builtins, sys
+_compile = builtins.compile
+def compile(source, filename, mode, *args, **kwargs):
+    if isinstance(source, (str, bytes)):
+        _compile(source, filename, mode, ast.PyCF_ONLY_AST, _feature_version={minor})
+    return _compile(source, filename, mode, *args, **kwargs)
+builtins.compile = compile
+program, peak = sys.argv.pop(1), sys.argv.pop(1)
+def report_peak():
+    with open("/proc/self/status") as status, open(peak, "w") as out:
+        out.write(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
+atexit.register(report_peak)
+exec(compile(program, "<string>", "exec"), {{"__name__": "__main__", "__builtins__": builtins}})
+"""
+_PROGRAM_TIMEOUT_S = 60
+
+
+def _run_python(
+    container: Mapping[str, Any], code: str, environment: Mapping[str, str], user: str, run: _Run
+) -> tuple[int, str]:
+    """``python3 -c CODE`` in the container (the module docstring's rules)."""
+    facts = image_facts(container["image"])
+    if run.host is None or facts.python is None:
+        raise UnknownImage(
+            f"container {container['name']} runs python3: the task needs a TaskHost and an image with it"
+        )
+    name = container["name"]
+    rootfs = Path(tempfile.mkdtemp(prefix=f"rootfs-{name}-", dir=run.host.workspace))
+    mounts = _mounts(container, run.volumes, read_only=True)
+
+    def host_path(path: str) -> Path:
+        on_volume = _host_path(path, mounts)
+        if on_volume is not None:
+            return on_volume
+        # Off the volumes: in the image's file system, whose directories we take to exist.
+        in_rootfs = rootfs / posixpath.normpath(path).lstrip("/")
+        in_rootfs.parent.mkdir(parents=True, exist_ok=True)
+        return in_rootfs
+
+    env = {k: str(host_path(v)) if v.startswith("/") else v for k, v in environment.items()}
+    env["ECS_CONTAINER_METADATA_URI_V4"] = run.host.metadata.uri_for(
+        run.host.task_arn, run.host.family, run.host.revision, name
+    )
+    env["PYTHONPATH"] = str(facts.site_packages or "")
+    working_directory = host_path(container.get("workingDirectory") or "/")
+    working_directory.mkdir(parents=True, exist_ok=True)
+    areas = {"/": rootfs, **{mount: volume.path for mount, volume in mounts.items() if volume.path is not None}}
+    before = {area: _listing(path) for area, path in areas.items()}
+    wrapper = _IMAGE_PYTHON.format(minor=facts.python[1])
+    peak_file = run.host.workspace / f"peak-{name}"
+    try:
+        completed = subprocess.run(  # noqa: S603 -- our own interpreter, the task definition's program
+            [sys.executable, "-S", "-c", wrapper, code, str(peak_file)],
+            cwd=working_directory,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=_PROGRAM_TIMEOUT_S,
+            check=False,
+        )
+        output, returncode = completed.stdout, completed.returncode
+    except subprocess.TimeoutExpired as expired:
+        output, returncode = str(expired.output or ""), 124
+    run.console[name] = (*run.console.get(name, ()), *output.splitlines())
+    peak_mib = int(peak_file.read_text() or 0) / 1024 if peak_file.is_file() else 0.0
+    failure = _program_failure(container, run, user, mounts, areas, before, peak_mib)
+    if failure is not None:
+        # What the program would have printed as it died (the kernel's kill prints nothing).
+        if failure[0] != 137:
+            run.console[name] = (*run.console[name], failure[1])
+        return failure
+    if returncode != 0:
+        last = output.strip().splitlines()[-1] if output.strip() else f"exited {returncode}"
+        return returncode, last
+    return 0, "exited 0"
+
+
+def _program_failure(
+    container: Mapping[str, Any],
+    run: _Run,
+    user: str,
+    mounts: Mapping[str, Volume],
+    areas: Mapping[str, Path],
+    before: Mapping[str, set[str]],
+    peak_mib: float,
+) -> tuple[int, str] | None:
+    """Where the container would have stopped the program: its memory, the writes it may not make."""
+    limit = container.get("memory")
+    if limit and peak_mib > int(limit):
+        return 137, f"OutOfMemoryError: Container killed due to memory usage ({peak_mib:.0f} MiB > {limit} MiB)"
+    writable = _mounts(container, run.volumes)
+    for area, path in areas.items():
+        changed = sorted(_listing(path) ^ before[area])
+        if not changed:
+            continue
+        touched = posixpath.join(area, changed[0])
+        if area == "/" and container.get("readonlyRootFilesystem"):
+            return 1, f"OSError: [Errno 30] Read-only file system: '{touched}'"
+        if area != "/" and area not in writable:
+            return 1, f"OSError: [Errno 30] Read-only file system: '{touched}'"
+        if area != "/" and not mounts[area].writable_by(user):
+            return 1, f"PermissionError: [Errno 13] Permission denied: '{touched}'"
+    return None
+
+
+def _listing(directory: Path) -> set[str]:
+    return {str(p.relative_to(directory)) for p in directory.rglob("*")} if directory.is_dir() else set()

@@ -156,7 +156,7 @@ SCHEMA: dict[str, Field] = {
             "experiment": Field(
                 "flag", "ExperimentMode on: fresh honeypots drawn into arms, the treatment scanned (default false)"
             ),
-            "tasks": Field("whole", "honeypot tasks (default: one per entry of honeypots)", low=0),
+            "tasks": Field("whole", "honeypot tasks per Conpot template (default: one per entry of honeypots)", low=0),
             "time_scale": Field("number", "factor on the ASL's Retry/Wait intervals (default 0.01)", low=1e-6),
             "parameters": Field(
                 "mapping", "template parameters, e.g. {MapConcurrency: 3, RotateOn: indexed}", fields={}

@@ -164,12 +164,61 @@ def _prepare(
 _NO_VALUE = object()
 
 
-def _evaluate_condition(expr: Any, conditions: dict[str, Any], parameters: dict[str, str]) -> bool:
+ParameterValue = str | list[str]
+
+
+def parameter_values(declared: dict[str, Any], given: dict[str, str]) -> dict[str, ParameterValue]:
+    """The stack's parameter values as CloudFormation resolves and checks them (moto checks none):
+    a ``CommaDelimitedList`` is a list, "each member string is space trimmed"; ``AllowedValues``
+    and ``AllowedPattern`` hold for a String's value and for each value of a list, else the stack
+    is refused: ``Parameter 'X' must be one of AllowedValues`` (CloudFormation user guide,
+    "Parameters": Type, AllowedValues, AllowedPattern)."""
+    values: dict[str, ParameterValue] = {}
+    for name, spec in declared.items():
+        if name not in given and "Default" not in spec:
+            continue
+        raw = str(given.get(name, spec.get("Default")))
+        is_list = spec.get("Type") == "CommaDelimitedList"
+        items = [item.strip() for item in raw.split(",")] if is_list else [raw]
+        allowed = [str(v) for v in spec.get("AllowedValues") or []]
+        if allowed and any(item not in allowed for item in items):
+            raise DeployError(f"ValidationError: Parameter '{name}' must be one of AllowedValues")
+        pattern = spec.get("AllowedPattern")
+        if pattern and any(re.fullmatch(pattern, item) is None for item in items):
+            raise DeployError(f"ValidationError: Parameter '{name}' must match pattern {pattern}")
+        values[name] = items if is_list else raw
+    return values
+
+
+def _value(expr: Any, parameters: dict[str, ParameterValue]) -> Any:
+    """A value inside a condition: Ref (a parameter), Fn::Join, Fn::Split, Fn::Select."""
+    if isinstance(expr, list):
+        return [_value(item, parameters) for item in expr]
+    if not isinstance(expr, dict):
+        return expr
+    if set(expr) == {"Ref"} and expr["Ref"] in parameters:
+        return parameters[expr["Ref"]]
+    if set(expr) == {"Fn::Join"}:
+        delimiter, items = expr["Fn::Join"]
+        return str(delimiter).join(str(item) for item in _value(items, parameters))
+    if set(expr) == {"Fn::Split"}:
+        delimiter, text = expr["Fn::Split"]
+        return str(_value(text, parameters)).split(str(delimiter))
+    if set(expr) == {"Fn::Select"}:
+        index, items = expr["Fn::Select"]
+        items = _value(items, parameters)
+        if not 0 <= int(index) < len(items):
+            raise DeployError(f"Template error: Fn::Select cannot select nonexistent value at index {index}")
+        return items[int(index)]
+    raise DeployError(f"the local cloud cannot evaluate {expr!r} in a condition")
+
+
+def _evaluate_condition(expr: Any, conditions: dict[str, Any], parameters: dict[str, ParameterValue]) -> bool:
     if isinstance(expr, dict):
         if "Condition" in expr:
             return _evaluate_condition(conditions[expr["Condition"]], conditions, parameters)
         if "Fn::Equals" in expr:
-            left, right = (_resolve_ref(arg, parameters) for arg in expr["Fn::Equals"])
+            left, right = (_value(arg, parameters) for arg in expr["Fn::Equals"])
             return str(left) == str(right)
         if "Fn::Not" in expr:
             return not _evaluate_condition(expr["Fn::Not"][0], conditions, parameters)
@@ -178,12 +227,6 @@ def _evaluate_condition(expr: Any, conditions: dict[str, Any], parameters: dict[
         if "Fn::Or" in expr:
             return any(_evaluate_condition(e, conditions, parameters) for e in expr["Fn::Or"])
     raise DeployError(f"the local cloud cannot evaluate condition {expr!r}")
-
-
-def _resolve_ref(arg: Any, parameters: dict[str, str]) -> Any:
-    if isinstance(arg, dict) and set(arg) == {"Ref"} and arg["Ref"] in parameters:
-        return parameters[arg["Ref"]]
-    return arg
 
 
 def _resolve_if(node: Any, truth: dict[str, bool]) -> Any:
@@ -202,7 +245,7 @@ def _resolve_if(node: Any, truth: dict[str, bool]) -> Any:
     return {key: value for key, value in resolved.items() if value is not _NO_VALUE}
 
 
-def _resolve_cidr(node: Any, parameters: dict[str, str]) -> Any:
+def _resolve_cidr(node: Any, parameters: dict[str, ParameterValue]) -> Any:
     """Replace every ``Fn::Cidr`` (moto lacks it) by the list of CIDR blocks it denotes."""
     if isinstance(node, list):
         return [_resolve_cidr(item, parameters) for item in node]
@@ -265,16 +308,21 @@ def deploy(
     code_dirs, asl, machine_id, removed = _prepare(cfn, sam, template_path.parent, region)
     substitutions = cfn["Resources"][machine_id]["Properties"].pop("DefinitionSubstitutions", {})
 
-    defaults = {k: str(v["Default"]) for k, v in cfn.get("Parameters", {}).items() if "Default" in v}
-    values = {**defaults, **parameters}
-    conditions = cfn.get("Conditions", {})
+    values = parameter_values(cfn.get("Parameters", {}), {k: str(v) for k, v in parameters.items()})
+    conditions = cfn.pop("Conditions", {})
     truth = {name: _evaluate_condition(expr, conditions, values) for name, expr in conditions.items()}
+    # Conditions applied here, once (moto would evaluate them again, with its own reading of a list
+    # parameter: an undivided string when defaulted).
     cfn["Resources"] = {
-        lid: _resolve_cidr(_resolve_if(resource, truth), values)
+        lid: {k: v for k, v in _resolve_cidr(_resolve_if(resource, truth), values).items() if k != "Condition"}
         for lid, resource in cfn["Resources"].items()
         if truth.get(resource.get("Condition", ""), True)
     }
-    cfn["Outputs"] = _resolve_if(cfn.get("Outputs", {}), truth)
+    cfn["Outputs"] = {
+        name: {k: v for k, v in output.items() if k != "Condition"}
+        for name, output in _resolve_if(cfn.get("Outputs", {}), truth).items()
+        if truth.get(output.get("Condition", ""), True)
+    }
 
     progress(f"creating stack {stack_name} ({len(cfn['Resources'])} resources) in moto CloudFormation")
     cloudformation = boto3.client("cloudformation", region_name=region)

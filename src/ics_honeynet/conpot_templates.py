@@ -18,12 +18,19 @@ Where each value lands (Conpot master, conpot/templates/default and conpot/proto
   directory (or ~/.cpppo.cfg, /etc/cpppo.cfg). We write both; delivery must place ``cpppo.cfg``.
 - HTTP headers and pages are ``http/http.xml`` and ``http/htdocs``; FTP is ``ftp/ftp.xml``; IPMI
   ``ipmi/ipmi.xml``.
+
+Conpot validates every protocol file it finds against its XSD at start, enabled or not, and exits
+on the first error (bin/conpot, ``validate_template``). Two of the schemas' rules shape what we
+write: ``http.xsd`` allows exactly one header under ``global/headers`` (we send ``Date``, which
+Conpot refreshes; ``Server`` goes with each page's headers, which allow any number), and
+``ftp.xsd`` wants at least one ``file`` before the ``dir`` entries of ``ftp_vfs``.
 """
 
 from __future__ import annotations
 
 import configparser
 import io
+import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from datetime import UTC, datetime, time
@@ -31,7 +38,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from ics_honeynet.persona import Persona, Protocol
+from ics_honeynet.persona import CATALOGUE, Persona, Protocol
 
 # The ports real devices use (Conpot's stock files use unprivileged ones; T-Pot's image moves them
 # down the same way and runs Conpot with cap_net_bind_service).
@@ -225,7 +232,6 @@ def _http_xml(persona: Persona) -> str:
         </config>
         <headers>
             <entity name="Date">{modified}</entity>
-            <entity name="Server">{escape(persona.http.server)}</entity>
         </headers>
     </global>
     <htdocs>
@@ -234,6 +240,7 @@ def _http_xml(persona: Persona) -> str:
         </node>
         <node name="/index.html">
             <headers>
+                <entity name="Server">{escape(persona.http.server)}</entity>
                 <entity name="Last-Modified">{modified}</entity>
                 <entity name="Content-Type">text/html</entity>
             </headers>
@@ -327,6 +334,12 @@ def _ftp_xml(persona: Persona) -> str:
         <default_perms>0o755</default_perms>
         <upload_file_perms>0o644</upload_file_perms>
         <mkdir_directory_perms>0o755</mkdir_directory_perms>
+        <file path="/data/ftp/{escape(persona.station.lower())}.log">
+            <owner_uid>100</owner_uid>
+            <perms>0o644</perms>
+            <last_accessed>{_epoch(persona)}</last_accessed>
+            <last_modified>{_epoch(persona)}</last_modified>
+        </file>
         <dir path="/" recursive="True">
             <owner_uid>100</owner_uid>
             <perms>0o755</perms>
@@ -417,7 +430,7 @@ def _bacnet_xml(persona: Persona) -> str:
 """
 
 
-def _ipmi_xml(persona: Persona) -> str:
+def _ipmi_xml(persona: Persona, root: str | None = None, device_key: str = "IpmiDeviceName") -> str:
     users = "\n".join(
         f"""        <user>
             <user_name>{escape(u.name)}</user_name>
@@ -428,9 +441,9 @@ def _ipmi_xml(persona: Persona) -> str:
         </user>"""
         for u in persona.ipmi.users
     )
-    return f"""{_root(Protocol.IPMI, persona)}
+    return f"""{root or _root(Protocol.IPMI, persona)}
     <device_info>
-        <device_name>IpmiDeviceName</device_name>
+        <device_name>{device_key}</device_name>
     </device_info>
     <user_list>
 {users}
@@ -478,9 +491,37 @@ def render_template(persona: Persona, directory: Path) -> list[Path]:
 # ------------------------------------------------------------------------------------------------
 # The other stock templates keep their protocol files; only their databus identity changes.
 # ------------------------------------------------------------------------------------------------
+# Conpot's templates, as T-Pot's industrial profile ran them (the HoneypotTemplate(s) parameter).
+TEMPLATES = ("default", "IEC104", "guardian_ast", "ipmi", "kamstrup_382")
+_SIEMENS_CP_OUI = "000e8c"  # the IEC104 template is a Siemens CP 343-1: its MAC keeps Siemens' OUI
+
+
 def databus_overrides(persona: Persona, template: str) -> dict[str, str]:
-    """Databus key -> Python literal for the stock ``guardian_ast`` and ``kamstrup_382`` templates."""
-    if template == "guardian_ast":
+    """Databus key -> Python literal for a stock template other than ``default``."""
+    values: dict[str, str | int]
+    if template == "IEC104":
+        # The template is a Siemens S7-300 behind a CP 343-1 (its IEC 104 files say so): the CPU
+        # is one of the catalogue's S7-300s, the rest the persona's; the TTL is the host's (stock
+        # 60 while the packets say 64).
+        cpus = [m for m in CATALOGUE if m.family == "SIMATIC S7-300"]
+        cpu = cpus[persona.enip.serial_number % len(cpus)]
+        firmware = cpu.firmware[persona.enip.serial_number // len(cpus) % len(cpu.firmware)]
+        values = {
+            "SystemDescription": f"Siemens, {cpu.family}, {cpu.module_type}, {cpu.order_number}, "
+            f"FW: {firmware.version}",
+            "sysObjectID": cpu.sys_object_id,
+            "SystemName": f"CP 343-1 {persona.station}"[:24],
+            "FacilityName": persona.s7.plant_identification,
+            "sysContact": persona.snmp.sys_contact,
+            "sysName": persona.snmp.sys_name,
+            "sysLocation": persona.snmp.sys_location,
+            "ifPhysAddress": "0x" + _SIEMENS_CP_OUI + persona.mac_address.replace(":", "")[-6:].lower(),
+            "udpLocalAddress": "0.0.0.0",  # noqa: S104 -- the UDP listener's table entry (stock: a public IP)
+            "ipDefaultTTL": 64,
+        }
+    elif template == "ipmi":
+        values = {"SystemName": persona.ipmi.device_name}
+    elif template == "guardian_ast":
         guardian = persona.guardian
         values = {"station_name": guardian.station_name}
         values |= {f"product{i}": name for i, name in enumerate(guardian.products, start=1)}
@@ -497,6 +538,27 @@ def databus_overrides(persona: Persona, template: str) -> dict[str, str]:
     else:
         raise ValueError(f"no databus overrides for template {template!r}")
     return {key: repr(value) for key, value in values.items()}
+
+
+def prepare_template(persona: Persona | None, template: str, stock: Path, directory: Path) -> None:
+    """Conpot's stock ``template`` (from ``stock``, the image's ``conpot/templates``) copied into
+    ``directory``, its identity replaced by the persona's (None: unchanged, a control)."""
+    if template == "default" and persona is not None:
+        # Every file ours, nothing copied: a stock file left beside them (BACnet, TFTP, pages)
+        # would serve Conpot's identity again.
+        render_template(persona, directory)
+        return
+    source = stock / template
+    if template not in TEMPLATES or not (source / "template.xml").is_file():
+        raise ValueError(f"no stock Conpot template {template!r} in {stock}")
+    shutil.copytree(source, directory, dirs_exist_ok=True)
+    if persona is None:
+        return
+    path = directory / "template.xml"
+    path.write_text(patch_databus(path.read_text(encoding="utf-8"), databus_overrides(persona, template)))
+    if template == "ipmi":  # its users are identity too (stock: Administrator/Password, ...)
+        root = f'<ipmi enabled="True" host="0.0.0.0" port="{PORTS[Protocol.IPMI]}">'
+        (directory / "ipmi" / "ipmi.xml").write_text(_ipmi_xml(persona, root, "SystemName"), encoding="utf-8")
 
 
 def patch_databus(template_xml: str, overrides: Mapping[str, str]) -> str:

@@ -161,9 +161,18 @@ class SweepTarget(TypedDict):
 
 
 class ListedIp(SweepTarget):
-    """A honeypot IP as listed (the targets document, a rotation's replacements)."""
+    """A honeypot IP as listed (the targets document, a rotation's replacements). ``template``: the
+    Conpot template its task serves (its service's); absent for extra IPs."""
 
     eni: str | None
+    template: NotRequired[str]
+
+
+class PersonaTag(TypedDict):
+    """The persona a task served, as the sweep records it (persona.PersonaLabel)."""
+
+    id: str
+    model: str
 
 
 class SkippedTask(TypedDict):
@@ -270,6 +279,7 @@ RotationOutcome = TypedDict(
         "toTask": str | None,
         "toStartedAt": str | None,
         "toVerdict": str | None,
+        "toTemplate": NotRequired[str],  # the Conpot template the replacement's service serves
         "via": list[str],
         "attempts": int,
         "status": ChainStatus,
@@ -293,6 +303,7 @@ class RotationHop(TypedDict):
     ip: str
     taskArn: str
     startedAt: str | None
+    template: NotRequired[str]  # the Conpot template its service serves (ListReplacements)
     verdict: NotRequired[Verdict]
     error: NotRequired[str]  # the lookup failed: the IP is kept, not verified
     priorOwner: NotRequired[Verdict]  # what Shodan shows of the IP's previous holder

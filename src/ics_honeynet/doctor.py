@@ -13,7 +13,7 @@ import json
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -238,11 +238,14 @@ def honeypots_finding(
     tasks: Sequence[Api],
     public_ips: Mapping[str, str | None],
     stopped: Sequence[Api],
+    name: str | None = None,
 ) -> Finding:
     """``describe_services`` (None: not found), ``describe_tasks`` of the service's tasks whose desired
     status is RUNNING, the public IP of each ENI (``describe_network_interfaces``' Association.PublicIp),
-    and ``describe_tasks`` of recently STOPPED ones."""
-    cluster, name = stack.output("HoneypotClusterName"), stack.output("HoneypotServiceName")
+    and ``describe_tasks`` of recently STOPPED ones. ``name``: the service's (default: the first of
+    HoneypotServiceNames)."""
+    cluster = stack.output("HoneypotClusterName")
+    name = name or service_names(stack)[0]
     region = stack.region
     if service is None or service.get("status") != "ACTIVE":
         state = "not found" if service is None else str(service.get("status"))
@@ -494,9 +497,34 @@ def _describe_tasks(ecs: Any, cluster: str, arns: list[str]) -> list[Api]:
     ]
 
 
+def service_names(stack: Deployment) -> list[str]:
+    """The honeypot services (output HoneypotServiceNames: ``template=service,...``)."""
+    return [item.partition("=")[2] or item for item in stack.output("HoneypotServiceNames").split(",") if item]
+
+
+_SEVERITY: dict[str, int] = {"OK": 0, "WARN": 1, "FAIL": 2}
+
+
+def combined(findings: Sequence[Finding]) -> Finding:
+    """One check over several services: the worst status, each service's message and fix."""
+    if len(findings) == 1:
+        return findings[0]
+    worst = max(findings, key=lambda f: _SEVERITY.get(f.status, 2)).status
+    fixes = [f.fix for f in findings if f.fix and f.status == worst]
+    return Finding(findings[0].check, worst, "; ".join(f.message for f in findings), "; ".join(fixes) or None)
+
+
 def _honeypots(session: Any, stack: Deployment) -> Finding:
+    names = service_names(stack)
+    findings = [_service_honeypots(session, stack, name) for name in names]
+    if len(findings) > 1:  # say which service each message is about
+        findings = [replace(f, message=f"{name}: {f.message}") for name, f in zip(names, findings, strict=True)]
+    return combined(findings)
+
+
+def _service_honeypots(session: Any, stack: Deployment, name: str) -> Finding:
     ecs, ec2 = session.client("ecs"), session.client("ec2")
-    cluster, name = stack.output("HoneypotClusterName"), stack.output("HoneypotServiceName")
+    cluster = stack.output("HoneypotClusterName")
     services = ecs.describe_services(cluster=cluster, services=[name])["services"]
     service = services[0] if services else None
     arns: list[str] = []
@@ -516,7 +544,7 @@ def _honeypots(session: Any, stack: Deployment) -> Finding:
     if service is not None and sum(1 for ip in public_ips.values() if ip) < desired:
         recent = ecs.list_tasks(cluster=cluster, serviceName=name, desiredStatus="STOPPED", maxResults=10)["taskArns"]
         stopped = _describe_tasks(ecs, cluster, recent)
-    return honeypots_finding(stack, service, tasks, public_ips, stopped)
+    return honeypots_finding(stack, service, tasks, public_ips, stopped, name)
 
 
 def _logs(session: Any, stack: Deployment) -> Finding:

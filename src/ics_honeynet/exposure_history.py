@@ -19,6 +19,11 @@ when its Shodan scan was requested (``scanRequestedAt``, written by the ASL's Cl
 the request, the claim that makes it happen at most once) and how it went (``scanId`` or
 ``scanError``, written by the ASL after it).
 
+A tenure of ours also records the persona its task served (persona.py: the label derived from
+the seed the init container used - the task's ARN, or the pinned PersonaSeed - and the Conpot
+template), so the research report can compare how fast personas and Conpot's defaults get
+fingerprinted. A replacement from a rotation serves the template of the task it replaced.
+
 The research timeline (issue 13) needs every tenure, not only the current one: when a new tenure
 starts, the finished one's milestones move to ``past_tenures`` (``pastTenures`` in the item; the
 last ``MAX_PAST_TENURES``). ``tenures()`` gives them all, the current one last.
@@ -30,7 +35,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from ics_honeynet.contracts import EXPOSED_VERDICTS, Arm, ChainStatus, ChangeKind, Verdict, parse_utc
+from ics_honeynet.contracts import EXPOSED_VERDICTS, Arm, ChainStatus, ChangeKind, PersonaTag, Verdict, parse_utc
+from ics_honeynet.persona import PersonaLabel
 
 CHANGE_KINDS = tuple(ChangeKind)  # the email's order
 # A recycled IP comes back to us rarely; 50 tenures keep an item far below DynamoDB's 400 KB.
@@ -45,6 +51,8 @@ EXPERIMENT_ATTRIBUTES = {
     "scan_id": "scanId",
     "scan_error": "scanError",
 }
+# Each tenure's persona, the same in a current tenure and a past one.
+PERSONA_ATTRIBUTES = {"template": "conpotTemplate", "persona_id": "personaId", "persona_model": "personaModel"}
 # Table attribute names <-> fields, in one place (the ASL's CountRotation writes two of them; its
 # ClaimScan and RecordScan the scan's).
 ATTRIBUTES = {
@@ -63,6 +71,7 @@ ATTRIBUTES = {
     "updated_by": "updatedBy",
     "past_tenures": "pastTenures",
     **EXPERIMENT_ATTRIBUTES,
+    **PERSONA_ATTRIBUTES,
 }
 TENURE_ATTRIBUTES = {
     "task_arn": "taskArn",
@@ -72,6 +81,7 @@ TENURE_ATTRIBUTES = {
     "rotated_at": "rotatedAt",
     "last_seen": "lastSeen",
     **EXPERIMENT_ATTRIBUTES,
+    **PERSONA_ATTRIBUTES,
 }
 
 
@@ -100,8 +110,24 @@ class ExperimentFields:
     scan_error: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class PersonaFields:
+    """The persona a tenure's task served (PERSONA_ATTRIBUTES); None for extra IPs and for
+    tenures recorded before personas were."""
+
+    template: str | None = None  # the Conpot template
+    persona_id: str | None = None  # "p-" + 10 hex digits, or "stock"
+    persona_model: str | None = None
+
+    @property
+    def persona(self) -> PersonaTag | None:
+        if self.persona_id is None:
+            return None
+        return PersonaTag(id=self.persona_id, model=self.persona_model or "")
+
+
 @dataclass(frozen=True)
-class TenureRecord(ExperimentFields):
+class TenureRecord(ExperimentFields, PersonaFields):
     """One task's time on an IP, with its exposure milestones (ISO 8601 UTC strings). ``last_seen``
     is the last sweep that found the task running: the end of what was observed, when the task
     ended without a rotation of ours (a crash, a deploy)."""
@@ -123,7 +149,7 @@ class TenureRecord(ExperimentFields):
 
 
 @dataclass(frozen=True)
-class IpHistory(ExperimentFields):
+class IpHistory(ExperimentFields, PersonaFields):
     ip: str
     task_arn: str | None = None
     first_seen_running: str | None = None
@@ -171,7 +197,7 @@ class IpHistory(ExperimentFields):
             first_fingerprinted=self.first_fingerprinted,
             rotated_at=rotated,
             last_seen=self.last_checked,
-            **{field: getattr(self, field) for field in EXPERIMENT_ATTRIBUTES},
+            **{field: getattr(self, field) for field in (*EXPERIMENT_ATTRIBUTES, *PERSONA_ATTRIBUTES)},
         )
 
     def tenures(self) -> list[TenureRecord]:
@@ -180,10 +206,18 @@ class IpHistory(ExperimentFields):
         return [*self.past_tenures, *([current] if current else [])]
 
     def start_tenure(
-        self, task_arn: str | None, started: str, *, arm: Arm | None = None, assigned_at: str | None = None
+        self,
+        task_arn: str | None,
+        started: str,
+        *,
+        arm: Arm | None = None,
+        assigned_at: str | None = None,
+        template: str | None = None,
+        persona: PersonaLabel | None = None,
     ) -> IpHistory:
         """A new task on this IP: the finished tenure is archived; the lifetime fields stay. In
-        experiment mode the new tenure comes with its arm, drawn by the caller once, here."""
+        experiment mode the new tenure comes with its arm, drawn by the caller once, here; a task
+        of ours with the persona it serves."""
         return IpHistory(
             ip=self.ip,
             task_arn=task_arn,
@@ -193,6 +227,9 @@ class IpHistory(ExperimentFields):
             past_tenures=tuple(self.tenures())[-MAX_PAST_TENURES:],
             arm=arm,
             arm_assigned_at=assigned_at if arm is not None else None,
+            template=template,
+            persona_id=persona.id if persona else None,
+            persona_model=persona.model if persona else None,
         )
 
 
@@ -207,15 +244,26 @@ class Change:
 
 
 ArmDraw = Callable[[], Arm]
+# (task ARN, Conpot template) -> the persona that task serves (persona.tenure_persona, its seed bound).
+PersonaNamer = Callable[[str, str], PersonaLabel]
 
 
 def _new_tenure(
-    previous: IpHistory, task: str | None, started: str, *, checked_at: str, draw: ArmDraw | None
+    previous: IpHistory,
+    task: str | None,
+    started: str,
+    *,
+    checked_at: str,
+    draw: ArmDraw | None,
+    template: str | None = None,
+    name_persona: PersonaNamer | None = None,
 ) -> IpHistory:
     """A new tenure, with its arm when the experiment is on and the task is ours (extra IPs have
-    none): the one place an arm is drawn, so it is drawn once per tenure."""
+    none): the one place an arm is drawn, so it is drawn once per tenure. A task of ours whose
+    template is known gets its persona."""
     arm = draw() if draw is not None and task is not None else None
-    return previous.start_tenure(task, started, arm=arm, assigned_at=checked_at)
+    persona = name_persona(task, template) if name_persona is not None and task and template else None
+    return previous.start_tenure(task, started, arm=arm, assigned_at=checked_at, template=template, persona=persona)
 
 
 def record_check(
@@ -225,16 +273,27 @@ def record_check(
     checked_at: str,
     execution: str,
     draw: ArmDraw | None = None,
+    name_persona: PersonaNamer | None = None,
 ) -> tuple[IpHistory, list[Change]]:
     """Fold one sweep result (a verdict, or an error) into the IP's history. ``draw``: the
-    experiment is on (a new tenure of ours gets an arm)."""
+    experiment is on (a new tenure of ours gets an arm). ``name_persona``: a new tenure of ours
+    records the persona of its task (the result's ``template``)."""
     ip = str(result["ip"])
     task = result.get("taskArn")
     if previous is None or previous.task_arn != task:
         # A new tenure: nothing Shodan said about the previous holder is ours. The IP's lifetime
         # rotation count stays (the ASL's CountRotation may have created the item this sweep).
         started = result.get("startedAt") or checked_at
-        previous = _new_tenure(previous or IpHistory(ip=ip), task, started, checked_at=checked_at, draw=draw)
+        template = result.get("template")
+        previous = _new_tenure(
+            previous or IpHistory(ip=ip),
+            task,
+            started,
+            checked_at=checked_at,
+            draw=draw,
+            template=str(template) if template else None,
+            name_persona=name_persona,
+        )
     verdict = str(result.get("verdict") or Verdict.ERROR)
     changes: list[Change] = []
     common = {"lastChecked": checked_at, "taskArn": task}
@@ -270,8 +329,10 @@ def record_rotation(
     checked_at: str,
     execution: str,
     draw: ArmDraw | None = None,
+    name_persona: PersonaNamer | None = None,
 ) -> Change:
-    """Fold one rotation chain (track_rotation's outcome) into the old and new IPs' histories."""
+    """Fold one rotation chain (track_rotation's outcome) into the old and new IPs' histories. The
+    replacement serves its service's template (``toTemplate``), else the replaced task's."""
     old_ip = str(chain["from"])
     old = histories.get(old_ip) or IpHistory(ip=old_ip, task_arn=chain.get("fromTask"))
     detail = {k: chain.get(k) for k in ("from", "to", "via", "attempts", "reason", "verdict")}
@@ -282,7 +343,15 @@ def record_rotation(
     new = histories.get(new_ip) or IpHistory(ip=new_ip)
     if new.task_arn is None or new.task_arn != chain.get("toTask"):
         started = chain.get("toStartedAt") or checked_at
-        new = _new_tenure(new, chain.get("toTask"), started, checked_at=checked_at, draw=draw)
+        new = _new_tenure(
+            new,
+            chain.get("toTask"),
+            started,
+            checked_at=checked_at,
+            draw=draw,
+            template=chain.get("toTemplate") or old.template,
+            name_persona=name_persona,
+        )
     histories[new_ip] = replace(
         new,
         last_checked=checked_at,

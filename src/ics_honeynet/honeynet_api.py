@@ -4,11 +4,20 @@ passed in); the sweep's targets document to S3. What the answers mean is honeypo
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ics_honeynet.honeypot_ips import DESCRIBE_ENIS_BATCH, DESCRIBE_TASKS_BATCH, Listing, assemble, chunks, eni_of
+from ics_honeynet.honeypot_ips import (
+    DESCRIBE_ENIS_BATCH,
+    DESCRIBE_TASKS_BATCH,
+    Listing,
+    assemble,
+    chunks,
+    eni_of,
+    merge_listings,
+)
 
 
 class HoneynetApiError(RuntimeError):
@@ -43,18 +52,22 @@ def _describe_interfaces(ec2: Any, eni_ids: list[str]) -> dict[str, dict[str, An
     return found
 
 
-def list_honeypots(ecs: Any, ec2: Any, cluster: str, service: str) -> Listing:
-    """The service's RUNNING tasks with their public IPs; tasks not ready are skipped with a reason."""
+def list_honeypots(ecs: Any, ec2: Any, cluster: str, services: Mapping[str, str | None]) -> Listing:
+    """The services' RUNNING tasks with their public IPs; tasks not ready are skipped with a reason.
+    ``services``: service name -> the Conpot template it serves (None: not known)."""
+    listings = []
     try:
-        arns = _running_task_arns(ecs, cluster, service)
-        tasks: list[dict[str, Any]] = []
-        for batch in chunks(arns, DESCRIBE_TASKS_BATCH):
-            tasks.extend(ecs.describe_tasks(cluster=cluster, tasks=batch)["tasks"])
-        eni_ids = sorted({eni for task in tasks if (eni := eni_of(task))})
-        interfaces = _describe_interfaces(ec2, eni_ids) if eni_ids else {}
+        for service, template in services.items():
+            arns = _running_task_arns(ecs, cluster, service)
+            tasks: list[dict[str, Any]] = []
+            for batch in chunks(arns, DESCRIBE_TASKS_BATCH):
+                tasks.extend(ecs.describe_tasks(cluster=cluster, tasks=batch)["tasks"])
+            eni_ids = sorted({eni for task in tasks if (eni := eni_of(task))})
+            interfaces = _describe_interfaces(ec2, eni_ids) if eni_ids else {}
+            listings.append(assemble(cluster, service, tasks, interfaces, template))
     except (ClientError, BotoCoreError) as error:
         raise HoneynetApiError(f"listing the honeynet's tasks failed: {error}") from error
-    return assemble(cluster, service, tasks, interfaces)
+    return merge_listings(cluster, listings)
 
 
 def store_targets(s3: Any, bucket: str, key: str, listing: Listing) -> None:

@@ -30,9 +30,13 @@ class HoneypotIp:
     task_arn: str | None  # None: an extra IP outside this stack (never rotated)
     started_at: str | None
     eni: str | None
+    template: str | None = None  # the Conpot template its task serves
 
     def to_json(self) -> ListedIp:
-        return ListedIp(ip=self.ip, taskArn=self.task_arn, startedAt=self.started_at, eni=self.eni)
+        listed = ListedIp(ip=self.ip, taskArn=self.task_arn, startedAt=self.started_at, eni=self.eni)
+        if self.template:
+            listed["template"] = self.template
+        return listed
 
     def sweep_target(self) -> SweepTarget:
         return SweepTarget(ip=self.ip, taskArn=self.task_arn, startedAt=self.started_at)
@@ -120,10 +124,12 @@ def assemble(
     service: str,
     tasks: Iterable[Mapping[str, Any]],
     interfaces: Mapping[str, Mapping[str, Any] | None],
+    template: str | None = None,
 ) -> Listing:
     """Pair each task with its ENI's public IP; anything not ready is skipped with a reason.
 
     ``interfaces`` maps ENI id to the described interface, or None when EC2 no longer knows it.
+    ``template``: the Conpot template the service's tasks serve.
     """
     listing = Listing(cluster=cluster, service=service)
     for task in tasks:
@@ -147,7 +153,7 @@ def assemble(
         if started is None:
             listing.skipped.append(Skipped(arn, "task has no startedAt yet"))
             continue
-        listing.ips.append(HoneypotIp(ip=ip, task_arn=arn, started_at=started, eni=eni))
+        listing.ips.append(HoneypotIp(ip=ip, task_arn=arn, started_at=started, eni=eni, template=template))
     listing.ips.sort(key=lambda item: (item.started_at or "", item.ip))
     # One IP is checked once: a second task reporting the same IP (a stale ENI association)
     # is kept in `skipped`, so nothing is dropped silently.
@@ -161,6 +167,34 @@ def assemble(
             seen[item.ip] = item
     listing.ips = list(seen.values())
     return listing
+
+
+def parse_services(text: str) -> dict[str, str | None]:
+    """``template=service,...`` (the template's HONEYPOT_SERVICES) -> service -> template."""
+    services: dict[str, str | None] = {}
+    for item in text.split(","):
+        template, sep, service = item.strip().partition("=")
+        if not sep or not template or not service:
+            raise ValueError(f"HONEYPOT_SERVICES: {item!r} is not template=service")
+        services[service] = template
+    return services
+
+
+def merge_listings(cluster: str, listings: Sequence[Listing]) -> Listing:
+    """One listing of several services' (their names comma separated), IPs in start order; an IP
+    two services report (a stale ENI association) is checked once, the other task skipped."""
+    merged = Listing(cluster=cluster, service=",".join(listing.service for listing in listings))
+    seen: dict[str, HoneypotIp] = {}
+    for item in sorted((i for listing in listings for i in listing.ips), key=lambda i: (i.started_at or "", i.ip)):
+        if item.ip in seen:
+            merged.skipped.append(
+                Skipped(str(item.task_arn), f"public IP {item.ip} also on task {seen[item.ip].task_arn}")
+            )
+        else:
+            seen[item.ip] = item
+            merged.ips.append(item)
+    merged.skipped[:0] = [s for listing in listings for s in listing.skipped]
+    return merged
 
 
 def parse_extra_ips(text: str) -> tuple[list[str], list[Skipped]]:

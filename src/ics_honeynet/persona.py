@@ -20,6 +20,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import TypeVar
+
+# The init container runs this module in T-Pot's image, whose Python is 3.11 (Alpine 3.19) or
+# 3.12: no syntax newer than 3.11 here (pyproject: per-file-target-version; tools/persona_blob.py).
+T = TypeVar("T")
 
 
 class Protocol(StrEnum):
@@ -176,7 +181,7 @@ class _Draw:
     def between(self, low: int, high: int) -> int:
         return low + self.below(high - low + 1)
 
-    def choice[T](self, options: Sequence[T]) -> T:
+    def choice(self, options: Sequence[T]) -> T:
         return options[self.below(len(options))]
 
     def text(self, alphabet: str, length: int) -> str:
@@ -473,4 +478,50 @@ def persona_for(seed: str) -> Persona:
         ipmi=ipmi,
         kamstrup=kamstrup,
         guardian=guardian,
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# Attribution: which persona a task served, as the sweep records it with each tenure.
+# ------------------------------------------------------------------------------------------------
+# The PersonaSeed that serves Conpot's stock template unchanged (a control arm, README "Personas").
+STOCK = "stock"
+# What the stock templates other than ``default`` are, whatever the persona (their identity keys
+# are the persona's; the device kind is the template's).
+_TEMPLATE_DEVICES = {
+    "IEC104": "Siemens SIMATIC S7-300 / CP 343-1 (IEC 104)",
+    "guardian_ast": "Veeder-Root Guardian AST tank gauge",
+    "ipmi": "IPMI baseboard management controller",
+    "kamstrup_382": "Kamstrup 382 electricity meter",
+}
+
+
+@dataclass(frozen=True)
+class PersonaLabel:
+    """A persona as a researcher reads it: a stable short id and the device it presents."""
+
+    id: str  # "p-" + 10 hex digits of the seed's hash, or "stock"
+    model: str
+
+
+def persona_seed(task_arn: str, pinned: str) -> str:
+    """The seed a task's persona is drawn from: the pinned PersonaSeed, else the task's ARN."""
+    return pinned or task_arn
+
+
+def tenure_persona(task_arn: str, template: str, *, pinned: str) -> PersonaLabel:
+    """The label of the persona the task ``task_arn`` served (the init container's seed)."""
+    return persona_label(persona_seed(task_arn, pinned), template)
+
+
+def persona_label(seed: str, template: str) -> PersonaLabel:
+    """The label of the persona ``seed`` gives a task serving Conpot's ``template``."""
+    if seed == STOCK:
+        return PersonaLabel(STOCK, f"Conpot stock template {template}")
+    digest = hashlib.sha256(b"ics-honeynet persona id\0" + seed.encode("utf-8")).hexdigest()
+    if template in _TEMPLATE_DEVICES:
+        return PersonaLabel(f"p-{digest[:10]}", _TEMPLATE_DEVICES[template])
+    persona = persona_for(seed)
+    return PersonaLabel(
+        f"p-{digest[:10]}", f"{persona.vendor.name} {persona.model.module_type} {persona.firmware.version}"
     )

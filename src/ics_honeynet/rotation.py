@@ -242,7 +242,10 @@ def observe(event: Mapping[str, Any], *, now: datetime | None = None) -> Rotatio
     for chain in state["chains"]:
         if chain["status"] == WAITING and fresh:
             task = fresh.pop(0)
-            chain["hops"].append({"ip": task["ip"], "taskArn": task["taskArn"], "startedAt": task.get("startedAt")})
+            hop: RotationHop = {"ip": task["ip"], "taskArn": task["taskArn"], "startedAt": task.get("startedAt")}
+            if task.get("template"):
+                hop["template"] = str(task["template"])
+            chain["hops"].append(hop)
             chain["status"] = CHECKING
     state["checksLeft"] = int(state.get("checksLeft", state["replacementChecks"])) - 1
     if state["checksLeft"] <= 0:
@@ -306,19 +309,24 @@ def outcome(state: RotationState) -> list[RotationOutcome]:
 
 
 def _outcomes(chains: Iterable[RotationChain]) -> list[RotationOutcome]:
-    return [
-        {
-            "from": c["from"]["ip"],
-            "fromTask": c["from"]["taskArn"],
-            "verdict": c["from"].get("verdict"),
-            "to": c["hops"][-1]["ip"] if c["status"] == ROTATED and c["hops"] else None,
-            "toTask": c["hops"][-1]["taskArn"] if c["status"] == ROTATED and c["hops"] else None,
-            "toStartedAt": c["hops"][-1].get("startedAt") if c["status"] == ROTATED and c["hops"] else None,
-            "toVerdict": c["hops"][-1].get("verdict") if c["status"] == ROTATED and c["hops"] else None,
-            "via": [h["ip"] for h in c["hops"][:-1]] if c["status"] == ROTATED else [h["ip"] for h in c["hops"]],
-            "attempts": len(c["hops"]) or (1 if c["status"] == FAILED else 0),
-            "status": c["status"],
-            "reason": c.get("reason"),
-        }
-        for c in chains
-    ]
+    return [_outcome(c) for c in chains]
+
+
+def _outcome(c: RotationChain) -> RotationOutcome:
+    last = c["hops"][-1] if c["status"] == ROTATED and c["hops"] else None
+    found: RotationOutcome = {
+        "from": c["from"]["ip"],
+        "fromTask": c["from"]["taskArn"],
+        "verdict": c["from"].get("verdict"),
+        "to": last["ip"] if last else None,
+        "toTask": last["taskArn"] if last else None,
+        "toStartedAt": last.get("startedAt") if last else None,
+        "toVerdict": last.get("verdict") if last else None,
+        "via": [h["ip"] for h in c["hops"][:-1]] if c["status"] == ROTATED else [h["ip"] for h in c["hops"]],
+        "attempts": len(c["hops"]) or (1 if c["status"] == FAILED else 0),
+        "status": c["status"],
+        "reason": c.get("reason"),
+    }
+    if last is not None and last.get("template"):
+        found["toTemplate"] = last["template"]
+    return found

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -24,6 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ics_honeynet.contracts import ExperimentMode, RotateOn, SummaryInput, SummaryOutput, sweep_record_key, utc_now
 from ics_honeynet.experiment import draw_arm
 from ics_honeynet.history_store import HistoryNotSaved, read_histories, write_histories
+from ics_honeynet.persona import tenure_persona
 from ics_honeynet.sweep_report import SweepSummary, describe_failure, summarize
 from ics_honeynet.sweep_results import gather_results
 
@@ -44,6 +46,7 @@ class SweepRecorder:
     dynamodb: Any
     s3: Any
     table: str
+    persona_seed: str = ""  # PersonaSeed: pinned, "stock", or empty (each task's ARN)
 
     def _read_json(self, bucket: str, key: str) -> Any:
         return json.loads(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
@@ -71,6 +74,7 @@ class SweepRecorder:
             sweep_started_at=event.get("sweepStartedAt"),
             draw=draw_arm if experiment == ExperimentMode.ON else None,
             shodan_alert=event.get("shodanAlert"),
+            name_persona=partial(tenure_persona, pinned=self.persona_seed),
         )  # fmt: skip
         record = dict(summary.record)  # too big for the state machine at scale: it goes to S3 from here
         if read_error is not None:

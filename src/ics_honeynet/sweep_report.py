@@ -23,7 +23,15 @@ from ics_honeynet.contracts import (
     Verdict,
 )
 from ics_honeynet.experiment import scan_targets
-from ics_honeynet.exposure_history import CHANGE_KINDS, ArmDraw, Change, IpHistory, record_check, record_rotation
+from ics_honeynet.exposure_history import (
+    CHANGE_KINDS,
+    ArmDraw,
+    Change,
+    IpHistory,
+    PersonaNamer,
+    record_check,
+    record_rotation,
+)
 from ics_honeynet.sweep_results import failure_message
 
 # SNS Publish: a Subject must be ASCII without line breaks and "less than 100 characters".
@@ -162,12 +170,15 @@ def summarize(
     sweep_started_at: str | None = None,
     draw: ArmDraw | None = None,
     shodan_alert: Mapping[str, Any] | None = None,
+    name_persona: PersonaNamer | None = None,
 ) -> SweepSummary:
     """``histories``: the table's items for this sweep's IPs (and the rotation's new IPs), or
     None when the table could not be read - then every finding counts as new (better a repeated
     alert than a missed one). ``draw``: experiment mode - each new tenure of ours is assigned an
     arm, and the treatment tenures still holding their IP are the scans to request (never when
-    the table could not be read: a tenure's arm is drawn only against its stored history)."""
+    the table could not be read: a tenure's arm is drawn only against its stored history).
+    ``name_persona``: each new tenure of ours records its task's persona; every result of a
+    tenure with one says it (``persona``, in the sweep record)."""
     if rotate_on not in tuple(RotateOn):
         raise InvalidSweepInput(f"rotateOn must be one of {', '.join(RotateOn)}, not {rotate_on!r}")
     results = list(results)
@@ -176,15 +187,23 @@ def summarize(
     known = dict(histories or {})
     updated: dict[str, IpHistory] = {}
     changes: list[Change] = []
+    recorded = []
     for result in results:
         ip = str(result["ip"])
-        history, found = record_check(known.get(ip), result, checked_at=checked_at, execution=execution, draw=draw)
+        history, found = record_check(
+            known.get(ip), result, checked_at=checked_at, execution=execution, draw=draw, name_persona=name_persona
+        )
         updated[ip] = history
         changes.extend(found)
+        recorded.append({**result, "persona": history.persona} if history.persona else dict(result))
     chains = [dict(chain) for chain in rotation]
     merged = {**known, **updated}  # record_rotation updates the old and new IPs' entries in place
     for chain in chains:
-        changes.append(record_rotation(merged, chain, checked_at=checked_at, execution=execution, draw=draw))
+        changes.append(
+            record_rotation(
+                merged, chain, checked_at=checked_at, execution=execution, draw=draw, name_persona=name_persona
+            )
+        )
     moved = {ip for chain in chains for ip in (chain.get("from"), chain.get("to")) if ip in merged}
     updated.update({ip: merged[ip] for ip in moved})
     # Honeypots of ours holding their IP now: the rotated ones have moved to their chain's "to".
@@ -215,7 +234,7 @@ def summarize(
         "checked": len(findings),
         "changes": [c.to_json() for c in changes],
         "historyError": history_error,
-        "results": [dict(r) for r in results],
+        "results": recorded,
         "skipped": skipped_list,
         "rotation": chains,
         "rotationError": rotation_error,

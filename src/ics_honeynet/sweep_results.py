@@ -35,11 +35,17 @@ def failure_message(cause: Any) -> str:
     return text
 
 
+def _target(target: Mapping[str, Any]) -> dict[str, Any]:
+    """What a result keeps of its target: the IP, its task, and the template the task serves."""
+    base = {"ip": target.get("ip"), "taskArn": target.get("taskArn"), "startedAt": target.get("startedAt")}
+    if target.get("template"):
+        base["template"] = target["template"]
+    return base
+
+
 def _error(target: Mapping[str, Any], error: str, cause: str) -> dict[str, Any]:
     return {
-        "ip": target.get("ip"),
-        "taskArn": target.get("taskArn"),
-        "startedAt": target.get("startedAt"),
+        **_target(target),
         "verdict": Verdict.ERROR,
         "error": error,
         "cause": failure_message(cause)[:MAX_CAUSE_CHARS],  # parsed first: never a cut JSON document
@@ -47,7 +53,7 @@ def _error(target: Mapping[str, Any], error: str, cause: str) -> dict[str, Any]:
 
 
 def _result(target: Mapping[str, Any], entry: Mapping[str, Any], read: Callable[[str], Any]) -> dict[str, Any]:
-    base = {"ip": target.get("ip"), "taskArn": target.get("taskArn"), "startedAt": target.get("startedAt")}
+    base = _target(target)
     verdict = str(entry.get("verdict") or Verdict.ERROR)
     if verdict == Verdict.ERROR:
         result = {**base, "verdict": Verdict.ERROR, "error": str(entry.get("error") or "error"), "cause": None}

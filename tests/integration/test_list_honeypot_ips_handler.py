@@ -33,7 +33,14 @@ def honeynet(monkeypatch):
             requiresCompatibilities=["FARGATE"],
             cpu="256",
             memory="512",
-            containerDefinitions=[{"name": "conpot", "image": "dtagdevsec/conpot:24.04.1", "memory": 512}],
+            containerDefinitions=[
+                {
+                    "name": "conpot",
+                    "image": "dtagdevsec/conpot:24.04.1",
+                    "memory": 512,
+                    "environment": [{"name": "CONPOT_TEMPLATE", "value": "default"}],
+                }
+            ],
         )
         ecs.create_service(
             cluster="honeynet",
@@ -46,7 +53,7 @@ def honeynet(monkeypatch):
             },
         )
         monkeypatch.setenv("CLUSTER_NAME", "honeynet")
-        monkeypatch.setenv("SERVICE_NAME", "conpot")
+        monkeypatch.setenv("HONEYPOT_SERVICES", "default=conpot")
         yield HoneynetScheduler(cluster="honeynet", service="conpot", region=REGION)
 
 

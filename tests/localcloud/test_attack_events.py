@@ -189,7 +189,7 @@ def test_a_shipper_that_exits_at_once_on_sigterm_loses_the_last_events(tmp_path)
 
 
 def test_a_shipper_tailing_another_file_ships_nothing(tmp_path):
-    template = mutant(tmp_path, 'tail -n +1 -F "$CONPOT_JSON_LOG"', "tail -n +1 -F /var/log/conpot/conpot.json")
+    template = mutant(tmp_path, 'tail -n +1 -F "$CONPOT_JSON_LOG"', "tail -n +1 -F /var/log/conpot/conpot_default.json")
     with LocalCloud(tasks=1, template_path=template) as cloud:
         [task] = cloud.wait_for_running(1)
         cloud.receive_attacks(task, conpot_records(3, task.ip, "w"))

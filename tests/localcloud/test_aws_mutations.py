@@ -7,9 +7,11 @@ the local cloud let every one of them pass before it evaluated IAM and played Fa
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import threading
 import time
 import types
+from pathlib import Path
 
 import boto3
 import pytest
@@ -18,6 +20,7 @@ from botocore.exceptions import ClientError
 from localcloud.cloud import LocalCloud
 from localcloud.constants import PROJECT_ROOT
 from localcloud.lambda_runtime import InProcessLambda
+from localcloud.sam import load_template
 from localcloud.stack import DeployError
 from tests.mutants import asl_mutant, mutant, template_copy
 
@@ -36,19 +39,23 @@ LIST_TASKS_ON_CONTAINER_INSTANCES = (
     '              Resource: !Sub "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}'
     ':container-instance/${HoneypotCluster}/*"'
 )
-CONPOT_DEPENDS_ON_INIT = """          DependsOn:
+CONPOT_DEPENDS_ON_INIT = """          DependsOn: &conpot-depends-on
             - { ContainerName: prepare-volumes, Condition: SUCCESS }
             - { ContainerName: ship-events, Condition: START }
 """
 
 
-def without_init_container(text: str) -> str:
-    """The task without prepare-volumes (and the shipper, which needs the volume it prepares)."""
-    start = text.index("        - Name: prepare-volumes")
-    end = text.index("        - Name: conpot\n")
-    rest = text[end:].replace(CONPOT_DEPENDS_ON_INIT, "")
-    # The shipper held the anchor of Conpot's JSON log path.
-    return text[:start] + rest.replace("*conpot-json-log", '!Sub "/var/log/conpot/conpot_${HoneypotTemplate}.json"')
+def without_init_container(tmp_path: Path) -> Path:
+    """The default template's task without prepare-volumes (and the shipper, which needs the volume
+    it prepares), Conpot given the task's whole memory: a copy of the template, as JSON (CloudFormation
+    reads both; the YAML's aliases are resolved)."""
+    template = load_template(TEMPLATE)
+    definition = template["Resources"]["DefaultHoneypotTaskDefinition"]["Properties"]
+    [conpot] = [c for c in definition["ContainerDefinitions"] if c["Name"] == "conpot"]
+    conpot.pop("DependsOn")
+    conpot["Memory"] = 512
+    definition["ContainerDefinitions"] = [conpot]
+    return template_copy(tmp_path, json.dumps(template, indent=1))
 
 
 def test_the_real_template_deploys_and_sweeps_with_no_call_denied():
@@ -76,8 +83,7 @@ def test_a_log_grant_built_on_the_log_groups_arn_fails_the_deploy_as_on_aws(tmp_
 
 
 def test_conpot_without_the_init_container_crash_loops_and_fails_the_deploy(tmp_path):
-    text = without_init_container(TEMPLATE.read_text()).replace("          Memory: 448\n", "          Memory: 512\n")
-    template = template_copy(tmp_path, text)
+    template = without_init_container(tmp_path)
     expected = r"Essential container in task exited: conpot: PermissionError: \[Errno 13\]"
     with pytest.raises(DeployError, match=expected), LocalCloud(template_path=template):
         pass

@@ -170,7 +170,9 @@ def test_lambda_writes_a_functions_logs_with_the_functions_role():
 
 # -- Fargate ----------------------------------------------------------------------------------------
 def container(name: str, **extra: object) -> dict:
-    return {"name": name, "image": "ghcr.io/telekom-security/conpot:24.04.1", **extra}
+    # T-Pot's image starts Conpot with --template "$CONPOT_TEMPLATE": a stock template here.
+    environment = [{"name": "CONPOT_TEMPLATE", "value": "default"}]
+    return {"name": name, "image": "ghcr.io/telekom-security/conpot:24.04.1", "environment": environment, **extra}
 
 
 MOUNTS = [
@@ -296,3 +298,32 @@ def test_a_public_function_url_needs_both_invoke_permissions_since_october_2025(
     assert public_access_denial([iam_only, INVOKE_ALLOW], FUNCTION) is not None
     denied = public_access_denial([URL_ALLOW, INVOKE_ALLOW, {**INVOKE_ALLOW, "Effect": "Deny"}], FUNCTION)
     assert denied is not None and "denies" in denied
+
+
+# -- CloudFormation parameters ----------------------------------------------------------------------
+def test_parameters_are_resolved_and_checked_as_cloudformation_does():
+    from localcloud.stack import DeployError, parameter_values
+
+    declared = {
+        "Templates": {"Type": "CommaDelimitedList", "Default": "default", "AllowedValues": ["default", "ipmi"]},
+        "Seed": {"Type": "String", "Default": "", "AllowedPattern": "^[a-z]{0,8}$"},
+        "Email": {"Type": "String"},
+    }
+    assert parameter_values(declared, {"Templates": "ipmi , default"}) == {"Templates": ["ipmi", "default"], "Seed": ""}
+    assert parameter_values(declared, {})["Templates"] == ["default"]  # a defaulted list is a list too
+    with pytest.raises(DeployError, match="Parameter 'Templates' must be one of AllowedValues"):
+        parameter_values(declared, {"Templates": "default,IEC104"})
+    with pytest.raises(DeployError, match=r"Parameter 'Seed' must match pattern \^\[a-z\]\{0,8\}\$"):
+        parameter_values(declared, {"Seed": "Not-Allowed"})
+
+
+def test_list_membership_conditions_evaluate_as_cloudformation_evaluates_them():
+    from localcloud.stack import DeployError, _evaluate_condition
+
+    listed = {"Fn::Join": ["", ["|", {"Fn::Join": ["|", {"Ref": "T"}]}, "|"]]}
+    serves_ipmi = {"Fn::Not": [{"Fn::Equals": [{"Fn::Select": [0, {"Fn::Split": ["|ipmi|", listed]}]}, listed]}]}
+    assert _evaluate_condition(serves_ipmi, {}, {"T": ["default", "ipmi"]}) is True
+    assert _evaluate_condition(serves_ipmi, {}, {"T": ["default", "ipmi2"]}) is False
+    beyond = {"Fn::Equals": [{"Fn::Select": [3, {"Fn::Split": [",", "a,b"]}]}, "x"]}
+    with pytest.raises(DeployError, match="Fn::Select cannot select nonexistent value at index 3"):
+        _evaluate_condition(beyond, {}, {})

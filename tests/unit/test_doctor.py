@@ -31,7 +31,7 @@ STACK_ANSWER = {
         {"OutputKey": "AlertTopicArn", "OutputValue": TOPIC},
         {"OutputKey": "SweepStateMachineArn", "OutputValue": MACHINE},
         {"OutputKey": "HoneypotClusterName", "OutputValue": "honeynet-Cluster"},
-        {"OutputKey": "HoneypotServiceName", "OutputValue": "honeynet-Service"},
+        {"OutputKey": "HoneypotServiceNames", "OutputValue": "default=honeynet-Service"},
         {"OutputKey": "HoneypotLogGroupName", "OutputValue": "/ics-honeynet/honeynet/conpot"},
     ],
 }
@@ -44,7 +44,7 @@ def stack_in(status: str, reason: str | None = None) -> doctor.Deployment:
 
 # -- stack ------------------------------------------------------------------------------------
 def test_the_stack_answer_gives_outputs_and_parameters():
-    assert STACK.outputs["HoneypotServiceName"] == "honeynet-Service"
+    assert STACK.outputs["HoneypotServiceNames"] == "default=honeynet-Service"
     assert STACK.parameters == {"AlertEmail": "me@example.org", "ShodanApiKeyParameter": "/ics-honeynet/shodan-api-key"}
     assert doctor.stack_finding(STACK) == Finding("stack", "OK", "stack honeynet is CREATE_COMPLETE in eu-west-1")
     assert doctor.stack_finding(stack_in("UPDATE_COMPLETE")).status == "OK"
@@ -418,3 +418,19 @@ def test_bad_arguments_exit_2(capsys):
         main(["doctor"])
     assert exited.value.code == 2
     assert "the following arguments are required: --stack" in capsys.readouterr().err
+
+
+def test_several_honeypot_services_are_one_check_as_bad_as_the_worst():
+    stack = doctor.deployment(
+        {**STACK_ANSWER, "Outputs": [{"OutputKey": "HoneypotServiceNames", "OutputValue": "default=svc-a,ipmi=svc-b"}]},
+        REGION,
+    )
+    assert doctor.service_names(stack) == ["svc-a", "svc-b"]
+    ok = doctor.Finding("honeypots", "OK", "svc-a: 1/1 tasks RUNNING")
+    failing = doctor.Finding(
+        "honeypots", "FAIL", "svc-b: 0/1 tasks RUNNING with a public IP", "aws ecs describe-services"
+    )
+    combined = doctor.combined([ok, failing])
+    assert (combined.status, combined.fix) == ("FAIL", "aws ecs describe-services")
+    assert combined.message == "svc-a: 1/1 tasks RUNNING; svc-b: 0/1 tasks RUNNING with a public IP"
+    assert doctor.combined([ok]) is ok

@@ -157,3 +157,30 @@ def test_a_task_without_started_at_is_dated_by_created_at_or_skipped():
     listing = assemble("c", "s", [created, bare], {"eni-1": eni("198.51.100.1"), "eni-2": eni("198.51.100.2")})
     assert [(i.ip, i.started_at) for i in listing.ips] == [("198.51.100.1", "2026-11-24T09:00:00+00:00")]
     assert listing.skipped == [Skipped(bare["taskArn"], "task has no startedAt yet")]
+
+
+def test_the_services_setting_names_each_service_with_its_template():
+    from ics_honeynet.honeypot_ips import parse_services
+
+    assert parse_services("default=svc-a, ipmi=svc-b") == {"svc-a": "default", "svc-b": "ipmi"}
+    with pytest.raises(ValueError, match="'svc-c' is not template=service"):
+        parse_services("default=svc-a,svc-c")
+
+
+def test_several_services_make_one_listing_in_start_order_each_ip_once():
+    from ics_honeynet.honeypot_ips import HoneypotIp, Listing, merge_listings
+
+    a = Listing("c", "svc-a", [HoneypotIp("192.0.2.1", "t/1", "2026-11-01T00:02:00Z", "eni-1", "default")])
+    b = Listing(
+        "c",
+        "svc-b",
+        [
+            HoneypotIp("192.0.2.2", "t/2", "2026-11-01T00:01:00Z", "eni-2", "ipmi"),
+            HoneypotIp("192.0.2.1", "t/3", "2026-11-01T00:03:00Z", "eni-3", "ipmi"),  # a stale association
+        ],
+    )
+    merged = merge_listings("c", [a, b])
+    assert merged.service == "svc-a,svc-b"
+    assert [(i.ip, i.template) for i in merged.ips] == [("192.0.2.2", "ipmi"), ("192.0.2.1", "default")]
+    assert [(s.task_arn, s.reason) for s in merged.skipped] == [("t/3", "public IP 192.0.2.1 also on task t/1")]
+    assert merged.to_json()["ips"][0]["template"] == "ipmi"

@@ -185,3 +185,16 @@ def test_a_task_the_sweep_saw_still_starting_is_not_taken_for_a_replacement():
         {"action": "observe", "rotation": stopped_all(state) | {"observed": [starting, task("9", 3)]}}, now=NOW
     )
     assert [h["ip"] for h in state["chains"][0]["hops"]] == ["203.0.113.9"]
+
+
+def test_a_replacement_keeps_the_template_its_service_serves_for_the_history():
+    replacement = task("9", 1) | {"template": "ipmi"}
+    state = advance({"action": "observe", "rotation": stopped_all(planned()) | {"observed": [replacement]}}, now=NOW)
+    lookups = [{"ip": "203.0.113.9", "verdict": "NOT_INDEXED", "priorOwner": None}]
+    state = advance({"action": "judge", "rotation": state | {"lookups": lookups}}, now=NOW)
+    [outcome] = state["outcome"]
+    assert outcome["toTemplate"] == "ipmi"
+    # A replacement listed without one (an older ListHoneypotIps) leaves the key out.
+    state = advance({"action": "observe", "rotation": stopped_all(planned()) | {"observed": [task("9", 1)]}}, now=NOW)
+    state = advance({"action": "judge", "rotation": state | {"lookups": lookups}}, now=NOW)
+    assert "toTemplate" not in state["outcome"][0]

@@ -10,7 +10,7 @@ import pytest
 
 from ics_honeynet.contracts import ExperimentMode
 from localcloud.sam import load_template, transform_template
-from localcloud.stack import _evaluate_condition, _resolve_if
+from localcloud.stack import DeployError, _evaluate_condition, _resolve_if, parameter_values
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -29,10 +29,11 @@ TEMPLATE_PORTS = {
 def resolved(parameters: dict[str, str]) -> dict:
     """The transformed template with its conditions applied, as CloudFormation would."""
     cfn = transform_template(TEMPLATE, {**PARAMS, **parameters})
-    values = {k: str(v.get("Default")) for k, v in cfn["Parameters"].items()} | {**PARAMS, **parameters}
+    values = parameter_values(cfn["Parameters"], {**PARAMS, **parameters})
     conditions = cfn.get("Conditions", {})
     truth = {name: _evaluate_condition(expr, conditions, values) for name, expr in conditions.items()}
-    return {**cfn, "Resources": _resolve_if(cfn["Resources"], truth)}
+    resources = {lid: r for lid, r in cfn["Resources"].items() if truth.get(r.get("Condition", ""), True)}
+    return {**cfn, "Resources": _resolve_if(resources, truth), "Outputs": _resolve_if(cfn["Outputs"], truth)}
 
 
 @pytest.fixture(scope="module")
@@ -61,21 +62,70 @@ def test_definition_substitutions_match_the_asl_tokens(cfn):
     assert machine["TracingConfiguration"] == {"Enabled": True}
 
 
-@pytest.mark.parametrize("conpot_template", sorted(TEMPLATE_PORTS))
-def test_security_group_opens_exactly_the_templates_ports(conpot_template):
-    cfn = resolved({"HoneypotTemplate": conpot_template})
-    group = cfn["Resources"]["HoneypotSecurityGroup"]["Properties"]
-    rules = group["SecurityGroupIngress"]
-    assert {(r["IpProtocol"], r["FromPort"]) for r in rules} == TEMPLATE_PORTS[conpot_template]
-    assert all(r["FromPort"] == r["ToPort"] and r["Description"] for r in rules)
-    _init, _shipper, container = cfn["Resources"]["HoneypotTaskDefinition"]["Properties"]["ContainerDefinitions"]
-    assert {(m["Protocol"], m["ContainerPort"]) for m in container["PortMappings"]} == TEMPLATE_PORTS[conpot_template]
-    env = {e["Name"]: e["Value"] for e in container["Environment"]}
-    assert env["CONPOT_TEMPLATE"] == {"Ref": "HoneypotTemplate"}
+INDUSTRIAL = "default,IEC104,guardian_ast,ipmi,kamstrup_382"  # T-Pot 22.04's industrial profile
+
+
+def honeypot_services(cfn: dict) -> dict[str, tuple[dict, dict, dict]]:
+    """Conpot template -> (service, its task definition, its security group), as deployed."""
+    found = {}
+    for service in of_type(cfn, "AWS::ECS::Service").values():
+        definition = cfn["Resources"][service["Properties"]["TaskDefinition"]["Ref"]]
+        [group_ref] = service["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"]
+        init = definition["Properties"]["ContainerDefinitions"][0]
+        template = next(e["Value"] for e in init["Environment"] if e["Name"] == "PERSONA_TEMPLATE")
+        found[template] = (service, definition, cfn["Resources"][group_ref["Ref"]])
+    return found
+
+
+@pytest.mark.parametrize(
+    "templates", ["default", "IEC104", "guardian_ast", "ipmi", "kamstrup_382", INDUSTRIAL, "ipmi, default"]
+)
+def test_one_service_per_template_each_opening_exactly_its_ports(templates):
+    cfn = resolved({"HoneypotTemplates": templates})
+    selected = {t.strip() for t in templates.split(",")}
+    services = honeypot_services(cfn)
+    assert set(services) == selected
+    assert (
+        len(of_type(cfn, "AWS::EC2::SecurityGroup")) == len(of_type(cfn, "AWS::ECS::TaskDefinition")) == len(selected)
+    )
+    for template, (service, definition, group) in services.items():
+        rules = group["Properties"]["SecurityGroupIngress"]
+        assert {(r["IpProtocol"], r["FromPort"]) for r in rules} == TEMPLATE_PORTS[template]
+        assert all(r["FromPort"] == r["ToPort"] and r["Description"] for r in rules)
+        init, _shipper, container = definition["Properties"]["ContainerDefinitions"]
+        assert {(m["Protocol"], m["ContainerPort"]) for m in container["PortMappings"]} == TEMPLATE_PORTS[template]
+        # Conpot starts from the persona the init container rendered from its service's template.
+        env = {e["Name"]: e["Value"] for e in container["Environment"]}
+        init_env = {e["Name"]: e["Value"] for e in init["Environment"]}
+        assert (
+            env["CONPOT_TEMPLATE"] == init_env["PERSONA_DIR"] == container["WorkingDirectory"] == "/run/conpot-persona"
+        )
+        assert service["Properties"]["DesiredCount"] == {"Ref": "HoneypotCount"}
+    # The sweep lists every service with its template.
+    lister = cfn["Resources"]["ListHoneypotIpsFunction"]["Properties"]["Environment"]["Variables"]
+    listed = lister["HONEYPOT_SERVICES"]["Fn::Join"][1]
+    assert [item["Fn::Sub"].split("=")[0] for item in listed] == [t for t in TEMPLATE_PORTS if t in selected]
+    assert cfn["Outputs"]["HoneypotServiceNames"]["Value"] == lister["HONEYPOT_SERVICES"]
+
+
+def test_each_task_definition_with_its_persona_program_fits_ecs_size_quota():
+    # ECS quotas: a task definition is at most 64 KiB (32 KiB in older documentation, the bound
+    # held here); the init container's program (tools/persona_blob.py) is most of it.
+    for _service, definition, _group in honeypot_services(resolved({"HoneypotTemplates": INDUSTRIAL})).values():
+        assert len(json.dumps(definition["Properties"], separators=(",", ":"))) < 32 * 1024
+
+
+@pytest.mark.parametrize(("templates", "error"), [
+    ("default,IEC-104", "Parameter 'HoneypotTemplates' must be one of AllowedValues"),
+    ("", "Parameter 'HoneypotTemplates' must be one of AllowedValues"),
+])  # fmt: skip
+def test_a_template_conpot_has_not_is_refused_as_cloudformation_refuses_it(templates, error):
+    with pytest.raises(DeployError, match=error):
+        resolved({"HoneypotTemplates": templates})
 
 
 def test_egress_is_limited(cfn):
-    egress = cfn["Resources"]["HoneypotSecurityGroup"]["Properties"]["SecurityGroupEgress"]
+    egress = cfn["Resources"]["DefaultHoneypotSecurityGroup"]["Properties"]["SecurityGroupEgress"]
     assert {(r["IpProtocol"], r["FromPort"]) for r in egress} == {("tcp", 443), ("tcp", 80), ("udp", 53), ("tcp", 53)}
 
 
@@ -209,15 +259,18 @@ def test_the_functions_share_one_package_each_with_its_handler():
     assert runtime and set(runtime) <= dev
 
 
-def test_honeypot_task_is_locked_down(cfn):
-    props = cfn["Resources"]["HoneypotTaskDefinition"]["Properties"]
+@pytest.mark.parametrize("template", sorted(TEMPLATE_PORTS))
+def test_honeypot_task_is_locked_down(template):
+    cfn = resolved({"HoneypotTemplates": INDUSTRIAL})
+    props = honeypot_services(cfn)[template][1]["Properties"]
     assert "TaskRoleArn" not in props  # a compromised honeypot holds no AWS credentials
     assert (props["Cpu"], props["Memory"], props["NetworkMode"]) == ("256", "512", "awsvpc")
     init, shipper, container = props["ContainerDefinitions"]
     assert init["ReadonlyRootFilesystem"] is True and container["ReadonlyRootFilesystem"] is True
     assert shipper["ReadonlyRootFilesystem"] is True
-    assert (init["Memory"], shipper["Memory"], container["Memory"]) == (32, 32, 448)
-    assert {m["ContainerPath"] for m in container["MountPoints"]} == {"/tmp/conpot", "/var/log/conpot"}
+    assert (init["Memory"], shipper["Memory"], container["Memory"]) == (48, 32, 432)
+    mounts = {m["ContainerPath"]: m["ReadOnly"] for m in container["MountPoints"]}
+    assert mounts == {"/tmp/conpot": False, "/var/log/conpot": False, "/run/conpot-persona": True}
     assert {e["Name"] for e in container["Environment"]} == {
         "CONPOT_CONFIG",
         "CONPOT_JSON_LOG",
@@ -230,12 +283,16 @@ def test_honeypot_task_is_locked_down(cfn):
     assert "logs:CreateLogStream" in role and "ecr:" not in role and "s3:" not in role
 
 
-def test_service_gets_public_ips_and_spot_is_optional(cfn):
-    service = cfn["Resources"]["HoneypotService"]["Properties"]
-    assert service["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "ENABLED"
-    assert service["LaunchType"] == "FARGATE" and "CapacityProviderStrategy" not in service
-    spot = resolved({"UseFargateSpot": "true"})["Resources"]["HoneypotService"]["Properties"]
-    assert "LaunchType" not in spot and spot["CapacityProviderStrategy"][0]["CapacityProvider"] == "FARGATE_SPOT"
+def test_service_gets_public_ips_and_spot_is_optional():
+    for service, _definition, _group in honeypot_services(resolved({"HoneypotTemplates": INDUSTRIAL})).values():
+        properties = service["Properties"]
+        assert properties["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "ENABLED"
+        assert properties["LaunchType"] == "FARGATE" and "CapacityProviderStrategy" not in properties
+    spot = resolved({"UseFargateSpot": "true", "HoneypotTemplates": INDUSTRIAL})
+    for service, _definition, _group in honeypot_services(spot).values():
+        properties = service["Properties"]
+        assert "LaunchType" not in properties
+        assert properties["CapacityProviderStrategy"][0]["CapacityProvider"] == "FARGATE_SPOT"
 
 
 def test_evidence_bucket_is_private_encrypted_versioned_and_tls_only(cfn):
@@ -369,11 +426,11 @@ def test_the_exposure_tables_key_and_the_evidence_bucket_outlive_the_stack(cfn):
         assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == ("Retain", "Retain"), lid
 
 
-def test_the_service_starts_after_its_route_out_and_fails_fast_when_a_task_cannot_start(cfn):
-    service = cfn["Resources"]["HoneypotService"]
-    assert set(service["DependsOn"]) == {"PublicDefaultRoute", "PublicSubnetARouteTable", "PublicSubnetBRouteTable"}
-    breaker = service["Properties"]["DeploymentConfiguration"]["DeploymentCircuitBreaker"]
-    assert breaker == {"Enable": True, "Rollback": True}
+def test_the_service_starts_after_its_route_out_and_fails_fast_when_a_task_cannot_start():
+    for service, _definition, _group in honeypot_services(resolved({"HoneypotTemplates": INDUSTRIAL})).values():
+        assert set(service["DependsOn"]) == {"PublicDefaultRoute", "PublicSubnetARouteTable", "PublicSubnetBRouteTable"}
+        breaker = service["Properties"]["DeploymentConfiguration"]["DeploymentCircuitBreaker"]
+        assert breaker == {"Enable": True, "Rollback": True}
 
 
 def test_the_image_comes_from_t_pots_default_registry(cfn):
@@ -441,13 +498,12 @@ def _containers(cfn: dict) -> dict[str, dict]:
 
 
 def test_the_shipper_tails_exactly_conpots_json_event_log_read_only():
-    for template in TEMPLATE_PORTS:  # the path carries the Conpot template's name
-        containers = _containers(resolved({"HoneypotTemplate": template}))
+    for _service, definition, _group in honeypot_services(resolved({"HoneypotTemplates": INDUSTRIAL})).values():
+        containers = {c["Name"]: c for c in definition["Properties"]["ContainerDefinitions"]}
         shipper, conpot = containers["ship-events"], containers["conpot"]
         env = {e["Name"]: e["Value"] for e in conpot["Environment"]}
         shipper_env = {e["Name"]: e["Value"] for e in shipper["Environment"]}
-        assert shipper_env["CONPOT_JSON_LOG"] == env["CONPOT_JSON_LOG"]
-        assert env["CONPOT_JSON_LOG"] == {"Fn::Sub": "/var/log/conpot/conpot_${HoneypotTemplate}.json"}
+        assert shipper_env["CONPOT_JSON_LOG"] == env["CONPOT_JSON_LOG"] == "/var/log/conpot/conpot.json"
         assert shipper["EntryPoint"] == ["/bin/sh", "-c"]
         [script] = shipper["Command"]
         assert 'tail -n +1 -F "$CONPOT_JSON_LOG"' in script  # -F: the file appears only once Conpot runs

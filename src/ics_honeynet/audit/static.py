@@ -50,7 +50,9 @@ def _enabled(root: ET.Element) -> bool:
     return (root.get("enabled") or "").strip() == "True"
 
 
-def audit_template(directory: Path) -> Observed:
+def audit_template(directory: Path, working_directory: Path | None = None) -> Observed:
+    """What Conpot started from ``directory`` would serve; cpppo reads ``cpppo.cfg`` from Conpot's
+    working directory (the template directory itself when not given)."""
     observed = Observed()
     template = directory / "template.xml"
     if not template.is_file():
@@ -98,7 +100,7 @@ def audit_template(directory: Path) -> Observed:
             observed.add("modbus", name, modbus.findtext(f"./device_info/{tag}") or "")
     if (enip := protocol("enip")) is not None:
         identity = dict(_CPPPO_IDENTITY)
-        cfg = directory / CPPPO_CONFIG
+        cfg = (working_directory or directory) / CPPPO_CONFIG
         if cfg.is_file():
             parser = configparser.ConfigParser()
             parser.optionxform = str  # type: ignore[assignment,method-assign]

@@ -1,5 +1,6 @@
-"""Lambda adapter: the honeynet service's RUNNING tasks and their public IPs (ListHoneypotIps;
-the ASL's ListHoneypotIps and ListReplacements)."""
+"""Lambda adapter: the honeynet services' RUNNING tasks and their public IPs (ListHoneypotIps;
+the ASL's ListHoneypotIps and ListReplacements). One service per Conpot template
+(``HONEYPOT_SERVICES``: ``template=service,...``); an event may name one ``service``."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from ics_honeynet.contracts import HoneypotListing, MonitoredIps, SweepInput, SweepListing
 from ics_honeynet.honeynet_api import list_honeypots, store_targets
-from ics_honeynet.honeypot_ips import add_extra_ips, only_ip, parse_extra_ips, started_after
+from ics_honeynet.honeypot_ips import add_extra_ips, only_ip, parse_extra_ips, parse_services, started_after
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -26,8 +27,10 @@ ecs, ec2, s3 = boto3.client("ecs"), boto3.client("ec2"), boto3.client("s3")
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> SweepListing | HoneypotListing | MonitoredIps:
     cluster = event.get("cluster") or os.environ["CLUSTER_NAME"]
-    service = event.get("service") or os.environ["SERVICE_NAME"]
-    listing = list_honeypots(ecs, ec2, cluster, service)
+    services = (
+        {str(event["service"]): None} if event.get("service") else parse_services(os.environ["HONEYPOT_SERVICES"])
+    )
+    listing = list_honeypots(ecs, ec2, cluster, services)
     targeted = False
     if event.get("startedAfter"):
         # A rotation's check for replacements: only tasks started since its stop (the list stays

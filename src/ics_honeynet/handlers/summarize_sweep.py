@@ -25,7 +25,10 @@ dynamodb, s3 = boto3.client("dynamodb"), boto3.client("s3")
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: SummaryInput, context: LambdaContext) -> SummaryOutput:
-    summary, output = SweepRecorder(dynamodb, s3, table=os.environ["EXPOSURE_TABLE"]).record(event)
+    recorder = SweepRecorder(
+        dynamodb, s3, table=os.environ["EXPOSURE_TABLE"], persona_seed=os.environ.get("PERSONA_SEED", "")
+    )
+    summary, output = recorder.record(event)
     for name, value in (("IpsChecked", summary.checked), ("IpsExposed", len(summary.exposed)),
                         ("LookupErrors", len(summary.errors)), ("ExposureChanges", len(summary.changes))):  # fmt: skip
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)

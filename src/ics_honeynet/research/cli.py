@@ -120,6 +120,8 @@ def run(args: argparse.Namespace, *, now: datetime | None = None, stderr: TextIO
           f"to {len(report.honeypots)} tenure(s), {format_utc(since)} to {format_utc(until)}")  # fmt: skip
     for comparison in report.comparisons:
         print(f"- {comparison.reading}")
+    if report.fingerprinting is not None:
+        print(f"- {report.fingerprinting.reading}")
     print("written: " + ", ".join(str(p) for p in (paths.png, paths.json, paths.csv) if p is not None))
     return 0
 

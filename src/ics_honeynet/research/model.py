@@ -87,6 +87,9 @@ class Tenure:
     # When the tenure stopped being observed without a rotation of ours (a crash, a deploy): the
     # last sweep that saw the task running. None while it runs.
     ended: datetime | None = None
+    # The persona its task served (persona.PersonaLabel: "p-..." or "stock"; None: not recorded).
+    persona: str | None = None
+    persona_model: str | None = None
 
     def __post_init__(self) -> None:
         moments = ("rotated", "first_indexed", "first_fingerprinted", "assigned", "ended")
@@ -121,6 +124,8 @@ class Tenure:
         arm: Arm | str | None = None,
         assigned: datetime | str | None = None,
         ended: datetime | str | None = None,
+        persona: str | None = None,
+        persona_model: str | None = None,
     ) -> Tenure:
         """A tenure from datetimes or the stored ISO strings (contracts.parse_utc)."""
         return cls(
@@ -134,6 +139,8 @@ class Tenure:
             arm=None if arm is None else Arm(arm),
             assigned=_moment(assigned, "assigned"),
             ended=_moment(ended, "ended"),
+            persona=persona,
+            persona_model=persona_model,
         )
 
     @property

@@ -23,6 +23,7 @@ from typing import Any
 
 from ics_honeynet.contracts import format_utc
 from ics_honeynet.research.attribution import Attributor, Unattributed
+from ics_honeynet.research.fingerprinting import FingerprintComparison, time_to_fingerprint
 from ics_honeynet.research.model import BadEventLine, ConpotEvent, Progress, Tenure
 from ics_honeynet.research.stats import (
     COMPARED_MILESTONES,
@@ -81,6 +82,8 @@ class Report:
     honeypots: Sequence[HoneypotReport]
     comparisons: Sequence[Comparison]
     lookups: LookupStats
+    # Personas against the stock template: how fast each got fingerprinted.
+    fingerprinting: FingerprintComparison | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Every number of the report, as JSON values (times in ISO 8601 UTC)."""
@@ -100,6 +103,7 @@ class Report:
             "reverseDns": vars(self.lookups),
             "honeypots": [_honeypot_json(h) for h in self.honeypots],
             "comparisons": [_comparison_json(c) for c in self.comparisons],
+            "timeToFingerprint": None if self.fingerprinting is None else self.fingerprinting.to_json(),
         }
 
     def csv_rows(self) -> list[dict[str, Any]]:
@@ -119,6 +123,7 @@ def _honeypot_json(h: HoneypotReport) -> dict[str, Any]:
         "taskArn": t.task_arn,
         "privateIp": t.private_ip,
         "arm": t.arm,
+        "persona": None if t.persona is None else {"id": t.persona, "model": t.persona_model},
         "milestones": [
             {"milestone": m.milestone, "at": format_utc(m.at), **({"detail": m.detail} if m.detail else {})}
             for m in h.marks
@@ -280,7 +285,7 @@ def report_from_events(
     if randomised is not None:
         comparisons.append(randomised)
     lookups = resolver.stats if isinstance(resolver, CachedResolver) else LookupStats()
-    return Report(since, until, metric, summary, honeypots, comparisons, lookups)
+    return Report(since, until, metric, summary, honeypots, comparisons, lookups, time_to_fingerprint(tenures, until))
 
 
 def run_report(

@@ -49,6 +49,8 @@ def tenures_of(history: IpHistory) -> list[Tenure]:
                 ended=record.last_seen if finished and record.rotated_at is None else None,
                 arm=record.arm,
                 assigned=record.arm_assigned_at if record.arm is not None else None,
+                persona=record.persona_id,
+                persona_model=record.persona_model,
             )
         )
     return found
