@@ -120,26 +120,17 @@ def test_an_init_container_without_the_persona_volume_fails_the_deploy(tmp_path)
 def test_the_init_program_says_why_it_rendered_nothing(tmp_path):
     """What the failed init container printed: its reason, on its console stream (the task's
     stopped reason names only the exit code, as ECS's does)."""
-    init = {
-        "name": "prepare-volumes",
-        "image": "ghcr.io/telekom-security/conpot:24.04.1",
-        "user": "0",
-        "essential": False,
-        "memory": 48,
-        "readonlyRootFilesystem": True,
-        "entryPoint": ["/bin/sh", "-c"],
-        "command": ['python3 -c "$PREPARE_PERSONA"'],
-        "environment": [
-            {"name": "PERSONA_TEMPLATE", "value": "default"},
-            {"name": "PERSONA_SEED", "value": ""},
-            {"name": "PERSONA_DIR", "value": "/run/conpot-persona"},  # no volume mounted there
-            {"name": "PREPARE_PERSONA", "value": blob_tool().program()},
-        ],
-    }
+    init = init_container(
+        "prepare-volumes",
+        "PREPARE_PERSONA",
+        PREPARE_PERSONA=blob_tool().program(),
+        PERSONA_TEMPLATE="default",
+        PERSONA_SEED="",
+        PERSONA_DIR="/run/conpot-persona",  # no volume mounted there
+    )
     endpoint = TaskMetadataEndpoint()
     try:
-        host = TaskHost(tmp_path, "arn:aws:ecs:us-east-1:123456789012:task/c/t1", "f", 1, endpoint)
-        outcome = start_task({"containerDefinitions": [init]}, "t1", lambda _group, _stream: None, host)
+        outcome = _start({"containerDefinitions": [init]}, tmp_path / "t1", endpoint)
     finally:
         endpoint.close()
     assert outcome.exit_codes == {"prepare-volumes": 1}
@@ -177,22 +168,8 @@ def test_an_init_container_with_too_little_memory_is_killed_and_fails_the_deploy
     ],
 )
 def test_an_init_program_the_image_could_not_run_fails_its_container(tmp_path, program, reason):
-    init = {
-        "name": "init",
-        "image": "ghcr.io/telekom-security/conpot:24.04.1",
-        "user": "0",
-        "essential": False,
-        "memory": 48,
-        "readonlyRootFilesystem": True,
-        "entryPoint": ["/bin/sh", "-c"],
-        "command": ['python3 -c "$PROGRAM"'],
-        "environment": [
-            {"name": "PROGRAM", "value": program},
-            {"name": "TARGET", "value": "/etc/persona.txt"},
-            {"name": "PERSONA", "value": "/run/conpot-persona"},
-        ],
-        "mountPoints": [{"sourceVolume": "persona", "containerPath": "/run/conpot-persona", "readOnly": True}],
-    }
+    init = init_container("init", "PROGRAM", PROGRAM=program, TARGET="/etc/persona.txt", PERSONA="/run/conpot-persona")
+    init["mountPoints"] = [{"sourceVolume": "persona", "containerPath": "/run/conpot-persona", "readOnly": True}]
     definition = {"containerDefinitions": [init], "volumes": [{"name": "persona"}]}
     unset = {**definition, "containerDefinitions": [{**init, "environment": []}]}
     endpoint = TaskMetadataEndpoint()
@@ -207,6 +184,21 @@ def test_an_init_program_the_image_could_not_run_fails_its_container(tmp_path, p
 
 def _no_logs(_group: str, _stream: str) -> None:
     return None
+
+
+def init_container(name: str, program_variable: str, **environment: str) -> dict:
+    """A root init container of T-Pot's image running ``python3 -c "$<program_variable>"``."""
+    return {
+        "name": name,
+        "image": "ghcr.io/telekom-security/conpot:24.04.1",
+        "user": "0",
+        "essential": False,
+        "memory": 48,
+        "readonlyRootFilesystem": True,
+        "entryPoint": ["/bin/sh", "-c"],
+        "command": [f'python3 -c "${program_variable}"'],
+        "environment": [{"name": k, "value": v} for k, v in environment.items()],
+    }
 
 
 def _start(definition: dict, workspace, endpoint: TaskMetadataEndpoint):
