@@ -19,13 +19,13 @@ import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 
-from localcloud import moto_patches
+from localcloud import clock, moto_patches
 from localcloud.authorizer import (
     Authorizer,
     alarm_delivery_denial,
@@ -143,6 +143,10 @@ class LocalCloud:
     stored_shodan_key: str | None = None
     # Where the handlers' shodan clients connect (the local Shodan; a test may point it elsewhere).
     shodan_endpoint: str = ""
+    # The wall clock (the handlers' datetime.now, ECS's task times, Step Functions' EnteredTime,
+    # Firehose's arrival times, the local Shodan's banners) runs on the scaled clock too, and
+    # advance_clock() moves it: a scenario played over simulated days (make report). Off: real time.
+    simulated_wall_clock: bool = False
     progress: Progress = lambda _msg: None
 
     scenario: Scenario = field(init=False)
@@ -150,6 +154,7 @@ class LocalCloud:
     shodan: ShodanApiServer = field(init=False)
     scheduler: HoneynetScheduler = field(init=False)
     runtime: InProcessLambda = field(init=False)
+    clock: ScaledClock = field(init=False)  # the handlers' clock (and the wall clock, if simulated)
     authorizer: Authorizer = field(init=False)
     alarm_deliveries: list[AlarmDelivery] = field(init=False, default_factory=list)
     function_log_deliveries: list[LogDelivery] = field(init=False, default_factory=list)
@@ -256,8 +261,11 @@ class LocalCloud:
         es.enter_context(_environment(_merged_environment(configurations)))
         self.shodan_endpoint = self.shodan.url
         es.enter_context(routing_shodan_to(lambda: self.shodan_endpoint))
-        clocks = ClockPatches(ScaledClock(self.time_scale))
+        self.clock = ScaledClock(self.time_scale)
+        clocks = ClockPatches(self.clock, wall=self.simulated_wall_clock)
         es.callback(clocks.restore)
+        if self.simulated_wall_clock:
+            es.enter_context(clock.reading(self.clock))
         self.authorizer.step_functions = role_principal(self.stack.state_machine_role_arn)
         self._check_log_group_keys()
         self._check_flow_log_delivery()
@@ -290,7 +298,7 @@ class LocalCloud:
         except TimeoutError:
             raise DeployError(f"stack {self.stack_name}: the honeypot service did not stabilise in 30 s") from None
         for extra in self.scenario.extra_ips:
-            host = render_host(extra.ip, extra.profile, _extra_ip_online_since(), datetime.now(UTC))
+            host = render_host(extra.ip, extra.profile, _extra_ip_online_since(), clock.now())
             self.shodan.set_host(extra.ip, host)
             self.shodan.set_honeyscore(extra.ip, extra.profile.honeyscore)
 
@@ -334,13 +342,20 @@ class LocalCloud:
         if task.ip is None:
             return
         profile = self.scenario.profile_for_slot(task.slot)
-        self.shodan.set_host(task.ip, render_host(task.ip, profile, task.started_at, datetime.now(UTC)))
+        self.shodan.set_host(task.ip, render_host(task.ip, profile, task.started_at, clock.now()))
         self.shodan.set_honeyscore(task.ip, profile.honeyscore)
+
+    def advance_clock(self, to: datetime) -> None:
+        """Move the simulated wall clock forward to ``to`` (a scenario's next step); call it between
+        sweeps, never during one."""
+        if not self.simulated_wall_clock:
+            raise RuntimeError("advance_clock needs LocalCloud(simulated_wall_clock=True)")
+        self.clock.advance_to(to)
 
     # -- running sweeps ------------------------------------------------------------------------
     def run_sweep(self, name: str | None = None, timeout: float = 300.0) -> SweepRun:
         """Start the sweep as its EventBridge schedule does, and wait for it to finish."""
-        name = name or f"sweep-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+        name = name or f"sweep-{clock.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
         sfn = boto3.client("stepfunctions", region_name=REGION)
         event = _scheduled_event(self.stack)
         # EventBridge starts the sweep with the schedule's role.
@@ -464,6 +479,24 @@ class LocalCloud:
                 raise TimeoutError(f"task {task.task_arn} still running {timeout} s after StopTask")
             time.sleep(0.02)
 
+    def wait_until_shipped(self, timeout: float = 10.0) -> None:
+        """Wait until every running task's shippers have read all their lines (and so sent them
+        down the pipeline: CloudWatch Logs forwards and Firehose delivers as they arrive)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.scheduler.paused():
+                unread = sum(
+                    len(tail.unread())
+                    for task in self.scheduler.history
+                    if task.running and task.containers is not None
+                    for tail in task.containers.tails
+                )
+            if not unread:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{unread} event line(s) still unread by the shippers after {timeout} s")
+            time.sleep(0.02)
+
     def stored_events(self, prefix: str = "events/conpot/") -> dict[str, list[str]]:
         """The event records in the research-data bucket under ``prefix``: S3 key -> its lines
         (gunzipped), read as a laptop would after ``aws s3 sync``."""
@@ -547,7 +580,7 @@ def _merged_environment(configurations: dict[str, dict[str, Any]]) -> dict[str, 
 
 def _extra_ip_online_since() -> datetime:
     """Extra IPs are not our tasks: the local Shodan dates their banners from a day ago."""
-    return datetime.now(UTC) - timedelta(days=1)
+    return clock.now() - timedelta(days=1)
 
 
 def _scheduled_event(stack: DeployedStack) -> dict[str, Any]:
@@ -559,7 +592,7 @@ def _scheduled_event(stack: DeployedStack) -> dict[str, Any]:
         "detail-type": "Scheduled Event",
         "source": "aws.events",
         "account": ACCOUNT_ID,
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "time": clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": stack.region,
         "resources": [f"arn:aws:events:{stack.region}:{ACCOUNT_ID}:rule/{rule}"],
         "detail": {},

@@ -30,11 +30,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from localcloud import clock
 from localcloud.scenario import Profile, render_host
 
 NOT_FOUND = "No information available for that IP."
@@ -240,7 +241,7 @@ class ShodanApiServer:
                 return 401, "application/json", json.dumps({"error": NO_SCAN_CREDITS})
             self.scan_credits -= count
             scan_id = "".join(secrets.choice(SCAN_ID_ALPHABET) for _ in range(16))
-            at, due = datetime.now(UTC), time.monotonic() + self.scan_delay_s
+            at, due = clock.now(), time.monotonic() + self.scan_delay_s
             self._scans.extend(ScanRecord(scan_id, str(ip), at, due) for t in targets for ip in t)
             left = self.scan_credits
         return 200, "application/json", json.dumps({"id": scan_id, "count": count, "credits_left": left})

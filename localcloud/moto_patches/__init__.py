@@ -7,7 +7,8 @@ moto upgrade which changes the patched internals fails loudly instead of silentl
 
 - ``awslambda``: invocations run the real handlers (localcloud/lambda_runtime.py).
 - ``stepfunctions``: aws-sdk PascalCase, the time scale, CloudFormation's state machines made
-  executable, terminal errors and the payload quota as on AWS.
+  executable, terminal errors and the payload quota as on AWS, ``EnteredTime`` on the local
+  cloud's clock.
 - ``iam``, ``ecs``, ``ec2``, ``s3``, ``logs``, ``dynamodb``: what moto's CloudFormation and APIs drop or get wrong.
 - ``firehose``, ``logs``, ``glue``: the attack-event pipeline (a log group's subscription, Firehose's
   processing and S3 delivery with their roles, the Glue tables) and the resource types moto's
@@ -40,6 +41,7 @@ def installed(runtime: InProcessLambda, time_scale: float = 1.0) -> Iterator[Non
         stack.enter_context(stepfunctions.aws_sdk_normalisation())
         stack.enter_context(stepfunctions.time_scale(time_scale))
         stack.enter_context(stepfunctions.terminal_errors())
+        stack.enter_context(stepfunctions.entered_time_on_the_wall_clock())
         stack.enter_context(stepfunctions.cloudformation_state_machines_executable())
         stack.enter_context(iam.role_managed_policies())
         stack.enter_context(ec2.vpc_dns_attributes())

@@ -693,3 +693,28 @@ def test_glue_tables_from_cloudformation_keep_their_table_input(runtime):
     boto3.client("cloudformation", region_name=REGION).create_stack(StackName="g", TemplateBody=json.dumps(template))
     table = boto3.client("glue", region_name=REGION).get_table(DatabaseName="research", Name="t")["Table"]
     assert table["Parameters"] == {"projection.enabled": "true"}
+
+
+class _FixedClock:
+    def __init__(self, moment) -> None:
+        self.moment = moment
+
+    def time(self) -> float:
+        return self.moment.timestamp()
+
+
+def test_moto_stamps_entered_time_from_datetime_now_which_we_read_from_the_local_clouds_clock():
+    from datetime import UTC, datetime
+
+    from localcloud import clock
+    from localcloud.moto_patches.stepfunctions import entered_time_on_the_wall_clock
+
+    state = {"Type": "Pass", "Parameters": {"at.$": "$$.State.EnteredTime"}, "End": True}
+    stamp = {"StartAt": "S", "States": {"S": state}}
+    simulated = datetime(2031, 5, 6, 7, 8, 9, tzinfo=UTC)
+    with mock_aws(config=MOTO_CONFIG), clock.reading(_FixedClock(simulated)):
+        unpatched = json.loads(_run(stamp, "stamp-moto")["output"])["at"]
+        with entered_time_on_the_wall_clock():
+            patched = json.loads(_run(stamp, "stamp-local")["output"])["at"]
+    assert abs((datetime.fromisoformat(unpatched) - datetime.now(UTC)).total_seconds()) < 60  # moto: real time
+    assert datetime.fromisoformat(patched) == simulated
