@@ -10,6 +10,7 @@ waits for it, returning everything a user would look at afterwards.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gzip
 import itertools
 import json
@@ -32,6 +33,7 @@ from localcloud.authorizer import (
     flow_log_delivery_denial,
     function_log_denial,
     gating,
+    lambda_invoke_denial,
     log_group_key_denial,
 )
 from localcloud.constants import ACCOUNT_ID, DEFAULT_SCENARIO, REGION, TEMPLATE
@@ -46,7 +48,9 @@ from localcloud.functions import (
 )
 from localcloud.handler_patches import ClockPatches, ScaledClock, routing_shodan_to
 from localcloud.iam import acting_as, role_principal
+from localcloud.lambda_imports import import_error, missing_imports
 from localcloud.lambda_runtime import InProcessLambda
+from localcloud.presigned import OpenedLink, open_presigned
 from localcloud.report import SweepReport, rotation_outcome, scan_outcomes
 from localcloud.scenario import Scenario, load_scenario, render_host
 from localcloud.shodan_api import ShodanApiServer
@@ -125,6 +129,25 @@ class FlowLogDelivery:
 class Email:
     subject: str
     body: str
+
+
+@dataclass(frozen=True)
+class ScheduledRun:
+    """A function's EventBridge schedule firing: the rule, whether EventBridge could invoke the
+    function, and how the (asynchronous) invocation ended after Lambda's retries."""
+
+    rule: str
+    schedule: str
+    state: str
+    refused: str | None = None  # why EventBridge could not invoke it (or the rule is disabled)
+    attempts: int = 0
+    result: Any = None  # the last attempt's payload
+    error: str | None = None  # its function error type
+    failure_sent_to: str | None = None  # the on-failure destination that got Lambda's record
+
+    @property
+    def succeeded(self) -> bool:
+        return self.refused is None and self.attempts > 0 and self.error is None
 
 
 @dataclass
@@ -273,7 +296,12 @@ class LocalCloud:
             handler = configurations[function_name]["Handler"]
             role = role_principal(configurations[function_name]["Role"])
             containers = _containers_of(handler, self.stack.code_dirs[logical_id], clocks)
-            self.runtime.register(function_name, containers, function_log(function_of(handler)), principal=role)
+            missing = missing_imports(handler, self.stack.code_dirs[logical_id], self.stack.layer_dirs[logical_id])
+            cannot_import = import_error(handler, missing) if missing else None
+            if cannot_import:
+                self.progress(f"warning: {logical_id} cannot import on Lambda: {cannot_import[1]}")
+            log = function_log(function_of(handler))
+            self.runtime.register(function_name, containers, log, principal=role, import_error=cannot_import)
             group = (
                 configurations[function_name].get("LoggingConfig", {}).get("LogGroup", f"/aws/lambda/{function_name}")
             )
@@ -357,7 +385,8 @@ class LocalCloud:
         """Start the sweep as its EventBridge schedule does, and wait for it to finish."""
         name = name or f"sweep-{clock.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
         sfn = boto3.client("stepfunctions", region_name=REGION)
-        event = _scheduled_event(self.stack)
+        rule = next((v for k, v in self.stack.physical_ids.items() if k.endswith("Sweep")), "sweep-schedule")
+        event = _scheduled_event(self.stack.region, rule)
         # EventBridge starts the sweep with the schedule's role.
         with acting_as(role_principal(self.stack.schedule_role_arn)):
             arn = sfn.start_execution(stateMachineArn=self.stack.state_machine_arn, name=name, input=json.dumps(event))[
@@ -389,6 +418,56 @@ class LocalCloud:
         )
         self._fire_alarms(run)
         return run
+
+    # -- scheduled functions ---------------------------------------------------------------------
+    def fire_schedule(self, logical_id: str) -> ScheduledRun:
+        """Fire the EventBridge rule whose target is function ``logical_id``, as EventBridge does:
+        a DISABLED rule fires nothing; EventBridge invokes a Lambda target under the function's
+        resource policy (the permission SAM adds for a Schedule event: ``events.amazonaws.com``
+        from the rule's ARN), asynchronously: Lambda retries a failed run as the function's
+        EventInvokeConfig says (2 retries by default) and then sends its invocation record to
+        the on-failure destination, with the function's role (Lambda developer guide,
+        "Asynchronous invocation"; "Using resource-based policies for Lambda")."""
+        events, lam = boto3.client("events", region_name=REGION), boto3.client("lambda", region_name=REGION)
+        function = self.stack.functions[logical_id]
+        configuration = lam.get_function_configuration(FunctionName=function)
+        arn = configuration["FunctionArn"]
+        for rule in events.list_rules()["Rules"]:
+            if any(t["Arn"] == arn for t in events.list_targets_by_rule(Rule=rule["Name"])["Targets"]):
+                break
+        else:
+            raise DeployError(f"no EventBridge rule targets {logical_id}")
+        run = ScheduledRun(rule["Arn"], rule.get("ScheduleExpression", ""), rule.get("State", "ENABLED"))
+        if run.state != "ENABLED":
+            return dataclasses.replace(run, refused=f"the rule is {run.state}")
+        denial = lambda_invoke_denial(self.authorizer, arn, lam.get_policy(FunctionName=function)["Policy"], run.rule)
+        if denial:
+            return dataclasses.replace(run, refused=denial)
+        try:
+            config = lam.get_function_event_invoke_config(FunctionName=function)
+        except lam.exceptions.ResourceNotFoundException:
+            config = {}
+        event = _scheduled_event(REGION, rule["Name"])
+        retries = int(config.get("MaximumRetryAttempts", 2))
+        for attempt in range(1, retries + 2):
+            answer = lam.invoke(FunctionName=function, Payload=json.dumps(event).encode())
+            payload = json.loads(answer["Payload"].read() or b"null")
+            error = answer.get("FunctionError") and (payload or {}).get("errorType", answer["FunctionError"])
+            run = dataclasses.replace(run, attempts=attempt, result=payload, error=error)
+            if not error:
+                return run
+        destination = ((config.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+        if destination:
+            record = _invocation_record(arn, event, payload, run.attempts)
+            with acting_as(role_principal(configuration["Role"])):  # Lambda sends it with the function's role
+                boto3.client("sns", region_name=REGION).publish(TopicArn=destination, Message=json.dumps(record))
+            run = dataclasses.replace(run, failure_sent_to=destination)
+        return run
+
+    def open_link(self, url: str, now: datetime | None = None) -> OpenedLink:
+        """Open a presigned GET link as a browser would (localcloud/presigned.py): the object, or
+        LinkRefused with S3's answer."""
+        return open_presigned(url, self.authorizer, now)
 
     # -- what the user looks at afterwards -----------------------------------------------------
     def emails(self) -> list[Email]:
@@ -583,9 +662,26 @@ def _extra_ip_online_since() -> datetime:
     return clock.now() - timedelta(days=1)
 
 
-def _scheduled_event(stack: DeployedStack) -> dict[str, Any]:
+def _invocation_record(function_arn: str, event: Any, payload: Any, attempts: int) -> dict[str, Any]:
+    """What Lambda sends an on-failure destination for an asynchronous invocation whose retries
+    are exhausted (Lambda developer guide, "Capturing records of Lambda asynchronous invocations")."""
+    return {
+        "version": "1.0",
+        "timestamp": clock.now().strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "functionArn": f"{function_arn}:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": attempts,
+        },
+        "requestPayload": event,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": payload,
+    }
+
+
+def _scheduled_event(region: str, rule: str) -> dict[str, Any]:
     """The event EventBridge sends for a ``Schedule`` rule."""
-    rule = next((v for k, v in stack.physical_ids.items() if k.endswith("Sweep")), "sweep-schedule")
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
@@ -593,8 +689,8 @@ def _scheduled_event(stack: DeployedStack) -> dict[str, Any]:
         "source": "aws.events",
         "account": ACCOUNT_ID,
         "time": clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": stack.region,
-        "resources": [f"arn:aws:events:{stack.region}:{ACCOUNT_ID}:rule/{rule}"],
+        "region": region,
+        "resources": [f"arn:aws:events:{region}:{ACCOUNT_ID}:rule/{rule}"],
         "detail": {},
     }
 

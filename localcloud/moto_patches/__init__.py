@@ -5,7 +5,8 @@ Functions interpreter. Each gap it leaves is bridged by one documented patch, gr
 service, and each patch has a canary test (tests/localcloud/test_moto_patch_canaries.py) so that a
 moto upgrade which changes the patched internals fails loudly instead of silently.
 
-- ``awslambda``: invocations run the real handlers (localcloud/lambda_runtime.py).
+- ``awslambda``: invocations run the real handlers (localcloud/lambda_runtime.py); layer versions
+  and permissions from CloudFormation get their ``Ref``.
 - ``stepfunctions``: aws-sdk PascalCase, the time scale, CloudFormation's state machines made
   executable, terminal errors and the payload quota as on AWS, ``EnteredTime`` on the local
   cloud's clock.
@@ -38,6 +39,7 @@ def installed(runtime: InProcessLambda, time_scale: float = 1.0) -> Iterator[Non
     check_moto_version()
     with contextlib.ExitStack() as stack:
         stack.enter_context(awslambda.invoke_in_process(runtime))
+        stack.enter_context(awslambda.cloudformation_layers_and_permissions())
         stack.enter_context(stepfunctions.aws_sdk_normalisation())
         stack.enter_context(stepfunctions.time_scale(time_scale))
         stack.enter_context(stepfunctions.terminal_errors())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from localcloud.bench import bench_sweep, cold_start, monthly_cost, render
+from localcloud.bench import bench_sweep, cold_start, monthly_cost, render, render_report, report_run
 
 
 def test_a_small_bench_sweep_measures_what_the_issue_asks():
@@ -27,7 +27,18 @@ def test_a_small_bench_sweep_measures_what_the_issue_asks():
         "summarize_sweep",
         "track_rotation",
         "request_shodan_scan",
+        "weekly_report",
     }
     assert all(h["import_s"] > 0 for h in cold["handlers"].values())
     text = "\n".join(render([figures], cold))
     assert "NOT_INDEXED" in text and "per sweep" in text and "x boto3" in text
+
+
+def test_the_scheduled_reports_figures_are_measured_in_a_fresh_interpreter():
+    figures = report_run(days=2, honeypots=2, per_day=3000)
+    assert 6000 < figures["records"] < 24000  # 2 days x 2 honeypots x ~3,000 a day (a day's level varies)
+    assert figures["import_s"] > 0 and figures["report_s"] > 0 and figures["outputs_s"] > 0
+    assert 50 < figures["max_rss_mb"] < figures["memory_mb"] == 1024 and figures["timeout_s"] == 300
+    assert figures["package_mib"] + figures["layer_mib"] < figures["limit_mib"] == 250
+    text = "\n".join(render_report(figures))
+    assert "peak memory" in text and "of Lambda's 250 MiB" in text

@@ -231,8 +231,8 @@ LOGS_KEY_CONTEXT = (
 def test_every_functions_logs_reach_its_encrypted_log_group():
     with LocalCloud() as cloud:
         deliveries = cloud.function_log_deliveries
-        assert len(deliveries) == 5
-        assert [d.denied for d in deliveries] == [None] * 5
+        assert len(deliveries) == 6
+        assert [d.denied for d in deliveries] == [None] * 6
         assert all(d.log_group == f"/aws/lambda/{d.function}" for d in deliveries)
 
 
