@@ -8,8 +8,9 @@ fingerprinting honeypots, the scheduled sweeps recording it), then runs the real
 ``python -m ics_honeynet report --stack`` code against the local stack (its ExposureTableName and
 ResearchDataBucketName outputs, the same boto3 calls a laptop makes), with the scenario's reverse
 DNS. Writes research-report.{png,json,csv} to ``--out`` and prints the readings, next to the
-effect the scenario injected. Exit status: the report's (0), 1 if a sweep failed or an event
-was lost, 2 on a bad option or scenario file.
+effect the scenario injected; then fires the scheduled report function (WeeklyReportFunction)
+as its EventBridge rule would and prints the email it sent. Exit status: the report's (0), 1 if
+a sweep or the scheduled report failed or an event was lost, 2 on a bad option or scenario file.
 """
 
 from __future__ import annotations
@@ -25,24 +26,29 @@ from typing import Any, TextIO
 from ics_honeynet.contracts import format_utc
 from ics_honeynet.research import cli as report_cli
 from ics_honeynet.research.stats import Metric, Scope
-from localcloud.cloud import DEFAULT_TIME_SCALE, LocalCloud
+from localcloud.cloud import DEFAULT_TIME_SCALE, Email, LocalCloud, ScheduledRun
 from localcloud.constants import PROJECT_ROOT, REGION
 from localcloud.scenario import ScenarioError, load_scenario
 from localcloud.traffic import Played, play, reverse_dns
 
 REPORT_SCENARIO = PROJECT_ROOT / "scenarios" / "report.yaml"
+WEEKLY_REPORT_FUNCTION = "WeeklyReportFunction"
+WEEKLY_SUBJECT = "ICS honeynet weekly report"
 DEFAULT_OUT = Path(".localcloud") / "research-report"
 
 
 @dataclass
 class ReportRun:
-    """What ``make report`` did: the scenario played, the events at each stage, the report."""
+    """What ``make report`` did: the scenario played, the events at each stage, the report, and
+    the email the scheduled report function sent."""
 
     played: Played
     status: int  # the report command's exit status
     out: Path
     stored_events: int  # event records in the research bucket
     failures: list[str] = field(default_factory=list)  # events lost on the way, and why
+    scheduled: ScheduledRun | None = None  # WeeklyReportFunction, fired as its schedule would
+    weekly_email: Email | None = None
 
     def headline(self) -> dict[str, Any] | None:
         """The report's pooled, controlled comparison at first indexed (its JSON), if written."""
@@ -97,7 +103,10 @@ def run_report(
         )
         with reverse_dns(played.ptr_names):
             status = report_cli.run(args, stderr=stderr)
-    return ReportRun(played, status, Path(out), stored, failures)
+            progress("the weekly report: WeeklyReportFunction, fired as its EventBridge schedule would")
+            scheduled = cloud.fire_schedule(WEEKLY_REPORT_FUNCTION)
+        emails = [e for e in cloud.emails() if e.subject.startswith(WEEKLY_SUBJECT)]
+    return ReportRun(played, status, Path(out), stored, failures, scheduled, emails[-1] if emails else None)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -133,10 +142,19 @@ def main(args: argparse.Namespace) -> int:
             holds = headline["ciLow"] <= settings.effect_indexed <= headline["ciHigh"]
             print(f"  its 95% interval {'holds' if holds else 'MISSES'} the injected x{settings.effect_indexed:g}")
     print(f"Events: {done.played.events:,} written by Conpot, {done.stored_events:,} stored in the research bucket.")
+    if done.weekly_email is not None:
+        print()
+        print("The weekly email (WeeklyReportFunction, as its schedule runs it in AWS; the link is the local cloud's,")
+        print("signed on the real clock, not the scenario's):")
+        print(f"  Subject: {done.weekly_email.subject}")
+        print("\n".join(f"  {line}" for line in done.weekly_email.body.splitlines()))
+    elif done.scheduled is not None:
+        print(f"  the weekly report function did not email: {done.scheduled.error or done.scheduled.refused}")
     for failure in done.failures:
         print(f"  lost: {failure}")
     for sweep in done.failed_sweeps:
         print(f"  sweep failed: {sweep}")
     if done.status != 0:
         return done.status
-    return 1 if done.failures or done.failed_sweeps else 0
+    weekly_failed = done.scheduled is None or not done.scheduled.succeeded
+    return 1 if done.failures or done.failed_sweeps or weekly_failed else 0

@@ -131,3 +131,10 @@ def test_the_local_reverse_dns_names_the_scenarios_scanners_and_no_one_else():
     with reverse_dns({"71.6.135.131": "census7.shodan.io"}):
         assert system_resolver("71.6.135.131") == "census7.shodan.io"
         assert system_resolver("203.0.113.9") is None
+
+
+def test_make_report_also_runs_the_scheduled_report_function_on_the_same_stack(threefold):
+    done, document = threefold
+    assert done.scheduled is not None and done.scheduled.succeeded and done.weekly_email is not None
+    pooled = _comparison(document, "POOLED_CONTROLLED")
+    assert f"{pooled['ratio']:.2g}x attacks after first indexed" in done.weekly_email.subject

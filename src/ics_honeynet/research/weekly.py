@@ -37,6 +37,7 @@ from botocore.config import Config
 
 from ics_honeynet.contracts import format_utc
 from ics_honeynet.research import stack_data
+from ics_honeynet.research.attribution import Unattributed
 from ics_honeynet.research.report import Report, run_report, write_outputs
 from ics_honeynet.research.stats import Comparison, Scope, Status
 
@@ -160,6 +161,11 @@ def _upload(s3: Any, bucket: str, prefix: str, paths: Sequence[Path]) -> dict[st
 
 
 POOLED_SCOPES = (Scope.POOLED_CONTROLLED, Scope.POOLED, Scope.EXPERIMENT)
+UNATTRIBUTED_WHY = {
+    Unattributed.OUTSIDE_WINDOW: "outside the window's hours (read from the same day files)",
+    Unattributed.UNKNOWN_IP: "to an IP no tenure held",
+    Unattributed.OUTSIDE_TENURE: "to a honeypot's IP outside its tenure",
+}
 
 
 def headline(report: Report) -> Comparison | None:
@@ -188,13 +194,16 @@ def subject(report: Report) -> str:
 def message(report: Report, *, bucket: str, prefix: str, link: Link, region: str) -> str:
     """The email: what was read, the readings (pooled first), the link and where the rest is."""
     summary = report.input
-    lost = sum(summary.unattributed.values())
+    unattributed = ", ".join(
+        f"{count:,} {UNATTRIBUTED_WHY[reason]}" for reason, count in summary.unattributed.items() if count
+    )
+    not_counted = f"; not counted: {unattributed}" if unattributed else ""
     lines = [
         f"Research report, {format_utc(report.since)} to {format_utc(report.until)} "
         f"({(report.until - report.since).days} days): does being on Shodan change the attacks?",
         "",
         f"{summary.parsed:,} Conpot events read ({summary.bad:,} bad lines), {summary.attributed:,} attributed to "
-        f"{len(report.honeypots)} honeypot tenure(s)" + (f", {lost:,} attributed to none" if lost else "") + ".",
+        f"{len(report.honeypots)} honeypot tenure(s){not_counted}.",
         "",
     ]
     # Pooled readings first; a pool of no honeypot (no one reached that milestone) says nothing.
