@@ -50,6 +50,7 @@ from localcloud.handler_patches import ClockPatches, ScaledClock, routing_shodan
 from localcloud.iam import acting_as, role_principal
 from localcloud.lambda_imports import import_error, missing_imports
 from localcloud.lambda_runtime import InProcessLambda
+from localcloud.metrics import breaching, emf_datapoints
 from localcloud.presigned import OpenedLink, open_presigned
 from localcloud.report import SweepReport, rotation_outcome, scan_outcomes
 from localcloud.scenario import Scenario, load_scenario, render_host
@@ -182,6 +183,8 @@ class LocalCloud:
     alarm_deliveries: list[AlarmDelivery] = field(init=False, default_factory=list)
     function_log_deliveries: list[LogDelivery] = field(init=False, default_factory=list)
     flow_log_deliveries: list[FlowLogDelivery] = field(init=False, default_factory=list)
+    _alarms_in_alarm: set[str] = field(init=False, default_factory=set)
+    _log_marks: dict[str, int] = field(init=False, default_factory=dict)
     _stack: contextlib.ExitStack = field(init=False)
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -231,6 +234,8 @@ class LocalCloud:
         es.enter_context(_echo_function_logs(self.echo_function_logs))
         es.enter_context(stdout_routed_to_function_logs())
         _clear_function_caches()
+        # Function logs are kept per process; this cloud's metrics are what is logged from now on.
+        self._log_marks = {name: len(log.lines) for name, log in FUNCTION_LOGS.items()}
 
         # Shodan's rate window runs on the same scaled clock as the ASL's Retry intervals, so
         # retries meet the limit as they would on AWS.
@@ -354,16 +359,30 @@ class LocalCloud:
                 )
 
     def _fire_alarms(self, run: SweepRun) -> None:
-        """The sweep's alarms on failed and timed-out executions: who would receive them."""
+        """The sweep's alarms on failed and timed-out executions, and the alarms on the functions'
+        own metrics (localcloud/metrics.py): who would receive them."""
         metric = {"FAILED": "ExecutionsFailed", "TIMED_OUT": "ExecutionsTimedOut"}.get(run.status)
-        if metric is None:
-            return
-        for alarm in boto3.client("cloudwatch", region_name=REGION).describe_alarms()["MetricAlarms"]:
-            if alarm.get("MetricName") != metric:
+        alarms = boto3.client("cloudwatch", region_name=REGION).describe_alarms()["MetricAlarms"]
+        datapoints = emf_datapoints(self._function_log_lines_since_start())
+        now_ms = int(time.time() * 1000)
+        for alarm in alarms:
+            if alarm.get("Namespace", "").startswith("AWS/"):
+                fires = alarm.get("MetricName") == metric
+            else:  # an alarm goes off when it enters ALARM, not at every evaluation while in it
+                breached = breaching(alarm, datapoints, now_ms)
+                fires = breached and alarm["AlarmName"] not in self._alarms_in_alarm
+                if breached:
+                    self._alarms_in_alarm.add(alarm["AlarmName"])
+                else:
+                    self._alarms_in_alarm.discard(alarm["AlarmName"])
+            if not fires:
                 continue
             for topic in alarm.get("AlarmActions", []):
                 denial = alarm_delivery_denial(self.authorizer, topic)
                 self.alarm_deliveries.append(AlarmDelivery(alarm["AlarmName"], topic, denial))
+
+    def _function_log_lines_since_start(self) -> list[str]:
+        return [line for name, log in FUNCTION_LOGS.items() for line in log.lines[self._log_marks.get(name, 0) :]]
 
     def _bind_shodan_profile(self, task: HoneypotTask) -> None:
         """Tell the local Shodan what it 'knows' about the IP this task just got."""

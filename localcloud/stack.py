@@ -335,6 +335,8 @@ def deploy(
 
     emulated, not_emulated = [], []
     for logical_id, resource in removed.items():
+        if not truth.get(resource.get("Condition", ""), True):
+            continue  # CloudFormation does not create a resource whose condition is false
         apply = EMULATED_TYPES.get(resource["Type"])
         if apply is None:
             not_emulated.append(f"{logical_id} ({resource['Type']})")
