@@ -12,12 +12,15 @@ PIP_FLAGS := --quiet --disable-pip-version-check --progress-bar off
 # `sam build` looks for python3.13 on PATH; put the interpreter we found there.
 SAM_PATH := $(dir $(PYTHON)):$(PATH)
 
-.PHONY: help install run doctor test lint build unit integration bench clean asl persona
+.PHONY: help install run report doctor test lint build unit integration bench clean asl persona
 
 help:
 	@echo "make run    deploy the stack into the local cloud and run one sweep"
 	@echo "           ARGS=\"...\" passes options, e.g. make run ARGS=\"--scenario scenarios/recycled-ip.yaml --json\""
 	@echo "           (all options and scenario fields: make run ARGS=--help)"
+	@echo "make report play a traffic scenario in the local cloud (attacks, Shodan indexing, sweeps) and run the"
+	@echo "           research report on it: PNG, JSON, CSV in .localcloud/research-report/"
+	@echo "           ARGS=\"--scenario scenarios/report-null.yaml --out DIR\" (all options: make report ARGS=--help)"
 	@echo "make test   install, lint, build and run all tests"
 	@echo "make bench  benchmarks (speed, cost, cold start); ARGS=\"--sizes 10@1,100@1\" as for run"
 	@echo "make doctor ARGS=\"--stack NAME [--region R]\"  check a stack deployed on AWS (your credentials)"
@@ -54,6 +57,9 @@ install: $(VENV)/.installed
 
 run: $(VENV)/.installed
 	@$(PY) -m localcloud run $(ARGS)
+
+report: $(VENV)/.installed
+	@$(PY) -m localcloud report $(ARGS)
 
 doctor: $(VENV)/.installed
 	@$(PY) -m ics_honeynet doctor $(ARGS)

@@ -2,6 +2,7 @@
 
     python -m localcloud run [--scenario FILE] [--tasks N] [--rotate-on never|indexed|fingerprinted]
                              [--time-scale F] [--json]
+    python -m localcloud report [--scenario FILE] [--out DIR] [--time-scale F]   (make report)
 
 Progress goes to stderr; the result goes to stdout (text, or one JSON document with --json).
 Exit status is 0 when the execution SUCCEEDED, 1 when it did not, 2 on bad arguments or a bad
@@ -18,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from localcloud import research
 from localcloud.cloud import DEFAULT_TIME_SCALE, LocalCloud, SweepRun
 from localcloud.constants import DEFAULT_SCENARIO
 from localcloud.report import SweepReport, render_timeline, timeline
@@ -67,14 +69,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     sub.add_parser("bench", help="speed, cost and cold-start benchmarks (python -m localcloud bench --help)")
-    run.add_argument(
-        "--time-scale",
-        type=_time_scale,
-        default=None,
-        metavar="F",
-        help=f"factor (above 0) applied to the ASL's Retry/Wait intervals (default: the scenario's, or "
-        f"{DEFAULT_TIME_SCALE})",
+    report = sub.add_parser(
+        "report",
+        help="play a traffic scenario over simulated hours and run the research report on it",
+        description="Deploy the stack locally, play a traffic scenario over simulated hours (attacks, Shodan "
+        "indexing honeypots, scheduled sweeps) and run the research report against the local stack.",
+        epilog=scenario_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    research.add_arguments(report)
+    for command in (run, report):
+        command.add_argument(
+            "--time-scale",
+            type=_time_scale,
+            default=None,
+            metavar="F",
+            help=f"factor (above 0) applied to the ASL's Retry/Wait intervals (default: the scenario's, or "
+            f"{DEFAULT_TIME_SCALE})",
+        )
     return parser
 
 
@@ -169,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "run":
         return run(args)
+    if args.command == "report":
+        return research.main(args)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 

@@ -15,6 +15,7 @@ Step Functions interpreter's, the local ECS scheduler's. It
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import uuid
@@ -136,8 +137,26 @@ def _sns_subject(call: ApiCall) -> str | None:
     return "Invalid parameter: Subject"
 
 
+# Role chaining: "if you assume a role using role chaining and provide a DurationSeconds parameter
+# value greater than one hour, the operation fails" (STS API Reference, AssumeRole). Every
+# principal of the stack calling STS is a role session.
+ROLE_CHAINING_MAX_SECONDS = 3600
+
+
+def _role_chaining(call: ApiCall) -> str | None:
+    principal = current_principal()
+    seconds = int(call.params.get("DurationSeconds", 3600))
+    if principal is None or principal.is_service or seconds <= ROLE_CHAINING_MAX_SECONDS:
+        return None
+    return (
+        f"The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."
+        f" ({seconds} s requested by a session of {principal.arn})"
+    )
+
+
 SERVICE_RULES: dict[tuple[str, str], tuple[Callable[[ApiCall], str | None], str, int]] = {
     ("sns", "Publish"): (_sns_subject, "InvalidParameter", 400),
+    ("sts", "AssumeRole"): (_role_chaining, "ValidationError", 400),
 }
 
 
@@ -268,6 +287,29 @@ def function_log_denial(authorizer: Authorizer, function: Principal, group_name:
     stream = log_stream_arn(authorizer.region, group_name, "2026/01/01/[$LATEST]0123456789abcdef")
     requests = [AuthRequest(action, stream) for action in ("logs:CreateLogStream", "logs:PutLogEvents")]
     denial = authorizer.first_denial(function, requests)
+    return denial.message() if denial else None
+
+
+POLICY_ELEMENTS = frozenset(
+    {"Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource", "Condition"}
+)
+
+
+def lambda_invoke_denial(authorizer: Authorizer, function_arn: str, policy: str, source_arn: str) -> str | None:
+    """EventBridge invokes a Lambda target as ``events.amazonaws.com`` under the function's
+    resource-based policy, from the rule's ARN (``aws:SourceArn``); without a statement allowing
+    it the invocation fails (the rule's FailedInvocations) and the function never runs."""
+    document = json.loads(policy)
+    # moto leaves the AddPermission request's FunctionName in each statement; AWS's GetPolicy
+    # answers policy elements only (a canary watches this).
+    document["Statement"] = [{k: v for k, v in st.items() if k in POLICY_ELEMENTS} for st in document["Statement"]]
+    request = AuthRequest(
+        "lambda:InvokeFunction",
+        function_arn,
+        {"aws:SourceArn": source_arn, "aws:SourceAccount": ACCOUNT_ID},
+        resource_policy=document,
+    )
+    denial = authorizer.first_denial(service_principal("events.amazonaws.com"), [request])
     return denial.message() if denial else None
 
 

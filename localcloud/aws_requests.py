@@ -27,6 +27,10 @@ add the KMS requests the service makes on the caller's behalf. Sources, per row:
 - Step Functions StartExecution: SAR "AWS Step Functions", the state machine ARN.
 - CloudWatch Logs CreateLogStream/PutLogEvents: SAR "Amazon CloudWatch Logs", the log-stream
   ARN ``log-group:NAME:log-stream:STREAM``.
+- S3 ListObjectsV2: SAR "Amazon S3", ``s3:ListBucket`` on the bucket ARN with ``s3:prefix``.
+- DynamoDB Scan: as the other DynamoDB reads (``kms:Decrypt`` via DynamoDB under a customer key).
+- STS AssumeRole: SAR "AWS STS", the role ARN; the role's trust policy is the resource policy
+  (IAM user guide, "Policy evaluation logic": a trust policy must allow the caller explicitly).
 
 A principal calling an operation missing here raises ``UnmodelledOperation``.
 """
@@ -175,6 +179,17 @@ def _firehose_put(action: str) -> Callable[[ApiCall, StackResources], list[AuthR
     return requests
 
 
+def _s3_list_bucket(call: ApiCall, res: StackResources) -> list[AuthRequest]:
+    bucket = str(call.params["Bucket"])
+    context = {"aws:SecureTransport": "true", "s3:prefix": str(call.params.get("Prefix", ""))}
+    return [AuthRequest("s3:ListBucket", f"arn:aws:s3:::{bucket}", context, resource_policy=res.bucket_policy(bucket))]
+
+
+def _sts_assume_role(call: ApiCall, res: StackResources) -> list[AuthRequest]:
+    role = str(call.params["RoleArn"])
+    return [AuthRequest("sts:AssumeRole", role, resource_policy=res.trust_policy(role))]
+
+
 def _ssm_get_parameter(call: ApiCall, _res: StackResources) -> list[AuthRequest]:
     name = str(call.params["Name"])
     return [AuthRequest("ssm:GetParameter", _arn("ssm", call.region, f"parameter/{name.lstrip('/')}"))]
@@ -255,8 +270,10 @@ AUTHORISATION_TABLE: dict[tuple[str, str], Requests] = {
     ("ec2", "DescribeNetworkInterfaces"): _ec2_describe_network_interfaces,
     ("s3", "GetObject"): _s3_object("s3:GetObject", ("kms:Decrypt",)),
     ("s3", "PutObject"): _s3_object("s3:PutObject", ("kms:GenerateDataKey",)),
+    ("s3", "ListObjectsV2"): _s3_list_bucket,
     ("ssm", "GetParameter"): _ssm_get_parameter,
     ("dynamodb", "BatchGetItem"): _dynamodb("dynamodb:BatchGetItem", ("kms:Decrypt",)),
+    ("dynamodb", "Scan"): _dynamodb("dynamodb:Scan", ("kms:Decrypt",)),
     ("dynamodb", "BatchWriteItem"): _dynamodb("dynamodb:BatchWriteItem", ("kms:GenerateDataKey",)),
     ("dynamodb", "UpdateItem"): _dynamodb("dynamodb:UpdateItem", ("kms:Decrypt", "kms:GenerateDataKey")),
     ("dynamodb", "GetItem"): _dynamodb("dynamodb:GetItem", ("kms:Decrypt",)),
@@ -265,6 +282,7 @@ AUTHORISATION_TABLE: dict[tuple[str, str], Requests] = {
     ("sns", "Publish"): _sns_publish,
     ("lambda", "Invoke"): _lambda_invoke,
     ("stepfunctions", "StartExecution"): _states_start_execution,
+    ("sts", "AssumeRole"): _sts_assume_role,
     ("logs", "CreateLogStream"): _logs_stream("logs:CreateLogStream"),
     ("logs", "PutLogEvents"): _logs_stream("logs:PutLogEvents"),
     ("firehose", "PutRecord"): _firehose_put("firehose:PutRecord"),

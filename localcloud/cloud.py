@@ -20,13 +20,13 @@ import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 
-from localcloud import conpot_image, moto_patches
+from localcloud import clock, conpot_image, moto_patches
 from localcloud.authorizer import (
     Answer,
     ApiFault,
@@ -35,6 +35,7 @@ from localcloud.authorizer import (
     flow_log_delivery_denial,
     function_log_denial,
     gating,
+    lambda_invoke_denial,
     log_group_key_denial,
 )
 from localcloud.constants import ACCOUNT_ID, DEFAULT_SCENARIO, REGION, TEMPLATE
@@ -51,8 +52,11 @@ from localcloud.functions import (
 )
 from localcloud.handler_patches import ClockPatches, ScaledClock, routing_shodan_to
 from localcloud.iam import acting_as, role_principal
+from localcloud.lambda_imports import import_error, missing_imports
 from localcloud.lambda_runtime import InProcessLambda
+from localcloud.metrics import breaching, emf_datapoints
 from localcloud.moto_patches.stepfunctions import RETRY_WAITS, RetryWait
+from localcloud.presigned import OpenedLink, open_presigned
 from localcloud.report import SweepReport, rotation_outcome, scan_outcomes
 from localcloud.scenario import Scenario, load_scenario, render_host
 from localcloud.shodan_api import ShodanApiServer
@@ -133,6 +137,25 @@ class Email:
     body: str
 
 
+@dataclass(frozen=True)
+class ScheduledRun:
+    """A function's EventBridge schedule firing: the rule, whether EventBridge could invoke the
+    function, and how the (asynchronous) invocation ended after Lambda's retries."""
+
+    rule: str
+    schedule: str
+    state: str
+    refused: str | None = None  # why EventBridge could not invoke it (or the rule is disabled)
+    attempts: int = 0
+    result: Any = None  # the last attempt's payload
+    error: str | None = None  # its function error type
+    failure_sent_to: str | None = None  # the on-failure destination that got Lambda's record
+
+    @property
+    def succeeded(self) -> bool:
+        return self.refused is None and self.attempts > 0 and self.error is None
+
+
 @dataclass
 class LocalCloud:
     scenario_path: Path = DEFAULT_SCENARIO
@@ -149,6 +172,10 @@ class LocalCloud:
     stored_shodan_key: str | None = None
     # Where the handlers' shodan clients connect (the local Shodan; a test may point it elsewhere).
     shodan_endpoint: str = ""
+    # The wall clock (the handlers' datetime.now, ECS's task times, Step Functions' EnteredTime,
+    # Firehose's arrival times, the local Shodan's banners) runs on the scaled clock too, and
+    # advance_clock() moves it: a scenario played over simulated days (make report). Off: real time.
+    simulated_wall_clock: bool = False
     progress: Progress = lambda _msg: None
 
     scenario: Scenario = field(init=False)
@@ -157,6 +184,7 @@ class LocalCloud:
     scheduler: HoneynetScheduler = field(init=False)
     runtime: InProcessLambda = field(init=False)
     function_urls: FunctionUrls = field(init=False)
+    clock: ScaledClock = field(init=False)  # the handlers' clock (and the wall clock, if simulated)
     authorizer: Authorizer = field(init=False)
     alarm_deliveries: list[AlarmDelivery] = field(init=False, default_factory=list)
     function_log_deliveries: list[LogDelivery] = field(init=False, default_factory=list)
@@ -164,6 +192,8 @@ class LocalCloud:
     # Each function's containers started so far (logical id -> containers), for tests that look
     # inside one (its Shodan pacer, its cached clients).
     containers: dict[str, list[Container]] = field(init=False, default_factory=dict)
+    _alarms_in_alarm: set[str] = field(init=False, default_factory=set)
+    _log_marks: dict[str, int] = field(init=False, default_factory=dict)
     _stack: contextlib.ExitStack = field(init=False)
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -214,6 +244,8 @@ class LocalCloud:
         es.enter_context(_echo_function_logs(self.echo_function_logs))
         es.enter_context(stdout_routed_to_function_logs())
         _clear_function_caches()
+        # Function logs are kept per process; this cloud's metrics are what is logged from now on.
+        self._log_marks = {name: len(log.lines) for name, log in FUNCTION_LOGS.items()}
 
         # Shodan's rate window runs on the same scaled clock as the ASL's Retry intervals, so
         # retries meet the limit as they would on AWS.
@@ -270,8 +302,11 @@ class LocalCloud:
         es.enter_context(_environment(_merged_environment(configurations)))
         self.shodan_endpoint = self.shodan.url
         es.enter_context(routing_shodan_to(lambda: self.shodan_endpoint))
-        clocks = ClockPatches(ScaledClock(self.time_scale))
+        self.clock = ScaledClock(self.time_scale)
+        clocks = ClockPatches(self.clock, wall=self.simulated_wall_clock)
         es.callback(clocks.restore)
+        if self.simulated_wall_clock:
+            es.enter_context(clock.reading(self.clock))
         self.authorizer.step_functions = role_principal(self.stack.state_machine_role_arn)
         self._check_log_group_keys()
         self._check_flow_log_delivery()
@@ -281,7 +316,12 @@ class LocalCloud:
             containers = _containers_of(
                 handler, self.stack.code_dirs[logical_id], clocks, self.containers.setdefault(logical_id, [])
             )
-            self.runtime.register(function_name, containers, function_log(function_of(handler)), principal=role)
+            missing = missing_imports(handler, self.stack.code_dirs[logical_id], self.stack.layer_dirs[logical_id])
+            cannot_import = import_error(handler, missing) if missing else None
+            if cannot_import:
+                self.progress(f"warning: {logical_id} cannot import on Lambda: {cannot_import[1]}")
+            log = function_log(function_of(handler))
+            self.runtime.register(function_name, containers, log, principal=role, import_error=cannot_import)
             group = (
                 configurations[function_name].get("LoggingConfig", {}).get("LogGroup", f"/aws/lambda/{function_name}")
             )
@@ -310,7 +350,7 @@ class LocalCloud:
         except TimeoutError:
             raise DeployError(f"stack {self.stack_name}: the honeypot service did not stabilise in 30 s") from None
         for extra in self.scenario.extra_ips:
-            host = render_host(extra.ip, extra.profile, _extra_ip_online_since(), datetime.now(UTC))
+            host = render_host(extra.ip, extra.profile, _extra_ip_online_since(), clock.now())
             self.shodan.set_host(extra.ip, host)
             self.shodan.set_honeyscore(extra.ip, extra.profile.honeyscore)
 
@@ -338,16 +378,30 @@ class LocalCloud:
                 )
 
     def _fire_alarms(self, run: SweepRun) -> None:
-        """The sweep's alarms on failed and timed-out executions: who would receive them."""
+        """The sweep's alarms on failed and timed-out executions, and the alarms on the functions'
+        own metrics (localcloud/metrics.py): who would receive them."""
         metric = {"FAILED": "ExecutionsFailed", "TIMED_OUT": "ExecutionsTimedOut"}.get(run.status)
-        if metric is None:
-            return
-        for alarm in boto3.client("cloudwatch", region_name=REGION).describe_alarms()["MetricAlarms"]:
-            if alarm.get("MetricName") != metric:
+        alarms = boto3.client("cloudwatch", region_name=REGION).describe_alarms()["MetricAlarms"]
+        datapoints = emf_datapoints(self._function_log_lines_since_start())
+        now_ms = int(time.time() * 1000)
+        for alarm in alarms:
+            if alarm.get("Namespace", "").startswith("AWS/"):
+                fires = alarm.get("MetricName") == metric
+            else:  # an alarm goes off when it enters ALARM, not at every evaluation while in it
+                breached = breaching(alarm, datapoints, now_ms)
+                fires = breached and alarm["AlarmName"] not in self._alarms_in_alarm
+                if breached:
+                    self._alarms_in_alarm.add(alarm["AlarmName"])
+                else:
+                    self._alarms_in_alarm.discard(alarm["AlarmName"])
+            if not fires:
                 continue
             for topic in alarm.get("AlarmActions", []):
                 denial = alarm_delivery_denial(self.authorizer, topic)
                 self.alarm_deliveries.append(AlarmDelivery(alarm["AlarmName"], topic, denial))
+
+    def _function_log_lines_since_start(self) -> list[str]:
+        return [line for name, log in FUNCTION_LOGS.items() for line in log.lines[self._log_marks.get(name, 0) :]]
 
     def _bind_shodan_profile(self, task: HoneypotTask) -> None:
         """Tell the local Shodan what it 'knows' about the IP this task just got."""
@@ -356,25 +410,33 @@ class LocalCloud:
         profile = self.scenario.profile_for_slot(task.slot)
         self.shodan.set_honeyscore(task.ip, profile.honeyscore)
         if profile.indexed_after_minutes is None:
-            self.shodan.set_host(task.ip, render_host(task.ip, profile, task.started_at, datetime.now(UTC)))
+            self.shodan.set_host(task.ip, render_host(task.ip, profile, task.started_at, clock.now()))
             return
         # Unknown to Shodan until its crawler gets there (Shodan's minutes, on the scaled clock).
         ip, started = task.ip, task.started_at
         self.shodan.set_host(ip, None)
 
         def indexed_now() -> dict[str, Any] | None:
-            now = datetime.now(UTC)
+            now = clock.now()
             age = (now - started).total_seconds() / 3600  # the banners are stamped now
             return render_host(ip, dataclasses.replace(profile, banner_age_hours=age), started, now)
 
         self.shodan.index_later(ip, profile.indexed_after_minutes * 60 * self.time_scale, indexed_now)
 
+    def advance_clock(self, to: datetime) -> None:
+        """Move the simulated wall clock forward to ``to`` (a scenario's next step); call it between
+        sweeps, never during one."""
+        if not self.simulated_wall_clock:
+            raise RuntimeError("advance_clock needs LocalCloud(simulated_wall_clock=True)")
+        self.clock.advance_to(to)
+
     # -- running sweeps ------------------------------------------------------------------------
     def run_sweep(self, name: str | None = None, timeout: float = 300.0) -> SweepRun:
         """Start the sweep as its EventBridge schedule does, and wait for it to finish."""
-        name = name or f"sweep-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+        name = name or f"sweep-{clock.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
         sfn = boto3.client("stepfunctions", region_name=REGION)
-        event = _scheduled_event(self.stack)
+        rule = next((v for k, v in self.stack.physical_ids.items() if k.endswith("Sweep")), "sweep-schedule")
+        event = _scheduled_event(self.stack.region, rule)
         # EventBridge starts the sweep with the schedule's role.
         with acting_as(role_principal(self.stack.schedule_role_arn)):
             arn = sfn.start_execution(stateMachineArn=self.stack.state_machine_arn, name=name, input=json.dumps(event))[
@@ -428,6 +490,56 @@ class LocalCloud:
         """Wait for the execution ``name`` (started by anyone: the webhook, say) to finish."""
         arn = f"{self.stack.state_machine_arn.replace(':stateMachine:', ':execution:')}:{name}"
         return self._finished_run(name, arn, timeout)
+
+    # -- scheduled functions ---------------------------------------------------------------------
+    def fire_schedule(self, logical_id: str) -> ScheduledRun:
+        """Fire the EventBridge rule whose target is function ``logical_id``, as EventBridge does:
+        a DISABLED rule fires nothing; EventBridge invokes a Lambda target under the function's
+        resource policy (the permission SAM adds for a Schedule event: ``events.amazonaws.com``
+        from the rule's ARN), asynchronously: Lambda retries a failed run as the function's
+        EventInvokeConfig says (2 retries by default) and then sends its invocation record to
+        the on-failure destination, with the function's role (Lambda developer guide,
+        "Asynchronous invocation"; "Using resource-based policies for Lambda")."""
+        events, lam = boto3.client("events", region_name=REGION), boto3.client("lambda", region_name=REGION)
+        function = self.stack.functions[logical_id]
+        configuration = lam.get_function_configuration(FunctionName=function)
+        arn = configuration["FunctionArn"]
+        for rule in events.list_rules()["Rules"]:
+            if any(t["Arn"] == arn for t in events.list_targets_by_rule(Rule=rule["Name"])["Targets"]):
+                break
+        else:
+            raise DeployError(f"no EventBridge rule targets {logical_id}")
+        run = ScheduledRun(rule["Arn"], rule.get("ScheduleExpression", ""), rule.get("State", "ENABLED"))
+        if run.state != "ENABLED":
+            return dataclasses.replace(run, refused=f"the rule is {run.state}")
+        denial = lambda_invoke_denial(self.authorizer, arn, lam.get_policy(FunctionName=function)["Policy"], run.rule)
+        if denial:
+            return dataclasses.replace(run, refused=denial)
+        try:
+            config = lam.get_function_event_invoke_config(FunctionName=function)
+        except lam.exceptions.ResourceNotFoundException:
+            config = {}
+        event = _scheduled_event(REGION, rule["Name"])
+        retries = int(config.get("MaximumRetryAttempts", 2))
+        for attempt in range(1, retries + 2):
+            answer = lam.invoke(FunctionName=function, Payload=json.dumps(event).encode())
+            payload = json.loads(answer["Payload"].read() or b"null")
+            error = answer.get("FunctionError") and (payload or {}).get("errorType", answer["FunctionError"])
+            run = dataclasses.replace(run, attempts=attempt, result=payload, error=error)
+            if not error:
+                return run
+        destination = ((config.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+        if destination:
+            record = _invocation_record(arn, event, payload, run.attempts)
+            with acting_as(role_principal(configuration["Role"])):  # Lambda sends it with the function's role
+                boto3.client("sns", region_name=REGION).publish(TopicArn=destination, Message=json.dumps(record))
+            run = dataclasses.replace(run, failure_sent_to=destination)
+        return run
+
+    def open_link(self, url: str, now: datetime | None = None) -> OpenedLink:
+        """Open a presigned GET link as a browser would (localcloud/presigned.py): the object, or
+        LinkRefused with S3's answer."""
+        return open_presigned(url, self.authorizer, now)
 
     # -- what the user looks at afterwards -----------------------------------------------------
     def fault(
@@ -574,6 +686,24 @@ class LocalCloud:
                 raise TimeoutError(f"task {task.task_arn} still running {timeout} s after StopTask")
             time.sleep(0.02)
 
+    def wait_until_shipped(self, timeout: float = 10.0) -> None:
+        """Wait until every running task's shippers have read all their lines (and so sent them
+        down the pipeline: CloudWatch Logs forwards and Firehose delivers as they arrive)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.scheduler.paused():
+                unread = sum(
+                    len(tail.unread())
+                    for task in self.scheduler.history
+                    if task.running and task.containers is not None
+                    for tail in task.containers.tails
+                )
+            if not unread:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{unread} event line(s) still unread by the shippers after {timeout} s")
+            time.sleep(0.02)
+
     def stored_events(self, prefix: str = "events/conpot/") -> dict[str, list[str]]:
         """The event records in the research-data bucket under ``prefix``: S3 key -> its lines
         (gunzipped), read as a laptop would after ``aws s3 sync``."""
@@ -665,21 +795,38 @@ def _merged_environment(configurations: dict[str, dict[str, Any]]) -> dict[str, 
 
 def _extra_ip_online_since() -> datetime:
     """Extra IPs are not our tasks: the local Shodan dates their banners from a day ago."""
-    return datetime.now(UTC) - timedelta(days=1)
+    return clock.now() - timedelta(days=1)
 
 
-def _scheduled_event(stack: DeployedStack) -> dict[str, Any]:
+def _invocation_record(function_arn: str, event: Any, payload: Any, attempts: int) -> dict[str, Any]:
+    """What Lambda sends an on-failure destination for an asynchronous invocation whose retries
+    are exhausted (Lambda developer guide, "Capturing records of Lambda asynchronous invocations")."""
+    return {
+        "version": "1.0",
+        "timestamp": clock.now().strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "functionArn": f"{function_arn}:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": attempts,
+        },
+        "requestPayload": event,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": payload,
+    }
+
+
+def _scheduled_event(region: str, rule: str) -> dict[str, Any]:
     """The event EventBridge sends for a ``Schedule`` rule."""
-    rule = next((v for k, v in stack.physical_ids.items() if k.endswith("Sweep")), "sweep-schedule")
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
         "detail-type": "Scheduled Event",
         "source": "aws.events",
         "account": ACCOUNT_ID,
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": stack.region,
-        "resources": [f"arn:aws:events:{stack.region}:{ACCOUNT_ID}:rule/{rule}"],
+        "time": clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [f"arn:aws:events:{region}:{ACCOUNT_ID}:rule/{rule}"],
         "detail": {},
     }
 

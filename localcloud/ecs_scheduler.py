@@ -36,13 +36,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 
+from localcloud import clock
 from localcloud.constants import ACCOUNT_ID
 from localcloud.fargate import TaskHost, TaskOutcome, awslogs_stream, start_task
 from localcloud.iam import acting_as, role_principal
@@ -320,7 +321,7 @@ class HoneynetScheduler:
             for d in a["details"]
             if d["name"] == "networkInterfaceId"
         )
-        started_at = datetime.now(UTC)
+        started_at = clock.now()
         for task in self._backend_tasks(name):
             if task.task_arn == described["taskArn"]:
                 task.started_at = started_at  # moto leaves startedAt empty
@@ -360,7 +361,7 @@ class HoneynetScheduler:
             self._ec2.disassociate_address(AssociationId=honeypot.association_id)
         if honeypot.allocation_id:
             self._ec2.release_address(AllocationId=honeypot.allocation_id)
-        honeypot.stopped_at = datetime.now(UTC)
+        honeypot.stopped_at = clock.now()
         honeypot.stopped_reason = reason
 
     # -- background loop ---------------------------------------------------------------------

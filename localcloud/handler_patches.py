@@ -8,7 +8,10 @@
   sleeps are scaled and its ``time()``/``monotonic()`` advance to match, so the Shodan pace the
   stack is deployed with (``ShodanRequestsPerSecond``) holds on the scaled clock, against a local
   Shodan that enforces its limit on the same scaled clock. Every container shares one clock (the
-  pace's slots in DynamoDB are compared across containers).
+  pace's slots in DynamoDB are compared across containers). For a scenario played over
+  simulated days (``make report``) their ``datetime.now`` reads it too (``ClockPatches(wall=True)``),
+  and ``advance`` moves it forward between steps, as the rest of the local cloud's wall clock
+  (localcloud/clock.py).
 - ``routing_shodan_to``: the real ``shodan`` client would call https://api.shodan.io; every
   client built while the block runs calls the local Shodan instead (its ``base_url``, set after
   the client's own ``__init__``). A canary test (tests/localcloud/test_moto_patch_canaries.py)
@@ -21,6 +24,7 @@ import contextlib
 import time
 import types
 from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from unittest import mock
 
@@ -33,9 +37,24 @@ class ScaledClock:
             raise ValueError(f"the time scale must be positive, not {scale}")
         self.scale = scale
         self._wall0, self._mono0 = time.time(), time.monotonic()
+        self._skipped = 0.0  # seconds jumped over by advance()
 
     def _elapsed(self) -> float:
-        return (time.monotonic() - self._mono0) / self.scale
+        return (time.monotonic() - self._mono0) / self.scale + self._skipped
+
+    def advance(self, seconds: float) -> None:
+        """Jump ``seconds`` ahead (nothing sleeps through them): a scenario's quiet hours between
+        two of its steps. Only between steps: a wait in progress would end early."""
+        if seconds < 0:
+            raise ValueError(f"a clock only moves forward, not by {seconds} s")
+        self._skipped += seconds
+
+    def advance_to(self, moment: datetime) -> None:
+        """Jump to ``moment`` if it is ahead (a step's scheduled time)."""
+        self.advance(max(0.0, moment.timestamp() - self.time()))
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.time(), UTC)
 
     def time(self) -> float:
         return self._wall0 + self._elapsed()
@@ -50,23 +69,47 @@ class ScaledClock:
         return getattr(time, name)
 
 
-class ClockPatches:
-    """Puts ``clock`` in place of ``time`` in a function's modules; ``restore`` puts it back."""
+class _AnyDatetime(type):
+    """isinstance(x, ClockDatetime) holds for every datetime (botocore's included), as the
+    handler's ``isinstance(x, datetime)`` would."""
 
-    def __init__(self, clock: ScaledClock) -> None:
+    def __instancecheck__(cls, instance: Any) -> bool:
+        return isinstance(instance, datetime)
+
+
+def datetime_reading(clock: ScaledClock) -> type[datetime]:
+    """``datetime`` whose ``now()`` reads ``clock`` (everything else is datetime's)."""
+
+    class ClockDatetime(datetime, metaclass=_AnyDatetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> datetime:
+            return datetime.fromtimestamp(clock.time(), tz)
+
+    return ClockDatetime
+
+
+class ClockPatches:
+    """Puts ``clock`` in place of ``time`` in a function's modules (and, with ``wall``, a
+    ``datetime`` reading it in place of ``datetime``); ``restore`` puts them back."""
+
+    def __init__(self, clock: ScaledClock, *, wall: bool = False) -> None:
         self.clock = clock
-        self._saved: list[tuple[types.ModuleType, Any]] = []
+        self._datetime = datetime_reading(clock) if wall else None
+        self._saved: list[tuple[types.ModuleType, str, Any]] = []
 
     def apply(self, modules: Iterable[types.ModuleType]) -> None:
         """``modules``: one container's copy of the package (see localcloud.functions.Container)."""
         for module in modules:
             if getattr(module, "time", None) is time:
-                self._saved.append((module, module.time))
+                self._saved.append((module, "time", module.time))
                 module.time = self.clock  # type: ignore[attr-defined]
+            if self._datetime is not None and getattr(module, "datetime", None) is datetime:
+                self._saved.append((module, "datetime", datetime))
+                module.datetime = self._datetime  # type: ignore[attr-defined]
 
     def restore(self) -> None:
-        for module, original in reversed(self._saved):
-            module.time = original  # type: ignore[attr-defined]
+        for module, name, original in reversed(self._saved):
+            setattr(module, name, original)
         self._saved.clear()
 
 

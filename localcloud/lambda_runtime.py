@@ -57,6 +57,10 @@ class Invocation:
 Handler = Callable[[Any, Any], Any]
 
 
+def request_id() -> str:
+    return str(uuid.uuid4())
+
+
 # Handler CPU time is not scaled by the time scale, and moto's emulated APIs cost far more CPU
 # than AWS's (a 1,200-task listing takes seconds here); this much real time is added to the
 # scaled Timeout before an invocation counts as timed out. On AWS each container has its own CPU;
@@ -80,6 +84,9 @@ class InProcessLambda:
         self.cpu_allowance = CPU_ALLOWANCE_SECONDS
         self._functions: dict[str, tuple[Callable[[int], Handler], Any]] = {}
         self._principals: dict[str, Principal | None] = {}
+        # What Lambda would answer every invocation of a function that cannot import its handler
+        # (localcloud/lambda_imports.py): (errorType, errorMessage).
+        self._import_errors: dict[str, tuple[str, str]] = {}
         self._idle: dict[str, list[Handler]] = {}
         self._started: dict[str, int] = {}
         self.invocations: list[Invocation] = []
@@ -94,13 +101,18 @@ class InProcessLambda:
         handler: Handler | Callable[[int], Handler],
         log: Any = None,
         principal: Principal | None = None,
+        import_error: tuple[str, str] | None = None,
     ) -> None:
         """``handler``: the handler, or a factory ``container number -> handler`` (one module copy
         per container); ``log``: a FunctionLog that receives what the handler prints;
-        ``principal``: the function's execution role, whose policies authorise its AWS calls."""
+        ``principal``: the function's execution role, whose policies authorise its AWS calls;
+        ``import_error``: (errorType, errorMessage) when Lambda could not import the handler's
+        dependencies from the function's package and layers: every invocation fails with it."""
         factory = handler if getattr(handler, "is_container_factory", False) else (lambda _n, h=handler: h)
         self._functions[function_name] = (factory, log)  # type: ignore[assignment]
         self._principals[function_name] = principal
+        if import_error is not None:
+            self._import_errors[function_name] = import_error
         self._idle[function_name] = []
         self._started[function_name] = 0
 
@@ -145,9 +157,15 @@ class InProcessLambda:
         if fn.function_name not in self._functions:
             raise KeyError(f"no in-process handler registered for Lambda function {fn.function_name}")
         log = self._functions[fn.function_name][1]
-        handler = self._acquire(fn.function_name)
         raw = body.decode() if isinstance(body, bytes) else (body or "{}")
         event = json.loads(raw) if raw.strip() else {}
+        if fn.function_name in self._import_errors:
+            error_type, message = self._import_errors[fn.function_name]
+            with self._lock:
+                self.invocations.append(Invocation(fn.function_name, event, time.monotonic(), 0.0, error_type))
+            answer = {"errorMessage": message, "errorType": error_type, "requestId": request_id(), "stackTrace": []}
+            return json.dumps(answer).encode(), "Unhandled"
+        handler = self._acquire(fn.function_name)
         context = LocalLambdaContext(
             function_name=fn.function_name,
             memory_limit_in_mb=int(fn.memory_size or 128),

@@ -1,6 +1,6 @@
 """Transform the SAM template offline with aws-sam-translator, as `sam deploy` does.
 
-`sam deploy` uploads local paths (``CodeUri``, ``DefinitionUri``) to S3 before the transform;
+`sam deploy` uploads local paths (``CodeUri``, a layer's ``ContentUri``, ``DefinitionUri``) to S3 before the transform;
 here they become ``s3://`` placeholders (the local cloud uploads the code itself). Managed
 policy ARNs are not looked up in IAM: the template uses only inline policies and SAM policy
 templates, which the translator expands offline.
@@ -45,6 +45,24 @@ def code_uri(template: dict[str, Any], logical_id: str) -> str:
     return uri
 
 
+def layer_uris(template: dict[str, Any], logical_id: str) -> list[str]:
+    """The local ``ContentUri`` of each layer function ``logical_id`` uses (its own ``Layers``, or
+    the Globals'); a layer the template does not build (an ARN) is an error: the local cloud
+    could not know what it holds."""
+    props = template["Resources"][logical_id].get("Properties", {})
+    layers = props.get("Layers", template.get("Globals", {}).get("Function", {}).get("Layers", []))
+    uris = []
+    for layer in layers:
+        target = layer.get("Ref") if isinstance(layer, dict) else None
+        resource = template["Resources"].get(target or "", {})
+        if resource.get("Type") != "AWS::Serverless::LayerVersion":
+            raise ValueError(
+                f"function {logical_id}: layer {layer!r} is not an AWS::Serverless::LayerVersion of the template"
+            )
+        uris.append(str(resource["Properties"]["ContentUri"]))
+    return uris
+
+
 def transform_template(path: Path, parameters: dict[str, str], region: str = "us-east-1") -> dict[str, Any]:
     """The CloudFormation that `sam deploy` would create from ``path`` with ``parameters``."""
     template = copy.deepcopy(load_template(path))
@@ -55,6 +73,9 @@ def transform_template(path: Path, parameters: dict[str, str], region: str = "us
             # the uploaded artefact's location.
             props["CodeUri"] = f"s3://{ARTIFACT_BUCKET}/{artifact_key(code_uri(template, logical_id))}"
             resource["Properties"] = props
+        if resource.get("Type") == "AWS::Serverless::LayerVersion":
+            # A layer's local ContentUri (its requirements file: see stack.py) as `sam deploy` uploads it.
+            props["ContentUri"] = f"s3://{ARTIFACT_BUCKET}/{artifact_key(props['ContentUri'])}"
         if resource.get("Type") == "AWS::Serverless::StateMachine" and isinstance(props.get("DefinitionUri"), str):
             props["DefinitionUri"] = f"s3://{ARTIFACT_BUCKET}/{logical_id}.asl.json"
     # The translator needs a region for ARNs and pseudo parameters.

@@ -41,6 +41,11 @@ class Profile:
     # Shodan indexes the IP this many minutes after the task started (None: as ``kind`` says from
     # the start); then Shodan Monitor pushes each banner to the alerts watching the IP.
     indexed_after_minutes: float | None = None
+    # make report (a scenario over simulated hours): when Shodan indexes / fingerprints the IP,
+    # in hours after the task started (None: never), and the attacks the honeypot draws.
+    indexed_after_hours: float | None = None
+    fingerprinted_after_hours: float | None = None
+    attacks_per_hour: float = 8.0
 
 
 @dataclass(frozen=True)
@@ -58,10 +63,28 @@ class ShodanSettings:
     monitored_ips: int = 16  # the plan's alert credits (Shodan Monitor): a Membership watches 16 IPs
 
 
+@dataclass(frozen=True)
+class ReportSettings:
+    """How ``make report`` plays the scenario: simulated hours, the sweep's schedule, the traffic."""
+
+    hours: int = 48
+    sweep_every_hours: int = 6
+    seed: int = 1
+    effect_indexed: float = 1.0  # attacks per hour multiplied by this once Shodan indexed the IP
+    effect_fingerprinted: float = 1.0  # and by this once Shodan tagged it honeypot
+    burst_shape: float = 4.0
+    daily_amplitude: float = 0.4
+    campaign_sd: float = 0.3
+    crawler_lead_hours: float = 3.0
+    censys_visits_per_day: float = 2.0
+    records_per_session: int = 3
+
+
 @dataclass
 class Scenario:
     description: str = ""
     shodan: ShodanSettings = field(default_factory=ShodanSettings)
+    report: ReportSettings = field(default_factory=ReportSettings)
     honeypots: list[Profile] = field(default_factory=list)
     replacements: list[Profile] = field(default_factory=list)
     default_replacement: Profile = field(default_factory=Profile)
@@ -130,6 +153,13 @@ PROFILE_FIELDS: dict[str, Field] = {
         "banners stamped then), and pushed to the Shodan Monitor alerts watching the IP",
         low=0,
     ),
+    "indexed_after_hours": Field(
+        "number", "make report: Shodan indexes the IP this many hours after the task started (default never)", low=0
+    ),
+    "fingerprinted_after_hours": Field(
+        "number", "make report: Shodan tags it honeypot this many hours after the task started (default never)", low=0
+    ),
+    "attacks_per_hour": Field("number", "make report: attack sessions per hour before any exposure (default 8)", low=0),
 }
 EXTRA_IP = Field("text", "the honeypot's IP address (listed in the ExtraHoneypotIps parameter)")
 
@@ -161,6 +191,34 @@ SCHEMA: dict[str, Field] = {
             "parameters": Field(
                 "mapping", "template parameters, e.g. {MapConcurrency: 3, RotateOn: indexed}", fields={}
             ),
+        },
+    ),
+    "report": Field(
+        "mapping",
+        "how make report plays the scenario over simulated hours (python -m localcloud report)",
+        fields={
+            "hours": Field("whole", "simulated hours played (default 48)", low=12, high=24 * 30),
+            "sweep_every_hours": Field("whole", "the sweep's schedule, in hours (default 6)", low=1),
+            "seed": Field("whole", "the traffic's random seed (default 1)", low=0),
+            "effect_indexed": Field(
+                "number",
+                "attacks per hour multiplied by this once Shodan indexed a honeypot (default 1: none)",
+                low=0.01,
+                high=100,
+            ),
+            "effect_fingerprinted": Field(
+                "number", "and by this once Shodan tagged it honeypot (default 1: none)", low=0.01, high=100
+            ),
+            "burst_shape": Field(
+                "number", "gamma shape of each hour's burst, smaller is burstier (default 4)", low=0.1
+            ),
+            "daily_amplitude": Field("number", "the daily cycle's swing around 1 (default 0.4)", low=0, high=0.95),
+            "campaign_sd": Field("number", "log-sd of each day's level shared by all honeypots (default 0.3)", low=0),
+            "crawler_lead_hours": Field(
+                "number", "Shodan's crawler visits up to this long before it indexes (default 3)", low=0.5
+            ),
+            "censys_visits_per_day": Field("number", "Censys scanner visits per honeypot per day (default 2)", low=0),
+            "records_per_session": Field("whole", "Conpot records per session, at most (default 3)", low=1, high=20),
         },
     ),
     "honeypots": Field("profiles", "one profile per honeypot task, in the order the tasks start"),
@@ -254,6 +312,11 @@ def _profile(raw: Any, where: str) -> Profile:
     age = values.get("banner_age_hours", age)
     if kind == "stale" and age >= 0:
         raise ScenarioError(f"{where}.banner_age_hours: a stale profile's banners predate the task (negative hours)")
+    indexed, fingerprinted = values.get("indexed_after_hours"), values.get("fingerprinted_after_hours")
+    if (indexed is not None or fingerprinted is not None) and kind != "not_indexed":
+        raise ScenarioError(f"{where}: indexed_after_hours/fingerprinted_after_hours need shodan: not_indexed first")
+    if indexed is not None and fingerprinted is not None and fingerprinted < indexed:
+        raise ScenarioError(f"{where}.fingerprinted_after_hours: before indexed_after_hours (tagged means indexed)")
     return Profile(
         kind=kind,
         ports=values.get("ports", DEFAULT_PORTS),
@@ -263,6 +326,9 @@ def _profile(raw: Any, where: str) -> Profile:
         banner_age_hours=age,
         name=values.get("name"),
         indexed_after_minutes=values.get("indexed_after_minutes"),
+        indexed_after_hours=indexed,
+        fingerprinted_after_hours=fingerprinted,
+        attacks_per_hour=values.get("attacks_per_hour", Profile.attacks_per_hour),
     )
 
 
@@ -300,6 +366,7 @@ def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
         extras.append(ExtraIp(ip, profile))
     run = values.get("run", {})
     return Scenario(
+        report=ReportSettings(**values.get("report", {})),
         description=values.get("description", ""),
         shodan=ShodanSettings(
             api_key=shodan.get("api_key", ShodanSettings.api_key),

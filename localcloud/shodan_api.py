@@ -51,11 +51,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from localcloud import clock
 from localcloud.scenario import Profile, render_host
 
 NOT_FOUND = "No information available for that IP."
@@ -277,7 +278,7 @@ class ShodanApiServer:
                     "SHODAN-SIGNATURE-SHA1": hmac.new(self.api_key.encode(), body, hashlib.sha1).hexdigest(),
                     "User-Agent": "Shodan Monitor (localcloud)",
                 }
-                at, sent_at = time.monotonic(), datetime.now(UTC)
+                at, sent_at = time.monotonic(), clock.now()
                 status = self.deliver(url, headers, body) if self.deliver is not None else None
                 push = Push(at, sent_at, url, alert["id"], trigger, ip, int(banner.get("port") or 0), status)
                 with self._lock:
@@ -364,7 +365,7 @@ class ShodanApiServer:
                 return 401, "application/json", json.dumps({"error": NO_SCAN_CREDITS})
             self.scan_credits -= count
             scan_id = "".join(secrets.choice(SCAN_ID_ALPHABET) for _ in range(16))
-            at, due = datetime.now(UTC), time.monotonic() + self.scan_delay_s
+            at, due = clock.now(), time.monotonic() + self.scan_delay_s
             self._scans.extend(ScanRecord(scan_id, str(ip), at, due) for t in targets for ip in t)
             left = self.scan_credits
         return 200, "application/json", json.dumps({"id": scan_id, "count": count, "credits_left": left})
@@ -515,7 +516,7 @@ class ShodanApiServer:
             if not isinstance(document.get("name"), str) or not document["name"]:
                 return 400, "application/json", json.dumps({"error": "No name specified"})
             aid = "".join(secrets.choice(ALERT_ID_ALPHABET) for _ in range(16))
-            alert = {"id": aid, "name": document["name"], "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f"),
+            alert = {"id": aid, "name": document["name"], "created": clock.now().strftime("%Y-%m-%dT%H:%M:%S.%f"),
                      "expires": int(document.get("expires") or 0), "triggers": {}, "notifiers": []}  # fmt: skip
             self._alerts[aid] = alert
         alert["filters"] = {"ip": [str(n) if n.num_addresses > 1 else str(n.network_address) for n in networks]}

@@ -35,7 +35,7 @@ import boto3
 from localcloud.constants import ACCOUNT_ID, ARTIFACT_BUCKET, TEMPLATE
 from localcloud.fargate import TaskDefinitionRejected
 from localcloud.moto_patches.base import CreateFailed
-from localcloud.sam import artifact_key, code_uri, load_template, transform_template
+from localcloud.sam import artifact_key, code_uri, layer_uris, load_template, transform_template
 
 Progress = Callable[[str], None]
 
@@ -53,7 +53,8 @@ class DeployedStack:
     outputs: dict[str, str]
     physical_ids: dict[str, str]
     functions: dict[str, str]  # logical id -> deployed function name
-    code_dirs: dict[str, Path]  # logical id -> its CodeUri folder (src/ for all four)
+    code_dirs: dict[str, Path]  # logical id -> its CodeUri folder (src/ for all of them)
+    layer_dirs: dict[str, list[Path]]  # logical id -> its layers' ContentUri folders
     state_machine_arn: str
     state_machine_role_arn: str
     schedule_role_arn: str  # the role EventBridge starts the sweep with
@@ -94,9 +95,20 @@ def _apply_metric_alarm(logical_id: str, props: dict[str, Any], region: str) -> 
     return kwargs["AlarmName"]
 
 
+def _apply_event_invoke_config(logical_id: str, props: dict[str, Any], region: str) -> str:
+    allowed = {"FunctionName", "Qualifier", "MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig"}
+    kwargs = {k: v for k, v in props.items() if k in allowed}
+    for key in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds"):
+        if key in kwargs:
+            kwargs[key] = int(kwargs[key])
+    boto3.client("lambda", region_name=region).put_function_event_invoke_config(**kwargs)
+    return f"{props['FunctionName']}:{props.get('Qualifier', '$LATEST')}"
+
+
 EMULATED_TYPES: dict[str, Callable[[str, dict[str, Any], str], str]] = {
     "AWS::S3::BucketPolicy": _apply_bucket_policy,
     "AWS::CloudWatch::Alarm": _apply_metric_alarm,
+    "AWS::Lambda::EventInvokeConfig": _apply_event_invoke_config,
 }
 
 
@@ -120,19 +132,30 @@ def _zip_folder(folder: Path) -> bytes:
 
 def _prepare(
     cfn: dict[str, Any], sam: dict[str, Any], template_dir: Path, region: str
-) -> tuple[dict[str, Path], dict[str, Any], str, dict[str, dict[str, Any]]]:
-    """Point functions at uploaded code, inline the raw ASL, and take out what moto cannot create.
+) -> tuple[dict[str, Path], dict[str, list[Path]], dict[str, Any], str, dict[str, dict[str, Any]]]:
+    """Point functions at uploaded code, upload the layers, inline the raw ASL, and take out what
+    moto cannot create.
 
-    Returns (function code folders by logical id, ASL, state machine logical id, removed resources).
+    Returns (function code folders by logical id, their layers' folders, ASL, state machine
+    logical id, removed resources). A layer is uploaded as its ContentUri folder (its
+    requirements file): the local cloud runs handlers with this environment's packages and reads
+    a layer for what it declares (localcloud/packaging.py), not for built wheels.
     """
     resources: dict[str, Any] = cfn["Resources"]
     s3 = boto3.client("s3", region_name=region)
     s3.create_bucket(Bucket=ARTIFACT_BUCKET)
 
+    for sam_resource in sam["Resources"].values():
+        if sam_resource.get("Type") == "AWS::Serverless::LayerVersion":
+            uri = str(sam_resource["Properties"]["ContentUri"])
+            s3.put_object(Bucket=ARTIFACT_BUCKET, Key=artifact_key(uri), Body=_zip_folder(template_dir / uri))
+
     code_dirs: dict[str, Path] = {}
+    layer_dirs: dict[str, list[Path]] = {}
     for logical_id, sam_resource in sam["Resources"].items():
         if sam_resource.get("Type") != "AWS::Serverless::Function":
             continue
+        layer_dirs[logical_id] = [(template_dir / uri).resolve() for uri in layer_uris(sam, logical_id)]
         uri = code_uri(sam, logical_id)
         folder = (template_dir / uri).resolve()
         key = artifact_key(uri)
@@ -158,7 +181,7 @@ def _prepare(
         for lid in list(resources)
         if resources[lid]["Type"] not in supported and not resources[lid]["Type"].startswith("Custom::")
     }
-    return code_dirs, asl, machine_id, removed
+    return code_dirs, layer_dirs, asl, machine_id, removed
 
 
 _NO_VALUE = object()
@@ -305,7 +328,7 @@ def deploy(
     progress("transforming template.yaml with aws-sam-translator")
     cfn = transform_template(template_path, parameters)
     sam = load_template(template_path)
-    code_dirs, asl, machine_id, removed = _prepare(cfn, sam, template_path.parent, region)
+    code_dirs, layer_dirs, asl, machine_id, removed = _prepare(cfn, sam, template_path.parent, region)
     substitutions = cfn["Resources"][machine_id]["Properties"].pop("DefinitionSubstitutions", {})
 
     values = parameter_values(cfn.get("Parameters", {}), {k: str(v) for k, v in parameters.items()})
@@ -362,6 +385,8 @@ def deploy(
 
     emulated, not_emulated = [], []
     for logical_id, resource in removed.items():
+        if not truth.get(resource.get("Condition", ""), True):
+            continue  # CloudFormation does not create a resource whose condition is false
         apply = EMULATED_TYPES.get(resource["Type"])
         if apply is None:
             not_emulated.append(f"{logical_id} ({resource['Type']})")
@@ -388,6 +413,7 @@ def deploy(
         physical_ids=physical,
         functions=functions,
         code_dirs=code_dirs,
+        layer_dirs=layer_dirs,
         state_machine_arn=machine_arn,
         state_machine_role_arn=machine_role,
         schedule_role_arn=_schedule_role(cfn, physical, machine_arn, region),

@@ -6,10 +6,11 @@ service, and each patch has a canary test (tests/localcloud/test_moto_patch_cana
 moto upgrade which changes the patched internals fails loudly instead of silently.
 
 - ``awslambda``: invocations run the real handlers (localcloud/lambda_runtime.py); function URLs
-  from CloudFormation (served by localcloud/function_urls.py).
+  from CloudFormation (served by localcloud/function_urls.py); layer versions and permissions from
+  CloudFormation get their ``Ref``.
 - ``stepfunctions``: aws-sdk PascalCase, the time scale, CloudFormation's state machines made
   executable, terminal errors and the payload quota as on AWS, retry counters per state entry, every retry
-  recorded.
+  recorded, ``EnteredTime`` on the local cloud's clock.
 - ``iam``, ``ecs``, ``ec2``, ``s3``, ``logs``, ``dynamodb``: what moto's CloudFormation and APIs drop or get wrong.
 - ``firehose``, ``logs``, ``glue``: the attack-event pipeline (a log group's subscription, Firehose's
   processing and S3 delivery with their roles, the Glue tables) and the resource types moto's
@@ -40,11 +41,13 @@ def installed(runtime: InProcessLambda, time_scale: float = 1.0) -> Iterator[Non
     check_moto_version()
     with contextlib.ExitStack() as stack:
         stack.enter_context(awslambda.invoke_in_process(runtime))
+        stack.enter_context(awslambda.cloudformation_layers_and_permissions())
         stack.enter_context(stepfunctions.aws_sdk_normalisation())
         stack.enter_context(stepfunctions.time_scale(time_scale))
         stack.enter_context(stepfunctions.terminal_errors())
         stack.enter_context(stepfunctions.retry_counters_per_state_entry())
         stack.enter_context(stepfunctions.retries_recorded())
+        stack.enter_context(stepfunctions.entered_time_on_the_wall_clock())
         stack.enter_context(stepfunctions.cloudformation_state_machines_executable())
         stack.enter_context(iam.role_managed_policies())
         stack.enter_context(ec2.vpc_dns_attributes())

@@ -13,7 +13,8 @@
     are dropped), ``AppendDelimiterToRecord`` (a newline after each record). Without
     them the records are concatenated as they came (CloudWatch Logs' gzipped JSON batches);
   * ``CompressionFormat`` GZIP compresses the object and adds ``.gz``;
-  * the prefix's ``!{timestamp:...}`` (Java DateTimeFormatter letters, UTC, arrival time) and
+  * the prefix's ``!{timestamp:...}`` (Java DateTimeFormatter letters, UTC, arrival time: the
+    local cloud's wall clock, localcloud/clock.py) and
     ``!{firehose:random-string}`` are evaluated; the object is named
     ``PREFIX + STREAM-VERSION-yyyy-MM-dd-HH-mm-ss-UUID``;
   * Firehose assumes the destination's role (trust policy: ``firehose.amazonaws.com`` with
@@ -196,11 +197,12 @@ def _deliver(stream: Any, destination: dict[str, Any], records: list[bytes], reg
     import boto3
     from botocore.exceptions import ClientError
 
+    from localcloud import clock
     from localcloud.authorizer import assume_role_denial
     from localcloud.constants import ACCOUNT_ID
     from localcloud.iam import acting_as, role_principal
 
-    arrival = datetime.now(UTC)
+    arrival = clock.now()
     key = object_key(stream, destination, arrival)
     body = process_records(destination, records)
     bucket = destination["BucketARN"].split(":::", 1)[1]

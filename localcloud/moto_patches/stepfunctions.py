@@ -31,11 +31,16 @@
   execution, the state, the error, the Map item, which retry, the backoff ceiling and the jittered wait, in
   the ASL's seconds), so a test can count a state's retries and check its backoff as the
   console's history would show them.
+- ``EnteredTime on the local cloud's clock``: ``$$.State.EnteredTime`` (the sweep writes it as a
+  rotated tenure's end) is read from the local cloud's wall clock (localcloud/clock.py), so it
+  agrees with ECS's task times and the handlers' ``datetime.now`` when a scenario runs on a
+  simulated clock; by default that clock is real time, as moto's.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as _datetime
 import threading
 import time
 from dataclasses import dataclass
@@ -92,6 +97,27 @@ def aws_sdk_normalisation() -> contextlib.AbstractContextManager[Any]:
     stack.enter_context(patch_attr(StateTaskServiceAwsSdk, "_normalise_parameters", normalise_parameters))
     stack.enter_context(patch_attr(StateTaskServiceAwsSdk, "_normalise_response", normalise_response))
     return stack
+
+
+class _WallClockDatetime:
+    """Stands in for the ``datetime`` module in moto's state component, which reads it only for
+    ``EnteredTime``: ``datetime.datetime.now(tz=...)`` is the local cloud's clock."""
+
+    class datetime(_datetime.datetime):  # the name moto's code reads
+        @classmethod
+        def now(cls, tz: _datetime.tzinfo | None = None) -> _datetime.datetime:
+            from localcloud import clock
+
+            return clock.now().astimezone(tz) if tz is not None else clock.now().replace(tzinfo=None)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_datetime, name)
+
+
+def entered_time_on_the_wall_clock() -> contextlib.AbstractContextManager[Any]:
+    from moto.stepfunctions.parser.asl.component.state import state
+
+    return patch_attr(state, "datetime", _WallClockDatetime())
 
 
 class _ScaledTime:

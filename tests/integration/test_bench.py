@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from localcloud.bench import PushFigures, bench_sweep, cold_start, monthly_cost, render, render_push
+from localcloud.bench import (
+    PushFigures,
+    bench_sweep,
+    cold_start,
+    monthly_cost,
+    render,
+    render_push,
+    render_report,
+    report_run,
+)
 
 
 def test_a_small_bench_sweep_measures_what_the_issue_asks():
@@ -41,6 +50,7 @@ def test_a_small_bench_sweep_measures_what_the_issue_asks():
         "request_shodan_scan",
         "shodan_webhook",
         "sync_shodan_alert",
+        "weekly_report",
     }
     assert all(h["package_modules"] >= 2 for h in cold["handlers"].values())  # the handler and its domain
     text = "\n".join(render([figures], cold))
@@ -56,3 +66,13 @@ def test_the_push_figures_are_printed_in_time_order_against_the_goal_and_the_sch
     assert "within 300 s (met here)" in lines[5] and "43200 s (12 h)" in lines[5]
     late = PushFigures("SUCCEEDED", 2, 2, 1, 0.1, 400.0, 399.0, 30)
     assert not late.meets_goal and "NOT met" in render_push(late)[5]
+
+
+def test_the_scheduled_reports_figures_are_measured_in_a_fresh_interpreter():
+    figures = report_run(days=2, honeypots=2, per_day=3000)
+    assert 6000 < figures["records"] < 24000  # 2 days x 2 honeypots x ~3,000 a day (a day's level varies)
+    assert figures["import_s"] > 0 and figures["report_s"] > 0 and figures["outputs_s"] > 0
+    assert 50 < figures["max_rss_mb"] < figures["memory_mb"] == 1024 and figures["timeout_s"] == 300
+    assert figures["package_mib"] + figures["layer_mib"] < figures["limit_mib"] == 250
+    text = "\n".join(render_report(figures))
+    assert "peak memory" in text and "of Lambda's 250 MiB" in text

@@ -73,7 +73,18 @@ def swept():
 
 
 def test_every_event_file_is_covered():
-    assert sorted(p.name for p in EVENTS.glob("*.json")) == sorted([*FUNCTION_EVENTS, "sweep.json"])
+    scheduled = ["sweep.json", "weekly_report.json"]
+    assert sorted(p.name for p in EVENTS.glob("*.json")) == sorted([*FUNCTION_EVENTS, *scheduled])
+
+
+def test_the_report_functions_event_is_what_its_schedule_sends(swept):
+    cloud, _sent = swept
+    from localcloud.cloud import _scheduled_event
+
+    rule = cloud.stack.physical_ids["WeeklyReportFunctionReport"]
+    event = json.loads((EVENTS / "weekly_report.json").read_text())
+    assert shape(event) == shape(_scheduled_event(cloud.stack.region, rule))
+    assert "-WeeklyReportFunctionReport-" in event["resources"][0] and "-WeeklyReportFunctionReport-" in rule
 
 
 @pytest.mark.parametrize("name", list(FUNCTION_EVENTS))
@@ -152,7 +163,7 @@ def test_each_event_runs_through_its_handler_with_what_the_readme_says_it_needs(
 def _scheduled(cloud: LocalCloud) -> dict[str, Any]:
     from localcloud.cloud import _scheduled_event
 
-    return _scheduled_event(cloud.stack)
+    return _scheduled_event(cloud.stack.region, cloud.stack.physical_ids["SweepStateMachineSweep"])
 
 
 def _wait(sfn: Any, arn: str) -> str:

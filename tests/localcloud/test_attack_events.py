@@ -151,7 +151,10 @@ def test_a_firehose_role_without_the_bucket_keys_grant_loses_every_event(tmp_pat
 
 def test_a_grant_on_the_objects_encryption_context_loses_every_event_under_a_bucket_key(tmp_path):
     # Without the bucket key, S3's encryption context would be the object's ARN; with it, the bucket's.
-    on_bucket = '"kms:EncryptionContext:aws:s3:arn": !GetAtt ResearchDataBucket.Arn'
+    on_bucket = (
+        "# With an S3 Bucket Key the encryption context is the bucket's ARN.\n"
+        '                    "kms:EncryptionContext:aws:s3:arn": !GetAtt ResearchDataBucket.Arn'
+    )  # the Firehose role's grant (EncryptEvents)
     template = mutant(
         tmp_path,
         on_bucket,

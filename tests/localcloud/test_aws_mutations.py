@@ -209,8 +209,8 @@ LOGS_KEY_CONTEXT = (
 def test_every_functions_logs_reach_its_encrypted_log_group():
     with LocalCloud() as cloud:
         deliveries = cloud.function_log_deliveries
-        assert len(deliveries) == 7
-        assert [d.denied for d in deliveries] == [None] * 7
+        assert len(deliveries) == 8
+        assert [d.denied for d in deliveries] == [None] * 8
         assert all(d.log_group == f"/aws/lambda/{d.function}" for d in deliveries)
 
 

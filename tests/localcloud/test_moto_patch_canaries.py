@@ -816,3 +816,83 @@ def test_moto_keeps_cloudformations_url_permissions_raw_and_we_read_them_as_lamb
     assert statements[0]["Condition"] == {"StringEquals": {"lambda:FunctionUrlAuthType": "NONE"}}
     assert statements[1]["Condition"] == {"Bool": {"lambda:InvokedViaFunctionUrl": "true"}}
     assert public_access_denial(statements, arn) is None
+
+
+class _FixedClock:
+    def __init__(self, moment) -> None:
+        self.moment = moment
+
+    def time(self) -> float:
+        return self.moment.timestamp()
+
+
+def test_moto_stamps_entered_time_from_datetime_now_which_we_read_from_the_local_clouds_clock():
+    from datetime import UTC, datetime
+
+    from localcloud import clock
+    from localcloud.moto_patches.stepfunctions import entered_time_on_the_wall_clock
+
+    state = {"Type": "Pass", "Parameters": {"at.$": "$$.State.EnteredTime"}, "End": True}
+    stamp = {"StartAt": "S", "States": {"S": state}}
+    simulated = datetime(2031, 5, 6, 7, 8, 9, tzinfo=UTC)
+    with mock_aws(config=MOTO_CONFIG), clock.reading(_FixedClock(simulated)):
+        unpatched = json.loads(_run(stamp, "stamp-moto")["output"])["at"]
+        with entered_time_on_the_wall_clock():
+            patched = json.loads(_run(stamp, "stamp-local")["output"])["at"]
+    assert abs((datetime.fromisoformat(unpatched) - datetime.now(UTC)).total_seconds()) < 60  # moto: real time
+    assert datetime.fromisoformat(patched) == simulated
+
+
+def _layer_and_permission_stack() -> dict:
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="layers")
+    s3.put_object(Bucket="layers", Key="l.zip", Body=b"PK\x05\x06" + b"\0" * 18)
+    arn = _function("fn")
+    template = {
+        "Resources": {
+            "Layer": {"Type": "AWS::Lambda::LayerVersion", "Properties": {"Content": {"S3Bucket": "layers",
+                                                                                      "S3Key": "l.zip"}}},
+            "Allow": {
+                "Type": "AWS::Lambda::Permission",
+                "Properties": {"FunctionName": arn, "Action": "lambda:InvokeFunction",
+                               "Principal": "events.amazonaws.com",
+                               "SourceArn": f"arn:aws:events:{REGION}:123456789012:rule/r"},
+            },
+        },
+        "Outputs": {"Layer": {"Value": {"Ref": "Layer"}}},
+    }  # fmt: skip
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    cfn.create_stack(StackName="layers", TemplateBody=json.dumps(template))
+    resources = cfn.describe_stack_resources(StackName="layers")["StackResources"]
+    outputs = cfn.describe_stacks(StackName="layers")["Stacks"][0].get("Outputs", [])
+    policy = json.loads(boto3.client("lambda", region_name=REGION).get_policy(FunctionName="fn")["Policy"])
+    return {"resources": resources, "outputs": outputs, "policy": policy}
+
+
+def test_moto_gives_cloudformation_layer_versions_and_permissions_no_physical_id_and_we_do():
+    with mock_aws(config=MOTO_CONFIG):
+        bare = _layer_and_permission_stack()
+    assert all("PhysicalResourceId" not in r for r in bare["resources"])
+    # moto keeps the AddPermission request's FunctionName in the statement (authorizer.lambda_invoke_denial drops it).
+    [statement] = bare["policy"]["Statement"]
+    assert "FunctionName" in statement and statement["Condition"]["ArnLike"]["AWS:SourceArn"].endswith(":rule/r")
+    from localcloud.moto_patches.awslambda import cloudformation_layers_and_permissions
+
+    with mock_aws(config=MOTO_CONFIG), cloudformation_layers_and_permissions():
+        patched = _layer_and_permission_stack()
+    ids = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in patched["resources"]}
+    assert ids["Layer"].startswith(f"arn:aws:lambda:{REGION}:123456789012:layer:") and ids["Allow"]
+    assert patched["outputs"][0]["OutputValue"] == ids["Layer"]
+
+
+def test_moto_sts_finds_an_assumed_role_session_by_its_access_key():
+    from moto.sts.models import sts_backends
+
+    with mock_aws():
+        answer = boto3.client("sts", region_name=REGION).assume_role(
+            RoleArn="arn:aws:iam::123456789012:role/signer", RoleSessionName="link", DurationSeconds=900
+        )["Credentials"]
+        session = sts_backends["123456789012"]["aws"].get_assumed_role_from_access_key(answer["AccessKeyId"])
+    assert session.role_arn == "arn:aws:iam::123456789012:role/signer"
+    assert (session.secret_access_key, session.session_token) == (answer["SecretAccessKey"], answer["SessionToken"])
+    assert session.expiration.replace(tzinfo=answer["Expiration"].tzinfo) == answer["Expiration"]

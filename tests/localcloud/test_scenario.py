@@ -37,7 +37,8 @@ def profile(**fields: object) -> dict:
         (profile(shodan="indexd"), "f.yaml: honeypots[0] (plc).shodan: expected one of not_indexed, indexed, "
          "fingerprinted, stale, got 'indexd'"),
         (profile(color="red"), "f.yaml: honeypots[0] (plc): unknown field(s) color; known: name, shodan, ports, tags, "
-         "honeyscore, org, banner_age_hours, indexed_after_minutes"),
+         "honeyscore, org, banner_age_hours, indexed_after_minutes, indexed_after_hours, fingerprinted_after_hours, "
+         "attacks_per_hour"),
         (profile(shodan="stale", banner_age_hours=3), "f.yaml: honeypots[0] (plc).banner_age_hours: a stale "
          "profile's banners predate the task (negative hours)"),
         ({"honeypots": "indexed"}, "f.yaml: honeypots: expected a list of profiles, got 'indexed'"),
@@ -52,8 +53,14 @@ def profile(**fields: object) -> dict:
         ({"run": {"parameters": {"MapConcurrency": [3]}}}, "f.yaml.run.parameters.MapConcurrency: expected a string "
          "or a number, got [3]"),
         ({"extra_ips": [{"ip": "10.0.0.300"}]}, "f.yaml: extra_ips[0].ip: '10.0.0.300' is not an IP address"),
-        ({"honeypot": []}, "f.yaml: unknown field(s) honeypot; known: description, shodan, run, honeypots, "
+        ({"honeypot": []}, "f.yaml: unknown field(s) honeypot; known: description, shodan, run, report, honeypots, "
          "replacements, default_replacement, extra_ips"),
+        (profile(shodan="indexed", indexed_after_hours=6), "f.yaml: honeypots[0] (plc): indexed_after_hours/"
+         "fingerprinted_after_hours need shodan: not_indexed first"),
+        (profile(indexed_after_hours=12, fingerprinted_after_hours=6), "f.yaml: honeypots[0] (plc)."
+         "fingerprinted_after_hours: before indexed_after_hours (tagged means indexed)"),
+        ({"report": {"hours": 6}}, "f.yaml.report.hours: expected a whole number from 12 to 720, got 6"),
+        ({"report": {"effect_indexed": 0}}, "f.yaml.report.effect_indexed: expected a number from 0.01 to 100, got 0"),
     ],
 )  # fmt: skip
 def test_each_bad_value_is_named_by_file_entry_and_field(data, message):
@@ -112,14 +119,16 @@ def test_every_scenario_file_is_valid_and_explains_the_fields_it_uses(path):
     comments = " ".join(line for line in text.splitlines() if line.lstrip().startswith("#"))
     data = yaml.safe_load(text)
     used = set(data)
-    for key in ("shodan", "run"):
+    for key in ("shodan", "run", "report"):
         used |= set(data.get(key) or {})
     for key in ("honeypots", "replacements", "extra_ips"):
         used |= {field for entry in data.get(key) or [] if isinstance(entry, dict) for field in entry}
+    entry = data.get("default_replacement")
+    used |= set(entry) if isinstance(entry, dict) else set()
     used -= {"shodan"}  # the profile kind, explained by its value
     missing = sorted(key for key in used if not re.search(rf"\b{re.escape(key)}\b", comments))
     assert missing == [], f"{path.name} does not explain {missing}"
-    assert "make run ARGS=" in comments or path.name == "default.yaml"
+    assert "make run ARGS=" in comments or "make report" in comments or path.name == "default.yaml"
 
 
 def test_a_failed_sweeps_report_does_not_say_no_honeypot_was_running():

@@ -46,11 +46,23 @@ def of_type(cfn: dict, kind: str) -> dict[str, dict]:
 
 
 def test_schedule_rule_starts_the_state_machine(cfn):
-    [rule] = of_type(cfn, "AWS::Events::Rule").values()
+    rule = cfn["Resources"]["SweepStateMachineSweep"]
     assert rule["Properties"]["ScheduleExpression"] == {"Ref": "SweepSchedule"}
     assert cfn["Parameters"]["SweepSchedule"]["Default"] == "rate(12 hours)"
     [target] = rule["Properties"]["Targets"]
     assert target["Arn"] == {"Ref": "SweepStateMachine"}
+
+
+def test_a_second_schedule_runs_the_research_report_weekly_unless_off(cfn):
+    rules = of_type(cfn, "AWS::Events::Rule")
+    assert set(rules) == {"SweepStateMachineSweep", "WeeklyReportFunctionReport"}
+    report = rules["WeeklyReportFunctionReport"]["Properties"]
+    assert cfn["Parameters"]["ReportSchedule"]["Default"] == "rate(7 days)"
+    assert (report["ScheduleExpression"], report["State"]) == ({"Ref": "ReportSchedule"}, "ENABLED")
+    [target] = report["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["WeeklyReportFunction", "Arn"]}
+    off = resolved({"ReportSchedule": "off"})["Resources"]["WeeklyReportFunctionReport"]["Properties"]
+    assert (off["ScheduleExpression"], off["State"]) == ("rate(7 days)", "DISABLED")  # kept, not fired
 
 
 def test_definition_substitutions_match_the_asl_tokens(cfn):
@@ -229,12 +241,19 @@ def test_function_permissions_are_scoped(cfn):
             ("s3:AbortMultipartUpload", "${ResearchDataBucket.Arn}/events/*"),
         },
         "EventsSubscriptionRole": set(),
+        # The research report: reads events/, writes reports/; its link's signer reads reports/ only.
+        "WeeklyReportFunctionRole": {
+            ("s3:ListBucket", "${ResearchDataBucket.Arn}"),
+            ("s3:GetObject", "${ResearchDataBucket.Arn}/events/conpot/*"),
+            ("s3:PutObject", "${ResearchDataBucket.Arn}/reports/*"),
+        },
+        "ReportLinkRole": {("s3:GetObject", "${ResearchDataBucket.Arn}/reports/*")},
     }
 
 
 def test_functions_run_python313_on_arm64(cfn):
     functions = of_type(cfn, "AWS::Lambda::Function")
-    assert len(functions) == 7
+    assert len(functions) == 8
     for function in functions.values():
         assert function["Properties"]["Runtime"] == "python3.13"
         assert function["Properties"]["Architectures"] == ["arm64"]
@@ -247,7 +266,7 @@ def test_the_functions_share_one_package_each_with_its_handler():
     assert template["Globals"]["Function"]["CodeUri"] == "src/"
     functions = {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::Serverless::Function"}
     handlers = {r["Properties"]["Handler"] for r in functions.values()}
-    assert len(handlers) == len(functions) == 7
+    assert len(handlers) == len(functions) == 8
     for logical_id, function in functions.items():
         assert "CodeUri" not in function["Properties"], logical_id
         module, _, attribute = function["Properties"]["Handler"].rpartition(".")
@@ -257,6 +276,23 @@ def test_the_functions_share_one_package_each_with_its_handler():
     dev = set((ROOT / "requirements-dev.txt").read_text().split())
     runtime = [line for line in (ROOT / "src" / "requirements.txt").read_text().splitlines() if "==" in line]
     assert runtime and set(runtime) <= dev
+
+
+def test_matplotlib_is_in_the_report_functions_layer_only():
+    template = load_template(TEMPLATE)
+    resources = template["Resources"]
+    with_layers = {k: r["Properties"]["Layers"] for k, r in resources.items() if "Layers" in r.get("Properties", {})}
+    assert with_layers == {"WeeklyReportFunction": [{"Ref": "ReportChartLayer"}]}
+    assert "Layers" not in template["Globals"]["Function"]
+    layer = resources["ReportChartLayer"]
+    assert layer["Type"] == "AWS::Serverless::LayerVersion" and layer["Metadata"]["BuildMethod"] == "python3.13"
+    pins = [line for line in (ROOT / layer["Properties"]["ContentUri"] / "requirements.txt").read_text().splitlines()]
+    pins = [line for line in pins if "==" in line]
+    assert pins == ["matplotlib==3.11.2"]
+    assert set(pins) <= set((ROOT / "requirements-dev.txt").read_text().split())
+    assert f'report = ["{pins[0]}"]' in (ROOT / "pyproject.toml").read_text()
+    # The sweep's functions do not carry it: their package's requirements name no plotting library.
+    assert "matplotlib" not in (ROOT / "src" / "requirements.txt").read_text()
 
 
 @pytest.mark.parametrize("template", sorted(TEMPLATE_PORTS))
@@ -343,7 +379,7 @@ def test_exposure_table_is_on_demand_encrypted_recoverable_and_retained(cfn):
     assert (table["DeletionPolicy"], table["UpdateReplacePolicy"]) == ("Retain", "Retain")
 
 
-def test_only_the_summarizer_and_the_rotation_counter_touch_the_exposure_table(cfn):
+def test_only_the_summarizer_and_the_rotation_counter_write_the_exposure_table(cfn):
     # The Shodan client only reserves request slots (the lookup's and the scan request's); the
     # webhook keeps to the push table.
     tables = {
@@ -375,6 +411,7 @@ def test_only_the_summarizer_and_the_rotation_counter_touch_the_exposure_table(c
             "dynamodb:UpdateItem",
         ],
         "SyncShodanAlertFunctionRole": ["dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:PutItem"],
+        "WeeklyReportFunctionRole": ["dynamodb:Scan"],  # the research report reads the tenures
     }
 
 

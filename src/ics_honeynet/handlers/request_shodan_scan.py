@@ -35,5 +35,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> ScanReceipt
     ip = parse_target(event).ip
     answer = shodan_client.client().scan(ip)
     metrics.add_metric(name="ShodanScansRequested", unit=MetricUnit.Count, value=1)
+    if answer.credits_left is not None:  # what the key has left: ShodanScanCreditsLowAlarm warns below LowScanCredits
+        metrics.add_metric(name="ShodanScanCreditsLeft", unit=MetricUnit.Count, value=answer.credits_left)
     logger.info("shodan scan requested", extra={"ip": ip, "scanId": answer.scan_id, "creditsLeft": answer.credits_left})
     return {"ip": ip, "scanId": answer.scan_id, "count": answer.count, "creditsLeft": answer.credits_left}

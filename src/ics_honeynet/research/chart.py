@@ -23,18 +23,39 @@ from matplotlib.lines import Line2D
 from ics_honeynet.research.model import Milestone
 from ics_honeynet.research.report import HoneypotReport, Report
 from ics_honeynet.research.stats import Comparison, Metric, Scope
+from ics_honeynet.research.timeline import Mark
 
 LineStyle = Literal["-", "--", "-.", ":"]
 STYLE: dict[Milestone, tuple[str, LineStyle, str]] = {  # colour, line style, short label
     Milestone.STARTED: ("#555555", ":", "start"),
     Milestone.ASSIGNED: ("#2ca02c", ":", "arm"),
     Milestone.FIRST_CONTACT: ("#8c8c8c", ":", "1st contact"),
-    Milestone.FIRST_SCANNER_CONTACT: ("#1f77b4", "--", "crawler"),
+    Milestone.FIRST_SCANNER_CONTACT: ("#1f77b4", "--", "scanner"),
     Milestone.FIRST_INDEXED: ("#d62728", "-", Milestone.FIRST_INDEXED.phrase.removeprefix("first ")),
     Milestone.FIRST_FINGERPRINTED: ("#9467bd", "-", Milestone.FIRST_FINGERPRINTED.phrase.removeprefix("first ")),
     Milestone.ROTATED: ("#000000", "-.", "rotated"),
 }
 SHOWN = (Milestone.FIRST_SCANNER_CONTACT, Milestone.FIRST_INDEXED, Milestone.FIRST_FINGERPRINTED, Milestone.ROTATED)
+CLOSE = 0.02  # marks closer than this share of the time axis get their labels on opposite sides
+
+
+def _label(mark: Mark) -> str:
+    """A mark's short label; a scanner's names its operator ("Shodan scanner")."""
+    text = STYLE[mark.milestone][2]
+    if mark.milestone is Milestone.FIRST_SCANNER_CONTACT and mark.detail:
+        return f"{mark.detail.split(' ', 1)[0]} {text}"
+    return text
+
+
+def _sides(marks: list[Mark], since: datetime, until: datetime) -> list[bool]:
+    """For each mark (in time order), whether its label goes left of its line: when the next mark
+    follows closely (Shodan's crawler just before indexing, a fingerprint and the rotation it
+    triggers), this one's label goes left and the next one's right, so they never share a spot."""
+    span = (until - since).total_seconds() or 1.0
+    return [
+        index + 1 < len(marks) and (marks[index + 1].at - mark.at).total_seconds() / span < CLOSE
+        for index, mark in enumerate(marks)
+    ]
 
 
 def _ratio(comparisons: list[Comparison], label: str, scope: Scope) -> str | None:
@@ -74,7 +95,8 @@ def draw(report: Report, path: Path) -> Path:
     """Write the chart to ``path`` (PNG) and return it."""
     honeypots = list(report.honeypots)
     rows = max(1, len(honeypots))
-    figure, axes = plt.subplots(rows, 1, sharex=True, figsize=(12, 1.9 * rows + 1.2), squeeze=False)
+    height = 1.9 * rows + 1.2  # inches
+    figure, axes = plt.subplots(rows, 1, sharex=True, figsize=(12, height), squeeze=False)
     comparisons = list(report.comparisons)
     noun = report.metric.noun
     for axis, honeypot in zip(axes[:, 0], honeypots, strict=False):
@@ -89,15 +111,12 @@ def draw(report: Report, path: Path) -> Path:
         axis.set_ylim(bottom=0)
         axis.tick_params(labelsize=8)
         axis.grid(axis="y", color="#eeeeee")
-        for mark in honeypot.marks:
-            if mark.milestone not in SHOWN:
-                continue
-            colour, style, text = STYLE[mark.milestone]
+        shown = [mark for mark in honeypot.marks if mark.milestone in SHOWN]
+        for mark, left in zip(shown, _sides(shown, report.since, report.until), strict=True):
+            colour, style, _text = STYLE[mark.milestone]
             axis.axvline(mark.at, color=colour, linestyle=style, linewidth=1.3)
-            # The crawler comes just before indexing: its label goes left of its line, the rest right.
-            left = mark.milestone is Milestone.FIRST_SCANNER_CONTACT
             axis.annotate(
-                text,
+                _label(mark),
                 (mdates.date2num(mark.at), 1.0),  # type: ignore[no-untyped-call]  # matplotlib.dates is unannotated
                 xycoords=("data", "axes fraction"),
                 xytext=(-3 if left else 3, -3),
@@ -131,10 +150,12 @@ def draw(report: Report, path: Path) -> Path:
         f"{what[0].upper()}{what[1:]} per hour, one panel per honeypot tenure, "
         f"{report.since:%Y-%m-%d %H:%M} to {report.until:%Y-%m-%d %H:%M} UTC",
         x=0.01,
+        y=1 - 0.3 / height,  # under the legend's row
         ha="left",
+        va="top",
         fontsize=11,
     )
-    figure.tight_layout(rect=(0, 0, 1, 1 - 0.6 / (1.9 * rows + 1.2)))
+    figure.tight_layout(rect=(0, 0, 1, 1 - 0.15 / height))  # the panels start a little under the title
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path

@@ -137,6 +137,60 @@ def _ip(rng: random.Random) -> str:
             return str(address)
 
 
+def returning_attackers(rng: random.Random, count: int = 200) -> list[str]:
+    """The sources that come back (the rest of the traffic is one-off sources)."""
+    return [_ip(rng) for _ in range(count)]
+
+
+def calendar(spec: Spec, campaign: Sequence[float], hour: int) -> float:
+    """What every honeypot shares in hour ``hour`` of the scenario: the daily cycle times the
+    day's campaign level (``campaign``: one level per day)."""
+    return (1 + spec.daily_amplitude * math.sin(2 * math.pi * hour / 24)) * campaign[hour // 24]
+
+
+def hour_sessions(
+    rng: random.Random, *, start: datetime, lo: float, hi: float, rate: float, spec: Spec, attackers: Sequence[str]
+) -> list[tuple[datetime, str]]:
+    """Sessions (time, source) in hours [lo, hi) from ``start``: ``rate`` per hour times a gamma
+    burst of the hour (mean 1, shape ``spec.burst_shape``); 70% from returning ``attackers``."""
+    burst = rng.gammavariate(spec.burst_shape, 1 / spec.burst_shape)
+    sessions = []
+    for _ in range(poisson(rng, rate * burst * (hi - lo))):
+        source = rng.choice(attackers) if rng.random() < 0.7 else _ip(rng)
+        sessions.append((start + timedelta(hours=rng.uniform(lo, hi)), source))
+    return sessions
+
+
+def shodan_crawler(rng: random.Random) -> tuple[str, str]:
+    """One of Shodan's crawlers: its address and its PTR name (``census<N>.shodan.io``)."""
+    crawler = f"71.6.{rng.randrange(128, 200)}.{rng.randrange(1, 255)}"
+    return crawler, f"census{rng.randrange(1, 13)}.shodan.io"
+
+
+def session_events(
+    rng: random.Random, moment: datetime, source: str, public: str, private: str | None, records_per_session: int
+) -> list[ConpotEvent]:
+    """One Conpot session's records: NEW_CONNECTION, requests, CONNECTION_LOST (HTTP: requests
+    only), every record stamped with the session's start as Conpot does."""
+    protocols, weights = [(name, port) for name, port, _ in PROTOCOLS], [share for *_, share in PROTOCOLS]
+    name, port = rng.choices(protocols, weights)[0]
+    session = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    records = rng.randint(1, records_per_session)
+    kinds: list[str | None] = [None] * records  # HTTP logs requests only
+    if name != "http":
+        kinds = ["NEW_CONNECTION", *[None] * (records - 2), "CONNECTION_LOST"][:records]
+    events = []
+    for kind in kinds:
+        request = None if kind else f"{name} request {rng.getrandbits(32):08x}"
+        events.append(
+            ConpotEvent(
+                moment, session, source, name, rng.randrange(1024, 65536), private, port, public, kind,
+                "conpot-sensor", request, None if request is None else "ok",
+            )
+        )  # fmt: skip
+    return events
+
+
 def generate(spec: Spec, seed: int) -> Scenario:
     """The scenario ``spec`` with random draws from ``seed``."""
     rng = random.Random(seed)  # noqa: S311 - reproducible test traffic, not secrets
@@ -144,11 +198,10 @@ def generate(spec: Spec, seed: int) -> Scenario:
     until = start + timedelta(hours=spec.hours)
     days = math.ceil(spec.hours / 24) + 1
     campaign = [math.exp(rng.gauss(0, spec.campaign_sd)) for _ in range(days)]
-    attackers = [_ip(rng) for _ in range(200)]  # returning sources; the rest are one-off
+    attackers = returning_attackers(rng)
     ptr_names: dict[str, str] = {}
     tenures: list[Tenure] = []
     events: list[ConpotEvent] = []
-    protocols, weights = [(name, port) for name, port, _ in PROTOCOLS], [share for *_, share in PROTOCOLS]
 
     def at(hours: float | None) -> datetime | None:
         return None if hours is None else start + timedelta(hours=hours)
@@ -164,37 +217,21 @@ def generate(spec: Spec, seed: int) -> Scenario:
         hour = math.floor(plan.started)
         while hour < end:
             lo, hi = max(hour, plan.started), min(hour + 1, end)
-            calendar = (1 + spec.daily_amplitude * math.sin(2 * math.pi * hour / 24)) * campaign[hour // 24]
             effect = 1.0
             if plan.indexed is not None and hour >= plan.indexed:
                 effect *= spec.effect_indexed
             if plan.fingerprinted is not None and hour >= plan.fingerprinted:
                 effect *= spec.effect_fingerprinted
-            burst = rng.gammavariate(spec.burst_shape, 1 / spec.burst_shape)
-            for _ in range(poisson(rng, plan.rate * calendar * effect * burst * (hi - lo))):
-                source = rng.choice(attackers) if rng.random() < 0.7 else _ip(rng)
-                sessions.append((start + timedelta(hours=rng.uniform(lo, hi)), source))
+            rate = plan.rate * calendar(spec, campaign, hour) * effect
+            sessions.extend(hour_sessions(rng, start=start, lo=lo, hi=hi, rate=rate, spec=spec, attackers=attackers))
             hour += 1
         if plan.indexed is not None:  # Shodan's crawler looks the honeypot over before listing it
-            crawler = f"71.6.{rng.randrange(128, 200)}.{rng.randrange(1, 255)}"
-            ptr_names[crawler] = f"census{rng.randrange(1, 13)}.shodan.io"
+            crawler, ptr_name = shodan_crawler(rng)
+            ptr_names[crawler] = ptr_name
             visit = max(plan.started, plan.indexed - rng.uniform(0.5, spec.scanner_lead_hours))
             sessions.append((start + timedelta(hours=visit), crawler))
         for moment, source in sessions:
-            name, port = rng.choices(protocols, weights)[0]
-            session = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-            records = rng.randint(1, spec.records_per_session)
-            kinds: list[str | None] = [None] * records  # HTTP logs requests only
-            if name != "http":
-                kinds = ["NEW_CONNECTION", *[None] * (records - 2), "CONNECTION_LOST"][:records]
-            for kind in kinds:
-                request = None if kind else f"{name} request {rng.getrandbits(32):08x}"
-                events.append(
-                    ConpotEvent(
-                        moment, session, source, name, rng.randrange(1024, 65536), private, port, public, kind,
-                        "conpot-sensor", request, None if request is None else "ok",
-                    )
-                )  # fmt: skip
+            events.extend(session_events(rng, moment, source, public, private, spec.records_per_session))
     events.sort(key=lambda e: e.timestamp)
     bad = [
         "not json at all",
