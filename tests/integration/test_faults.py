@@ -26,6 +26,16 @@ CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "shodan"
 STATE_MACHINE = "SweepStateMachineRole"  # the principal of the state machine's own AWS calls
 
 
+def refuse_puts(cloud, prefix: str) -> None:
+    """The evidence bucket's policy denies every s3:PutObject under ``prefix`` (as S3 refusing that store)."""
+    bucket = cloud.stack.output("EvidenceBucketName")
+    resource = f"arn:aws:s3:::{bucket}/{prefix}*"
+    deny = {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": resource}
+    boto3.client("s3").put_bucket_policy(
+        Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny]})
+    )
+
+
 def by_ip(report) -> dict[str, dict]:
     return {item["ip"]: item for item in report.checked}
 
@@ -251,11 +261,7 @@ def test_an_unexpected_failure_of_one_check_is_recorded_by_its_name_and_the_othe
 
 
 def test_a_failed_check_whose_cause_s3_refuses_still_ends_as_that_ips_error(default):
-    bucket = default.stack.output("EvidenceBucketName")
-    deny = {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{bucket}/errors/*"}
-    boto3.client("s3").put_bucket_policy(
-        Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny]})
-    )
+    refuse_puts(default, "errors/")
     victim = indexed_ip(default)
     default.shodan.set_fault("garbage", ip=victim)
     run, report = default.sweep()
@@ -305,16 +311,7 @@ def test_a_pace_table_that_does_not_answer_is_retried_then_every_ip_recorded_wit
 
 # -- S3 --------------------------------------------------------------------------------------------
 def test_s3_refusing_evidence_still_alerts_the_finding(default):
-    bucket = default.stack.output("EvidenceBucketName")
-    deny = {
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:PutObject",
-        "Resource": f"arn:aws:s3:::{bucket}/evidence/*",
-    }
-    boto3.client("s3").put_bucket_policy(
-        Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny]})
-    )
+    refuse_puts(default, "evidence/")
     run, report = default.sweep()
     assert run.status == "SUCCEEDED"
     assert not [k for k in report.s3_keys if k.startswith("evidence/")]
@@ -328,16 +325,7 @@ def test_s3_refusing_evidence_still_alerts_the_finding(default):
 def test_s3_refusing_the_sweep_record_fails_the_sweep_after_alerting_and_rotating():
     with LocalCloud(rotate_on="fingerprinted") as cloud:
         cloud.wait_for_running(3)
-        bucket = cloud.stack.output("EvidenceBucketName")
-        deny = {
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:PutObject",
-            "Resource": f"arn:aws:s3:::{bucket}/sweeps/*",
-        }
-        boto3.client("s3").put_bucket_policy(
-            Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny]})
-        )
+        refuse_puts(cloud, "sweeps/")
         run, report = cloud.sweep()
     assert run.status == "FAILED" and run.error == "SweepRecordNotStored"
     [rotation] = report.rotated

@@ -26,8 +26,8 @@ from typing import Any
 
 from ics_honeynet.persona import STOCK
 from ics_honeynet.research.model import Tenure
+from ics_honeynet.research.stats import CONFIDENCE, interval
 
-CONFIDENCE = 0.95
 HOUR_SECONDS = 3600.0
 
 
@@ -147,8 +147,8 @@ def time_to_fingerprint(tenures: Sequence[Tenure], until: datetime) -> Fingerpri
     if a == 0 or b == 0:
         a, b = a + 0.5, b + 0.5
     log_ratio = math.log((a / stock.watched_hours) / (b / persona.watched_hours))
-    spread = statistics.NormalDist().inv_cdf(0.5 + CONFIDENCE / 2) * math.sqrt(1 / a + 1 / b)
-    ratio, low, high = math.exp(log_ratio), math.exp(log_ratio - spread), math.exp(log_ratio + spread)
+    # Poisson counts: the Wald variance 1/a + 1/b, on the normal (no dispersion estimated: df infinite).
+    ratio, low, high = interval(log_ratio, 1 / a + 1 / b, math.inf)
     if low > 1:
         verdict = f"the stock template was fingerprinted {_number(ratio)}x as fast as personas"
     elif high < 1:

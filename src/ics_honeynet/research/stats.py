@@ -256,7 +256,7 @@ class Estimate:
     df: int
 
 
-def interval(log_ratio: float, variance: float, df: int) -> tuple[float, float, float]:
+def interval(log_ratio: float, variance: float, df: float) -> tuple[float, float, float]:
     half = t_quantile(0.5 + CONFIDENCE / 2, df) * math.sqrt(variance)
     return math.exp(log_ratio), math.exp(log_ratio - half), math.exp(log_ratio + half)
 
