@@ -144,3 +144,65 @@ def test_a_task_without_started_at_is_dated_by_created_at_or_skipped():
     listing = assemble("c", "s", [created, bare], {"eni-1": eni("198.51.100.1"), "eni-2": eni("198.51.100.2")})
     assert [(i.ip, i.started_at) for i in listing.ips] == [("198.51.100.1", "2026-11-24T09:00:00+00:00")]
     assert listing.skipped == [Skipped(bare["taskArn"], "task has no startedAt yet")]
+
+
+def test_a_listing_in_whole_with_every_reason_to_skip():
+    tasks = [
+        task(4, eni="eni-4"),
+        task(1, status="PROVISIONING"),
+        task(2) | {"lastStatus": None},
+        task(3, eni=None),
+        task(5, eni="eni-5") | {"startedAt": datetime(2026, 11, 24, 10, 4, tzinfo=UTC)},  # a tie: by IP
+        task(6, eni="eni-gone"),
+        task(7, eni="eni-7"),
+    ]
+    interfaces = {"eni-4": eni("198.51.100.9"), "eni-5": eni("198.51.100.2"), "eni-gone": None, "eni-7": eni(None)}
+    listing = assemble("c", "s", tasks, interfaces)
+    arn = "arn:aws:ecs:us-east-1:1:task/c/"
+    assert listing.to_json() == {
+        "cluster": "c",
+        "service": "s",
+        "ips": [
+            {"ip": "198.51.100.2", "taskArn": f"{arn}5", "startedAt": "2026-11-24T10:04:00+00:00", "eni": "eni-5"},
+            {"ip": "198.51.100.9", "taskArn": f"{arn}4", "startedAt": "2026-11-24T10:04:00+00:00", "eni": "eni-4"},
+        ],
+        "skipped": [
+            {"taskArn": f"{arn}1", "reason": "task is PROVISIONING, not RUNNING"},
+            {"taskArn": f"{arn}2", "reason": "task is in an unknown state, not RUNNING"},
+            {"taskArn": f"{arn}3", "reason": "no network interface attached yet"},
+            {"taskArn": f"{arn}6", "reason": "network interface eni-gone not found"},
+            {"taskArn": f"{arn}7", "reason": "network interface eni-7 has no public IP yet"},
+        ],
+    }
+    assert listing.targets_document() == {"targets": listing.to_json()["ips"], "skipped": listing.to_json()["skipped"]}
+    assert listing.sweep_json("targets/s.json") == {
+        "cluster": "c",
+        "service": "s",
+        "count": 2,
+        "targetsKey": "targets/s.json",
+        "targets": [{k: i[k] for k in ("ip", "taskArn", "startedAt")} for i in listing.to_json()["ips"]],
+        "skippedCount": 5,
+        "skipped": listing.to_json()["skipped"],
+    }
+
+
+def test_the_network_interface_is_read_from_the_first_matching_detail():
+    details = [
+        {"name": "subnetId", "value": "subnet-1"},
+        {"name": "networkInterfaceId", "value": ""},
+        {"name": "networkInterfaceId", "value": "eni-2"},
+    ]
+    attached = {"type": "ElasticNetworkInterface", "details": details}
+    assert eni_of({"attachments": [{"type": "Other", "details": [{"name": "networkInterfaceId", "value": "x"}]},
+                                   attached]}) == "eni-2"  # fmt: skip
+    assert eni_of({"attachments": None}) is None and eni_of({}) is None
+
+
+def test_a_rotation_lists_tasks_started_at_or_after_the_stop_and_keeps_the_rest():
+    skipped = [Skipped("arn:task/starting", "no public IP yet")]
+    at_the_stop = HoneypotIp("192.0.2.2", "arn:new", "2026-11-25T01:05:00+00:00", "eni-2")
+    listing = Listing("c", "s", [at_the_stop], skipped)
+    assert started_after(listing, "2026-11-25T01:05:00+00:00") == Listing("c", "s", [at_the_stop], skipped)
+    with pytest.raises(ValueError) as refused:
+        started_after(listing, "x" * 100)
+    assert str(refused.value) == f"startedAfter is not an ISO 8601 time: {'x' * 64!r}"
