@@ -63,6 +63,19 @@ def pace_widenings(cloud) -> int:
     return sum(round(math.log(p.interval / 1.03) / math.log(1.05)) for p in pacers)
 
 
+def refuse_puts(cloud, prefix: str) -> None:
+    """The evidence bucket's policy denies every PutObject under ``prefix`` (S3 refusing for good)."""
+    bucket = cloud.stack.output("EvidenceBucketName")
+    deny = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:PutObject",
+        "Resource": f"arn:aws:s3:::{bucket}/{prefix}*",
+    }
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [deny]})
+    boto3.client("s3").put_bucket_policy(Bucket=bucket, Policy=policy)
+
+
 def alarms(cloud) -> list[tuple[str, bool]]:
     return [(d.alarm, d.delivered) for d in cloud.alarm_deliveries]
 
@@ -251,11 +264,7 @@ def test_an_unexpected_failure_of_one_check_is_recorded_by_its_name_and_the_othe
 
 
 def test_a_failed_check_whose_cause_s3_refuses_still_ends_as_that_ips_error(default):
-    bucket = default.stack.output("EvidenceBucketName")
-    deny = {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{bucket}/errors/*"}
-    boto3.client("s3").put_bucket_policy(
-        Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny]})
-    )
+    refuse_puts(default, "errors/")
     victim = indexed_ip(default)
     default.shodan.set_fault("garbage", ip=victim)
     run, report = default.sweep()
@@ -304,16 +313,7 @@ def test_a_pace_table_that_does_not_answer_is_retried_then_every_ip_recorded_wit
 
 # -- S3 --------------------------------------------------------------------------------------------
 def test_s3_refusing_evidence_still_alerts_the_finding(default):
-    bucket = default.stack.output("EvidenceBucketName")
-    deny = {
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:PutObject",
-        "Resource": f"arn:aws:s3:::{bucket}/evidence/*",
-    }
-    boto3.client("s3").put_bucket_policy(
-        Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny]})
-    )
+    refuse_puts(default, "evidence/")
     run, report = default.sweep()
     assert run.status == "SUCCEEDED"
     assert not [k for k in report.s3_keys if k.startswith("evidence/")]
@@ -327,16 +327,7 @@ def test_s3_refusing_evidence_still_alerts_the_finding(default):
 def test_s3_refusing_the_sweep_record_fails_the_sweep_after_alerting_and_rotating():
     with LocalCloud(rotate_on="fingerprinted") as cloud:
         cloud.wait_for_running(3)
-        bucket = cloud.stack.output("EvidenceBucketName")
-        deny = {
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:PutObject",
-            "Resource": f"arn:aws:s3:::{bucket}/sweeps/*",
-        }
-        boto3.client("s3").put_bucket_policy(
-            Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny]})
-        )
+        refuse_puts(cloud, "sweeps/")
         run, report = cloud.sweep()
     assert run.status == "FAILED" and run.error == "SweepRecordNotStored"
     [rotation] = report.rotated
