@@ -12,12 +12,15 @@ from ics_honeynet.exposure import (
     CLIPPED,
     HONEYSCORE_NOT_ASKED,
     Honeyscore,
+    HostDocument,
     InvalidInputError,
     ShodanResponseError,
     Target,
     assess,
+    attribute_tags,
     clip,
     evidence_excerpt,
+    parse_banner,
     parse_target,
     validate_host,
 )
@@ -161,6 +164,7 @@ def test_the_event_names_an_ip_and_may_name_the_task_and_its_start():
         ('"' * 6, 10, '"' * 2 + CLIPPED),
         ("\u00e9" * 2, 12, "\u00e9" * 2),  # escaped as \u00e9: 6 bytes each
         ("\u00e9" * 3, 12, "\u00e9" + CLIPPED),
+        ('"' * 5 + "x", 10, '"' * 2 + CLIPPED),  # 6 characters, 11 bytes encoded: one too many
         (5, 10, None),
         (None, 10, None),
     ],
@@ -169,3 +173,22 @@ def test_a_clipped_string_fits_its_bound_encoded(value, limit, clipped):
     assert clip(value, limit) == clipped
     if clipped is not None:
         assert len(json.dumps(clipped)) - 2 <= limit
+
+
+def test_each_field_has_its_own_bound():
+    long_time, long_module = "2026-11-25T07:00:00.000000" + "9" * 50, "m" * 50
+    banner = {"port": 65535, "timestamp": long_time, "_shodan": {"module": long_module}}
+    excerpt = evidence_excerpt({"last_update": long_time, "data": [banner, {"port": 65536}]})
+    clipped_time = long_time[:34] + CLIPPED  # timestamps: 40 bytes
+    # Newest first by the timestamp's text: an undated banner ("None") sorts before a dated one.
+    assert excerpt["data"] == [{}, {"port": 65535, "timestamp": clipped_time, "module": "m" * 26 + CLIPPED}]
+    assert excerpt["last_update"] == long_time  # the excerpt's host fields: 128 bytes
+    host = validate_host({"last_update": long_time, "data": [banner]}, IP)
+    assert host.last_update == clipped_time and host.banners[0].timestamp == clipped_time
+    assert parse_banner({"timestamp": long_time}).timestamp == clipped_time  # type: ignore[union-attr]
+    assert [parse_banner({"port": p}).port for p in (0, 65535, 65536, -1)] == [0, 65535, None, None]  # type: ignore[union-attr]
+
+
+def test_without_banners_a_hosts_tags_are_nobodys():
+    bare = HostDocument(banners=(), tags=frozenset({"honeypot"}), org=None, last_update=None, excerpt={})
+    assert attribute_tags(bare, [], []) == (frozenset(), frozenset(), "host")

@@ -3,6 +3,7 @@ history and the change compared whole."""
 
 from __future__ import annotations
 
+from ics_honeynet.contracts import Arm
 from ics_honeynet.exposure_history import Change, IpHistory, TenureRecord, record_check, record_rotation
 
 IP, TASK = "192.0.2.1", "arn:task/a"
@@ -116,3 +117,10 @@ def test_the_current_tenure_and_its_rotation():
     moved = rotated.start_tenure("arn:task/b", T1)
     assert moved == IpHistory(ip=IP, task_arn="arn:task/b", first_seen_running=T1, last_rotated_at=T0,
                               past_tenures=(rotated.current_tenure(),))  # fmt: skip
+
+
+def test_in_experiment_mode_a_replacements_new_tenure_gets_its_arm_when_the_sweep_saw_it():
+    histories: dict[str, IpHistory] = {}
+    record_rotation(histories, CHAIN, checked_at=T1, execution="s1", draw=lambda: Arm.TREATMENT)
+    new = histories["203.0.113.2"]
+    assert (new.arm, new.arm_assigned_at) == (Arm.TREATMENT, T1)

@@ -148,15 +148,17 @@ def test_a_task_without_started_at_is_dated_by_created_at_or_skipped():
 
 def test_a_listing_in_whole_with_every_reason_to_skip():
     tasks = [
-        task(4, eni="eni-4"),
         task(1, status="PROVISIONING"),
         task(2) | {"lastStatus": None},
         task(3, eni=None),
-        task(5, eni="eni-5") | {"startedAt": datetime(2026, 11, 24, 10, 4, tzinfo=UTC)},  # a tie: by IP
         task(6, eni="eni-gone"),
         task(7, eni="eni-7"),
+        task(8, eni="eni-8") | {"startedAt": None},
+        task(4, eni="eni-4"),
+        task(5, eni="eni-5") | {"startedAt": datetime(2026, 11, 24, 10, 4, tzinfo=UTC)},  # a tie: by IP
     ]
-    interfaces = {"eni-4": eni("198.51.100.9"), "eni-5": eni("198.51.100.2"), "eni-gone": None, "eni-7": eni(None)}
+    interfaces = {"eni-4": eni("198.51.100.9"), "eni-5": eni("198.51.100.2"), "eni-gone": None, "eni-7": eni(None),
+                  "eni-8": eni("198.51.100.8")}  # fmt: skip
     listing = assemble("c", "s", tasks, interfaces)
     arn = "arn:aws:ecs:us-east-1:1:task/c/"
     assert listing.to_json() == {
@@ -172,6 +174,7 @@ def test_a_listing_in_whole_with_every_reason_to_skip():
             {"taskArn": f"{arn}3", "reason": "no network interface attached yet"},
             {"taskArn": f"{arn}6", "reason": "network interface eni-gone not found"},
             {"taskArn": f"{arn}7", "reason": "network interface eni-7 has no public IP yet"},
+            {"taskArn": f"{arn}8", "reason": "task has no startedAt yet"},
         ],
     }
     assert listing.targets_document() == {"targets": listing.to_json()["ips"], "skipped": listing.to_json()["skipped"]}
@@ -181,7 +184,7 @@ def test_a_listing_in_whole_with_every_reason_to_skip():
         "count": 2,
         "targetsKey": "targets/s.json",
         "targets": [{k: i[k] for k in ("ip", "taskArn", "startedAt")} for i in listing.to_json()["ips"]],
-        "skippedCount": 5,
+        "skippedCount": 6,
         "skipped": listing.to_json()["skipped"],
     }
 
@@ -206,3 +209,14 @@ def test_a_rotation_lists_tasks_started_at_or_after_the_stop_and_keeps_the_rest(
     with pytest.raises(ValueError) as refused:
         started_after(listing, "x" * 100)
     assert str(refused.value) == f"startedAfter is not an ISO 8601 time: {'x' * 64!r}"
+
+
+def test_an_invalid_extra_ip_is_kept_with_its_first_64_characters_and_the_rest_still_read():
+    from ics_honeynet.honeypot_ips import parse_extra_ips
+
+    long = "h" * 100
+    ips, invalid = parse_extra_ips(f"{long} 198.51.100.1")
+    assert ips == ["198.51.100.1"]
+    assert [s.to_json() for s in invalid] == [
+        {"taskArn": f"extra:{'h' * 64}", "reason": f"not an IP address: {'h' * 64!r}"}
+    ]

@@ -215,3 +215,78 @@ def test_a_later_step_needs_the_state_a_previous_call_returned():
         with pytest.raises(InvalidRotationInput) as refused:
             advance({"action": "observe", "rotation": rotation}, now=NOW)
         assert str(refused.value) == message
+
+
+def chain(name: str, status: str = "WAITING", hops: tuple = ()) -> dict:
+    return {"from": {"ip": f"192.0.2.{name}", "taskArn": f"arn:task/{name}", "verdict": "FINGERPRINTED"},
+            "hops": list(hops), "status": status}  # fmt: skip
+
+
+def hop(name: str, minutes: float) -> dict:
+    return {"ip": f"203.0.113.{name}", "taskArn": f"arn:task/r{name}", "startedAt": at(minutes).isoformat()}
+
+
+def rotation(*chains: dict, **fields: object) -> dict:
+    return SETTINGS | {"chains": list(chains), "roundStartedAt": NOW.isoformat(), "checksLeft": 2} | fields
+
+
+def test_replacements_go_to_waiting_chains_in_start_order_and_never_a_chains_own_task():
+    observed = [
+        {"ip": "192.0.2.1", "taskArn": "arn:task/1", "startedAt": at(0.5).isoformat()},  # chain 1's own task
+        hop("9", 3),
+        hop("8", 0),  # started exactly when the stop was decided: a replacement
+    ]
+    state = advance({"action": "observe", "rotation": rotation(chain("1"), chain("2")) | {"observed": observed}},
+                    now=at(4))  # fmt: skip
+    assert [c["hops"] for c in state["chains"]] == [[hop("8", 0)], [hop("9", 3)]]
+    assert state["toCheck"] == [hop("8", 0), hop("9", 3)]
+
+
+def test_a_replacement_already_in_a_chain_is_not_handed_out_again():
+    earlier = chain("1", "ROTATED", (hop("8", 1),))
+    state = advance({"action": "observe", "rotation": rotation(earlier, chain("2")) | {"observed": [hop("8", 1)]}},
+                    now=at(4))  # fmt: skip
+    assert state["chains"][1]["hops"] == [] and state["next"] == "wait"
+
+
+def test_a_state_without_checks_counted_yet_starts_from_the_setting():
+    state = rotation(chain("1"))
+    del state["checksLeft"]
+    assert advance({"action": "observe", "rotation": state}, now=at(1))["checksLeft"] == 1
+
+
+def test_a_chain_without_hops_is_read_as_none_yet():
+    bare = {"from": {"ip": "192.0.2.1", "taskArn": "arn:task/1", "verdict": "FINGERPRINTED"}, "status": "WAITING"}
+    state = advance({"action": "observe", "rotation": rotation(bare) | {"observed": [hop("8", 1)]}}, now=at(2))
+    assert state["chains"][0]["hops"] == [hop("8", 1)]
+
+
+def test_a_stop_ecs_refused_without_saying_why():
+    state = rotation(chain("1")) | {"stopResults": [{"taskArn": "arn:task/1", "stopped": False}]}
+    state = advance({"action": "observe", "rotation": state}, now=at(1))
+    assert state["chains"][0]["reason"] == "ECS did not stop task arn:task/1: unknown error"
+
+
+def test_the_judge_goes_through_every_chain():
+    chains = (
+        chain("1", "FAILED") | {"reason": "earlier"},
+        chain("2", "CHECKING", (hop("2", 1),)),  # Shodan could not answer
+        chain("3", "CHECKING", (hop("3", 1),)),  # clean
+        chain("4", "CHECKING", (hop("4", 1),)),  # dirty
+    )
+    lookups = [{"ip": "203.0.113.3", "verdict": "NOT_INDEXED", "priorOwner": None},
+               {"ip": "203.0.113.4", "verdict": "FINGERPRINTED", "priorOwner": None}]  # fmt: skip
+    state = advance({"action": "judge", "rotation": rotation(*chains) | {"lookups": lookups}}, now=at(2))
+    assert [(c["status"], c.get("reason")) for c in state["chains"]] == [
+        ("FAILED", "earlier"),
+        ("ROTATED", "replacement IP 203.0.113.2 not verified: no Shodan answer for the replacement IP"),
+        ("ROTATED", None),
+        ("WAITING", None),
+    ]
+
+
+def test_a_chain_not_ended_reports_no_attempt_yet_and_a_stop_reason_fits_ecs():
+    state = advance({"action": "plan", "results": [A], "rotateOn": "fingerprinted", "execution": "e" * 300}, now=NOW)
+    assert outcome(state) == [reported(A, attempts=0, status="WAITING", reason=None)]
+    [order] = state["toStop"]
+    assert order["reason"] == f"ics-honeynet sweep {'e' * 300}"[:255] and len(order["reason"]) == 255

@@ -48,6 +48,8 @@ RATE = "Request rate limit reached (1 request/ second). Please wait a second bef
         ("Unable to connect to Shodan", None, None, ShodanUnavailableError, "Unable to connect to Shodan"),
         ("Internal server error", 500, None, ShodanUnavailableError, "Shodan answered HTTP 500: Internal server error"),
         ("oops", 503, None, ShodanUnavailableError, "Shodan answered HTTP 503: oops"),
+        ("oops", 500, None, ShodanUnavailableError, "Shodan answered HTTP 500: oops"),
+        ("oops", 499, None, ShodanResponseError, "Shodan answered an error: oops"),
         ("<html>502 Bad Gateway</html>", None, None, ShodanUnavailableError, "<html>502 Bad Gateway</html>"),
         ("Unable to parse JSON response", 200, None, ShodanResponseError, "Shodan's answer was not JSON (HTTP 200)"),
         ("Request timed out. Please try again in a few seconds.", 200, None, ShodanUnavailableError,
@@ -100,6 +102,7 @@ def test_a_scan_receipt_is_read_and_anything_else_is_an_error():
         (True, Honeyscore("NO_SCORE", reason="Shodan answered True instead of a score")),
         ("0.8", Honeyscore("NO_SCORE", reason="Shodan answered '0.8' instead of a score")),
         (None, Honeyscore("NO_SCORE", reason="Shodan answered None instead of a score")),
+        ("x" * 100, Honeyscore("NO_SCORE", reason=f"Shodan answered '{'x' * 57}\u2026 instead of a score")),
     ],
 )
 def test_a_honeyscore_is_a_number_from_0_to_1(answer, score):
