@@ -12,7 +12,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check --progress-bar off
 # `sam build` looks for python3.13 on PATH; put the interpreter we found there.
 SAM_PATH := $(dir $(PYTHON)):$(PATH)
 
-.PHONY: help install run report doctor test lint build unit integration bench clean asl persona
+.PHONY: help install run doctor test lint build unit integration bench mutation clean asl report persona
 
 help:
 	@echo "make run    deploy the stack into the local cloud and run one sweep"
@@ -26,6 +26,7 @@ help:
 	@echo "make doctor ARGS=\"--stack NAME [--region R]\"  check a stack deployed on AWS (your credentials)"
 	@echo "make asl    render statemachine/sweep.asl.json from sweep.asl.yaml (the source you edit)"
 	@echo "make persona  pack the persona renderer (src/ics_honeynet) into template.yaml's init container"
+	@echo "make mutation  mutation testing of the core domain (mutmut; long: not part of make test)"
 	@echo "make lint | build | unit | integration | clean"
 
 $(VENV)/.installed: requirements-dev.txt src/requirements.txt pyproject.toml
@@ -112,8 +113,15 @@ test: lint build
 	@echo "==> again with TZ=IST-5:30 (UTC+05:30): tests/unit and the exposure history's times"
 	@TZ=IST-5:30 $(VENV)/bin/pytest -q $(TZ_TESTS)
 
+# Scope and test selection: [tool.mutmut] in pyproject.toml. Results are kept in mutants/: a
+# second run re-tests only what changed.
+mutation: $(VENV)/.installed
+	@echo "==> mutmut run (scope: [tool.mutmut] in pyproject.toml)"
+	@$(VENV)/bin/mutmut run --max-children 2 | tr '\r' '\n' | tail -n 1
+	@$(PY) tools/mutation_score.py $(ARGS)
+
 bench: $(VENV)/.installed build
 	@$(PY) -m localcloud bench $(ARGS)
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) node_modules .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) node_modules .aws-sam .pytest_cache .ruff_cache mutants

@@ -157,7 +157,7 @@ def clip(value: Any, limit: int = MAX_TEXT_BYTES) -> str | None:
         return None
     head = value[: limit + 1]  # every character takes at least one byte
     if len(head) <= limit and len(json.dumps(head)) - 2 <= limit:
-        return value if len(value) == len(head) else head
+        return value  # all of it: head is the whole value
     budget, size, kept = limit - 6, 0, []  # 6: the escaped ellipsis
     for char in head:
         size += len(json.dumps(char)) - 2

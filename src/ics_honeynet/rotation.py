@@ -281,8 +281,7 @@ def judge(event: Mapping[str, Any], *, now: datetime | None = None) -> RotationS
         hop["priorOwner"] = prior
         dirty = next((v for v in (lookup["verdict"], prior) if should_rotate(v, state["rotateOn"])), None)
         if dirty is None:
-            chain["status"] = ROTATED
-            chain.pop("reason", None)
+            chain["status"] = ROTATED  # a chain being checked has no reason yet: only an end gives one
             continue
         hop["dirty"] = why = dirty if dirty == lookup["verdict"] else f"{dirty} by a prior owner"
         if len(chain["hops"]) < state["maxAttempts"]:

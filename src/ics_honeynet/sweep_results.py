@@ -71,7 +71,7 @@ def _result(target: Mapping[str, Any], entry: Mapping[str, Any], read: Callable[
             check = dict(read(str(entry["evidenceKey"])))
         except Exception as error:  # the verdict stands; the record says why the details are missing
             return {**base, **entry, "evidence": {"stored": True, "readError": type(error).__name__}}
-        check.pop("evidenceKey", None)
+        # Filed where the Map's entry says it is, whatever the object says.
         return {**base, **check, "evidenceKey": entry["evidenceKey"], "evidence": {"stored": True}}
     if entry.get("evidenceStored") is False:
         check = {k: v for k, v in entry.items() if k not in ("evidenceStored", "evidenceError")}

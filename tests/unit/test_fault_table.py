@@ -106,6 +106,16 @@ def test_every_retrier_of_the_sweep_is_claimed_in_the_readme():
                 assert any((name, e) in claimed for e in errors), f"{name} retries {errors}: not in the README"
 
 
+@pytest.mark.parametrize(
+    "error", ["ShodanAuthError", "ShodanKeyUnavailableError", "ShodanResponseError", "InvalidInputError",
+              "KeyError", "Sandbox.Timedout"],
+)  # fmt: skip
+def test_what_the_fault_table_says_is_not_retried_is_not(error):
+    """A rejected key, an answer that is not a host, bad input, a crash: the same would come back."""
+    for retrier in TASKS["CheckIp"]["Retry"]:
+        assert not {error, "States.ALL", "States.TaskFailed"} & set(retrier["ErrorEquals"]), retrier
+
+
 def test_a_claim_that_drifted_from_the_code_is_caught():
     assert source_of("CheckIp", "ShodanRateLimitError") != (6, 2.0, 30.0)  # the table's old "6 tries"
     assert source_of("honeyscore", "ShodanRateLimitError") != source_of("CheckIp", "ShodanRateLimitError")

@@ -184,3 +184,79 @@ def test_several_services_make_one_listing_in_start_order_each_ip_once():
     assert [(i.ip, i.template) for i in merged.ips] == [("192.0.2.2", "ipmi"), ("192.0.2.1", "default")]
     assert [(s.task_arn, s.reason) for s in merged.skipped] == [("t/3", "public IP 192.0.2.1 also on task t/1")]
     assert merged.to_json()["ips"][0]["template"] == "ipmi"
+
+
+def test_a_listing_in_whole_with_every_reason_to_skip():
+    tasks = [
+        task(1, status="PROVISIONING"),
+        task(2) | {"lastStatus": None},
+        task(3, eni=None),
+        task(6, eni="eni-gone"),
+        task(7, eni="eni-7"),
+        task(8, eni="eni-8") | {"startedAt": None},
+        task(4, eni="eni-4"),
+        task(5, eni="eni-5") | {"startedAt": datetime(2026, 11, 24, 10, 4, tzinfo=UTC)},  # a tie: by IP
+    ]
+    interfaces = {"eni-4": eni("198.51.100.9"), "eni-5": eni("198.51.100.2"), "eni-gone": None, "eni-7": eni(None),
+                  "eni-8": eni("198.51.100.8")}  # fmt: skip
+    listing = assemble("c", "s", tasks, interfaces)
+    arn = "arn:aws:ecs:us-east-1:1:task/c/"
+    assert listing.to_json() == {
+        "cluster": "c",
+        "service": "s",
+        "ips": [
+            {"ip": "198.51.100.2", "taskArn": f"{arn}5", "startedAt": "2026-11-24T10:04:00+00:00", "eni": "eni-5"},
+            {"ip": "198.51.100.9", "taskArn": f"{arn}4", "startedAt": "2026-11-24T10:04:00+00:00", "eni": "eni-4"},
+        ],
+        "skipped": [
+            {"taskArn": f"{arn}1", "reason": "task is PROVISIONING, not RUNNING"},
+            {"taskArn": f"{arn}2", "reason": "task is in an unknown state, not RUNNING"},
+            {"taskArn": f"{arn}3", "reason": "no network interface attached yet"},
+            {"taskArn": f"{arn}6", "reason": "network interface eni-gone not found"},
+            {"taskArn": f"{arn}7", "reason": "network interface eni-7 has no public IP yet"},
+            {"taskArn": f"{arn}8", "reason": "task has no startedAt yet"},
+        ],
+    }
+    assert listing.targets_document() == {"targets": listing.to_json()["ips"], "skipped": listing.to_json()["skipped"]}
+    assert listing.sweep_json("targets/s.json") == {
+        "cluster": "c",
+        "service": "s",
+        "count": 2,
+        "targetsKey": "targets/s.json",
+        "targets": [{k: i[k] for k in ("ip", "taskArn", "startedAt")} for i in listing.to_json()["ips"]],
+        "skippedCount": 6,
+        "skipped": listing.to_json()["skipped"],
+    }
+
+
+def test_the_network_interface_is_read_from_the_first_matching_detail():
+    details = [
+        {"name": "subnetId", "value": "subnet-1"},
+        {"name": "networkInterfaceId", "value": ""},
+        {"name": "networkInterfaceId", "value": "eni-2"},
+    ]
+    attached = {"type": "ElasticNetworkInterface", "details": details}
+    assert eni_of({"attachments": [{"type": "Other", "details": [{"name": "networkInterfaceId", "value": "x"}]},
+                                   attached]}) == "eni-2"  # fmt: skip
+    assert eni_of({"attachments": None}) is None and eni_of({}) is None
+
+
+def test_a_rotation_lists_tasks_started_at_or_after_the_stop_and_keeps_the_rest():
+    skipped = [Skipped("arn:task/starting", "no public IP yet")]
+    at_the_stop = HoneypotIp("192.0.2.2", "arn:new", "2026-11-25T01:05:00+00:00", "eni-2")
+    listing = Listing("c", "s", [at_the_stop], skipped)
+    assert started_after(listing, "2026-11-25T01:05:00+00:00") == Listing("c", "s", [at_the_stop], skipped)
+    with pytest.raises(ValueError) as refused:
+        started_after(listing, "x" * 100)
+    assert str(refused.value) == f"startedAfter is not an ISO 8601 time: {'x' * 64!r}"
+
+
+def test_an_invalid_extra_ip_is_kept_with_its_first_64_characters_and_the_rest_still_read():
+    from ics_honeynet.honeypot_ips import parse_extra_ips
+
+    long = "h" * 100
+    ips, invalid = parse_extra_ips(f"{long} 198.51.100.1")
+    assert ips == ["198.51.100.1"]
+    assert [s.to_json() for s in invalid] == [
+        {"taskArn": f"extra:{'h' * 64}", "reason": f"not an IP address: {'h' * 64!r}"}
+    ]

@@ -33,6 +33,7 @@ def test_the_honeyscores_retries_per_error():
     lookup, calls = failing(ShodanRateLimitError("slow down"), ShodanUnavailableError("502"))
     assert lookup_with_retries(lookup, policy, sleeps.append) == {"verdict": "NOT_INDEXED"}
     assert len(calls) == 3 and len(sleeps) == 2
+    assert 0 <= sleeps[0] <= 1 and 0 <= sleeps[1] <= 2  # a 429's first wait, then a 5xx's
     lookup, calls = failing(*[ShodanUnavailableError("503")] * 4)
     with pytest.raises(ShodanUnavailableError):
         lookup_with_retries(lookup, policy, sleeps.append)
