@@ -85,6 +85,7 @@ class ChangeKind(StrEnum):
 
     NEWLY_FINGERPRINTED = "NEWLY_FINGERPRINTED"
     NEWLY_INDEXED = "NEWLY_INDEXED"
+    NEWLY_IN_INTERNETDB = "NEWLY_IN_INTERNETDB"  # the second opinion: InternetDB lists the IP (weekly, keyless)
     ROTATED = "ROTATED"
     ROTATION_FAILED = "ROTATION_FAILED"
     CHECK_FAILING = "CHECK_FAILING"

@@ -21,7 +21,15 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ics_honeynet.contracts import ExperimentMode, RotateOn, SummaryInput, SummaryOutput, sweep_record_key, utc_now
+from ics_honeynet.contracts import (
+    ExperimentMode,
+    RotateOn,
+    ShodanEngine,
+    SummaryInput,
+    SummaryOutput,
+    sweep_record_key,
+    utc_now,
+)
 from ics_honeynet.experiment import draw_arm
 from ics_honeynet.history_store import HistoryNotSaved, read_histories, write_histories
 from ics_honeynet.sweep_report import SweepSummary, describe_failure, summarize
@@ -71,6 +79,7 @@ class SweepRecorder:
             sweep_started_at=event.get("sweepStartedAt"),
             draw=draw_arm if experiment == ExperimentMode.ON else None,
             shodan_alert=event.get("shodanAlert"),
+            shodan_engine=event.get("shodanEngine") or ShodanEngine.API,
         )  # fmt: skip
         record = dict(summary.record)  # too big for the state machine at scale: it goes to S3 from here
         if read_error is not None:

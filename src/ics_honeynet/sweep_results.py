@@ -75,7 +75,10 @@ def _result(target: Mapping[str, Any], entry: Mapping[str, Any], read: Callable[
             **check,
             "evidence": {"stored": False, "Error": failure.get("Error"), "Cause": failure.get("Cause")},
         }
-    return {**base, "verdict": verdict, "priorOwner": None}
+    result = {**base, "verdict": verdict, "priorOwner": None}
+    if entry.get("internetDb"):  # the entry keeps InternetDB's verdict only (the evidence its whole opinion)
+        result["internetDb"] = {"verdict": entry["internetDb"]}
+    return result
 
 
 def gather_results(

@@ -231,8 +231,8 @@ LOGS_KEY_CONTEXT = (
 def test_every_functions_logs_reach_its_encrypted_log_group():
     with LocalCloud() as cloud:
         deliveries = cloud.function_log_deliveries
-        assert len(deliveries) == 7
-        assert [d.denied for d in deliveries] == [None] * 7
+        assert len(deliveries) == 8
+        assert [d.denied for d in deliveries] == [None] * 8
         assert all(d.log_group == f"/aws/lambda/{d.function}" for d in deliveries)
 
 
@@ -244,11 +244,12 @@ def test_a_key_policy_that_names_only_the_honeynets_log_groups_fails_the_lambda_
         pass
 
 
-# Each iteration hands the Map only the IP and its verdict; the whole check (ports, tags, the
-# honeyscore, the banners' org) goes to S3 when Shodan has it.
+# Each iteration hands the Map only the IP and its verdicts (Shodan's, InternetDB's); the whole
+# check (ports, tags, the honeyscore, the banners' org) goes to S3 when Shodan has it.
 ITERATION_KEEPS_THE_VERDICT = """            "Parameters": {
               "ip.$": "$.ip",
-              "verdict.$": "$.verdict"
+              "verdict.$": "$.verdict",
+              "internetDb.$": "$.internetDb.verdict"
             },
             "End": true"""
 ITERATION_KEEPS_THE_WHOLE_CHECK = """            "End": true"""
