@@ -495,6 +495,7 @@ class AlertSyncStatus(StrEnum):
     UNCHANGED = "UNCHANGED"  # already the honeynet's IPs: no Shodan request
     DELETED = "DELETED"  # no honeypot IP left: the alert removed (the next sweep with IPs re-creates it)
     NOT_SYNCED = "NOT_SYNCED"  # failed after retries: the sweep goes on, the next sweep tries again
+    OFF = "OFF"  # ShodanEngine=internetdb: no key, no Shodan Monitor alert (the ASL's ShodanMonitorOff)
 
 
 class AlertSync(TypedDict):

@@ -94,7 +94,7 @@ class InternetDbHost:
 
     def excerpt(self) -> dict[str, Any]:
         return {
-            "source": "internetdb",
+            "source": ShodanEngine.INTERNETDB,  # whose document this excerpt is
             "ports": list(self.ports),
             "tags": tags_out(self.tags),
             "hostnames": list(self.hostnames),

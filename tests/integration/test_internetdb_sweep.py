@@ -143,3 +143,64 @@ def test_a_rate_limited_internetdb_is_retried_until_it_answers():
     assert run.status == "SUCCEEDED"
     assert statuses == [429, 429, 404]
     assert results[victim]["internetDb"] == {"verdict": "NOT_INDEXED"}
+
+
+# -- no Shodan key: ShodanEngine=internetdb --------------------------------------------------------
+def test_without_a_key_the_opt_in_sweeps_with_internetdb_alone_and_says_so():
+    with LocalCloud(
+        scenario_path=SCENARIOS / "no-key.yaml", rotate_on="fingerprinted", parameters={"ShodanEngine": "internetdb"}
+    ) as cloud:
+        ip = slots(cloud)
+        boto3.client("ssm").delete_parameter(Name="/ics-honeynet/shodan-api-key")  # no key at all
+        run, report = cloud.sweep()
+        sweep_record = cloud.evidence(f"sweeps/{run.name}.json")
+        results = {r["ip"]: r for r in sweep_record["results"]}
+        asked = {name: len(cloud.shodan.internetdb_requests(address)) for name, address in ip.items()}
+        shodan_requests = cloud.shodan.requests()
+        states = {e["stateEnteredEventDetails"]["name"] for e in run.history if "stateEnteredEventDetails" in e}
+    assert run.status == "SUCCEEDED", (run.error, run.cause)
+    assert {name: results[a]["verdict"] for name, a in ip.items()} == {
+        "quiet": "NOT_INDEXED",
+        "listed": "INDEXED",
+        "tagged": "FINGERPRINTED",
+    }
+    assert {results[a]["engine"] for a in ip.values() if "engine" in results[a]} == {"internetdb"}
+    assert shodan_requests == []  # neither the key nor Shodan's API: not a lookup, not an alert
+    assert sweep_record["shodanEngine"] == "internetdb" and sweep_record["shodanAlert"] == {"status": "OFF"}
+    assert "ShodanMonitorOff" in states and "SyncShodanAlert" not in states and "AskInternetDb" not in states
+    # One InternetDB request per IP of the sweep, and one for the rotation's new IP (its check).
+    [rotation] = report.rotated
+    assert rotation["from"] == ip["tagged"] and rotation["status"] == "ROTATED"
+    assert asked == {"quiet": 1, "listed": 1, "tagged": 1}
+    assert len(cloud.shodan.internetdb_requests(rotation["to"])) == 1
+    [email] = report.emails
+    assert email["subject"] == "ICS honeynet: 1 newly fingerprinted, 1 newly on Shodan, 1 rotated"
+    assert "Verdicts by Shodan InternetDB alone (ShodanEngine=internetdb: no Shodan API key)" in email["body"]
+    assert "    honeyscore: not asked (InternetDB gives none)" in email["body"]
+    assert "    InternetDB:" not in email["body"]  # its verdict is the check's own, not a second opinion
+
+
+def test_without_a_key_an_internetdb_that_keeps_failing_is_that_ips_error_with_its_cause_stored():
+    with LocalCloud(scenario_path=SCENARIOS / "no-key.yaml", parameters={"ShodanEngine": "internetdb"}) as cloud:
+        ip = slots(cloud)
+        cloud.shodan.set_internetdb_fault("503", ip=ip["listed"])
+        run, report = cloud.sweep()
+        results = record(cloud, run)
+        stored = cloud.evidence(f"errors/{ip['listed']}/{run.name}.json")
+    assert run.status == "SUCCEEDED"
+    assert (results[ip["listed"]]["verdict"], results[ip["listed"]]["error"]) == ("ERROR", "InternetDbUnavailableError")
+    assert stored["Error"] == "InternetDbUnavailableError"
+    assert results[ip["tagged"]]["verdict"] == "FINGERPRINTED"
+    [email] = report.emails
+    assert "1 not checked" in email["subject"] and f"{ip['listed']}  InternetDbUnavailableError" in email["body"]
+
+
+def test_with_the_api_engine_a_missing_or_rejected_key_still_fails_loudly():
+    # The opt-in is the parameter: without it, no key is a configuration error, never a silent fallback.
+    with LocalCloud(scenario_path=SCENARIOS / "all-quiet.yaml", stored_shodan_key="revoked") as cloud:
+        run, report = cloud.sweep()
+        asked = cloud.shodan.internetdb_requests()
+    assert (run.status, run.error) == ("FAILED", "ShodanAuthError")
+    assert asked == []  # the sweep stopped at Shodan's 401, before any second opinion
+    [email] = report.emails
+    assert "sweep FAILED" in email["subject"]
