@@ -386,6 +386,8 @@ def test_a_check_without_an_entry_or_a_readable_object_still_accounts_for_its_ip
     assert [(r["verdict"], r.get("error")) for r in results] == [
         ("NOT_INDEXED", None), ("FINGERPRINTED", None), ("ERROR", "NoResult")]  # fmt: skip
     assert results[1]["evidence"] == {"stored": True, "readError": "NoSuchKey"}
+    # InternetDB's verdict, kept in the entry, is still an opinion (the evidence had the rest).
+    assert [r.get("internetDb") for r in results] == [{"verdict": "NOT_INDEXED"}] * 2 + [None]
     assert out["errorCount"] == 1 and out["changes"]["CHECK_FAILING"] == 1
 
 
