@@ -129,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
         sweep, report = cloud.sweep()
         report.running = len(running)
         report.shodan_answers = dict(Counter(r.status for r in cloud.shodan.requests()))
+        report.internetdb_answers = dict(Counter(r.status for r in cloud.shodan.internetdb_requests()))
         progress(f"execution {sweep.name} {sweep.status}")
         pushed = _push_sweeps(cloud, progress)
         if args.json:

@@ -5,7 +5,8 @@ exposed: one indexed, one fingerprinted; the rest not indexed) and a local Shoda
 R requests/s per key, then runs one sweep in real time (time scale 1: every Retry, every pause
 of the client's pacing is real). Figures:
 
-- wall time of the execution next to the floor N/R (Shodan's limit) and the target 1.10·N/R;
+- wall time of the execution next to the floor (the slower engine's: N/R for Shodan's limit, N/1
+  for InternetDB's second opinion at its own pace of about 1 request/s) and the target 1.10·floor;
 - state transitions, Lambda invocations and Shodan requests per IP, history events per sweep,
   the largest state payload;
 - Shodan requests per verdict (a not-indexed IP must cost exactly one); the floor counts the
@@ -83,6 +84,7 @@ class SweepFigures:
     rate_limited: int = 0
     lambda_seconds: float = 0.0
     alert_requests: int = 0  # putting the Shodan alert on the new stack's IPs (answered, not 429)
+    internetdb_requests: int = 0  # the second opinion's, at InternetDB's own pace
 
     @property
     def meets_target(self) -> bool:
@@ -97,8 +99,9 @@ class SweepFigures:
             + self.invocations * prices.LAMBDA_PER_REQUEST
             + self.lambda_seconds * LAMBDA_MEMORY_GB * prices.LAMBDA_ARM64_PER_GB_SECOND
             + 4 * prices.S3_PUT_PER_REQUEST  # evidence for the two exposed IPs, the targets, the record
-            # Each check reserves its Shodan slot: one or two conditional writes (on-demand).
-            + 2 * self.ips * prices.DYNAMODB_WRITE_PER_REQUEST_UNIT
+            # Each check reserves its Shodan slot and its InternetDB slot: one or two conditional
+            # writes each (on-demand).
+            + 4 * self.ips * prices.DYNAMODB_WRITE_PER_REQUEST_UNIT
             + prices.SNS_EMAIL_PER_MESSAGE
             # Each IP's history: one strongly consistent read and one write (items < 1 KB).
             + self.ips * (prices.DYNAMODB_READ_PER_REQUEST_UNIT + prices.DYNAMODB_WRITE_PER_REQUEST_UNIT)
@@ -123,8 +126,10 @@ def bench_sweep(ips: int, rate: float, progress: Any = None) -> SweepFigures:
             cloud.wait_for_running(ips, timeout=max(30.0, ips / 10))
             if progress:
                 progress(f"sweep of {ips} IPs at {rate:g} request/s (floor {ips / rate:.0f} s)")
-            run, report = cloud.sweep(timeout=ips / rate * 3 + 120)
+            internetdb_rate = float(os.environ.get("INTERNETDB_REQUESTS_PER_SECOND", "1"))  # the stack's
+            run, report = cloud.sweep(timeout=max(ips / rate, ips / internetdb_rate) * 3 + 120)
             requests = cloud.shodan.requests()
+            second_opinions = [r for r in cloud.shodan.internetdb_requests() if r.status != 429]
             invocations = list(cloud.runtime.invocations)
     finally:
         scenario.unlink()
@@ -134,7 +139,8 @@ def bench_sweep(ips: int, rate: float, progress: Any = None) -> SweepFigures:
         by_verdict.setdefault(verdict, []).append(sum(1 for r in requests if r.ip == ip and r.status != 429))
     wall = ((run.stopped or run.started) - run.started).total_seconds()
     alert = sum(1 for r in requests if r.status != 429 and r.path.startswith(ALERT_PATHS))
-    floor = (ips + alert) / rate  # every answered request of the key, one slot each
+    # Every answered request of the key, one slot each; InternetDB's at its own pace: the slower one.
+    floor = max((ips + alert) / rate, len(second_opinions) / internetdb_rate)
     return SweepFigures(
         ips=ips,
         rate_per_s=rate,
@@ -153,6 +159,7 @@ def bench_sweep(ips: int, rate: float, progress: Any = None) -> SweepFigures:
         rate_limited=sum(1 for r in requests if r.status == 429),
         lambda_seconds=round(sum(i.duration for i in invocations), 3),
         alert_requests=alert,
+        internetdb_requests=len(second_opinions),
     )
 
 
@@ -444,8 +451,9 @@ def render(sweeps: list[SweepFigures], cold: dict[str, Any]) -> list[str]:
         )
     if sweeps:
         lines.append(
-            f"targets: wall <= {TARGET_FACTOR:.2f}*floor, floor = (N + the alert's requests)/R; one iteration and one "
-            f"lookup invocation per IP; the first sweep of a stack puts the Shodan alert on its IPs with "
+            f"targets: wall <= {TARGET_FACTOR:.2f}*floor, floor = the slower engine's: (N + the alert's requests)/R "
+            f"for Shodan's API, N/1 for InternetDB's second opinion; one iteration and two lookup invocations "
+            f"(Shodan's API, InternetDB) per IP; the first sweep of a stack puts the Shodan alert on its IPs with "
             f"{max(s.alert_requests for s in sweeps)} request(s), later sweeps with none"
         )
         # A failed sweep's figures are partial: quote the largest sweep that succeeded.

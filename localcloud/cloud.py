@@ -50,7 +50,7 @@ from localcloud.functions import (
     load_container,
     stdout_routed_to_function_logs,
 )
-from localcloud.handler_patches import ClockPatches, ScaledClock, routing_shodan_to
+from localcloud.handler_patches import ClockPatches, ScaledClock, routing_internetdb_to, routing_shodan_to
 from localcloud.iam import acting_as, role_principal
 from localcloud.lambda_imports import import_error, missing_imports
 from localcloud.lambda_runtime import InProcessLambda
@@ -58,7 +58,7 @@ from localcloud.metrics import breaching, emf_datapoints
 from localcloud.moto_patches.stepfunctions import RETRY_WAITS, RetryWait
 from localcloud.presigned import OpenedLink, open_presigned
 from localcloud.report import SweepReport, rotation_outcome, scan_outcomes
-from localcloud.scenario import Scenario, load_scenario, render_host
+from localcloud.scenario import Profile, Scenario, load_scenario, render_host
 from localcloud.shodan_api import ShodanApiServer
 from localcloud.stack import DeployedStack, DeployError, Progress, deploy
 
@@ -176,6 +176,8 @@ class LocalCloud:
     # Firehose's arrival times, the local Shodan's banners) runs on the scaled clock too, and
     # advance_clock() moves it: a scenario played over simulated days (make report). Off: real time.
     simulated_wall_clock: bool = False
+    # Where the handlers' InternetDB requests go (the local InternetDB; a test may point it elsewhere).
+    internetdb_endpoint: str = ""
     progress: Progress = lambda _msg: None
 
     scenario: Scenario = field(init=False)
@@ -304,6 +306,8 @@ class LocalCloud:
         es.enter_context(routing_shodan_to(lambda: self.shodan_endpoint))
         self.clock = ScaledClock(self.time_scale)
         clocks = ClockPatches(self.clock, wall=self.simulated_wall_clock)
+        self.internetdb_endpoint = self.shodan.internetdb_url
+        es.enter_context(routing_internetdb_to(lambda: self.internetdb_endpoint))
         es.callback(clocks.restore)
         if self.simulated_wall_clock:
             es.enter_context(clock.reading(self.clock))
@@ -353,6 +357,7 @@ class LocalCloud:
             host = render_host(extra.ip, extra.profile, _extra_ip_online_since(), clock.now())
             self.shodan.set_host(extra.ip, host)
             self.shodan.set_honeyscore(extra.ip, extra.profile.honeyscore)
+            self._publish_to_internetdb(extra.ip, extra.profile)
 
     def _check_log_group_keys(self) -> None:
         """CloudWatch Logs must be able to use each encrypted log group's key, or CloudFormation
@@ -411,6 +416,7 @@ class LocalCloud:
         self.shodan.set_honeyscore(task.ip, profile.honeyscore)
         if profile.indexed_after_minutes is None:
             self.shodan.set_host(task.ip, render_host(task.ip, profile, task.started_at, clock.now()))
+            self._publish_to_internetdb(task.ip, profile)
             return
         # Unknown to Shodan until its crawler gets there (Shodan's minutes, on the scaled clock).
         ip, started = task.ip, task.started_at
@@ -422,6 +428,15 @@ class LocalCloud:
             return render_host(ip, dataclasses.replace(profile, banner_age_hours=age), started, now)
 
         self.shodan.index_later(ip, profile.indexed_after_minutes * 60 * self.time_scale, indexed_now)
+        self._publish_to_internetdb(ip, profile, after_minutes=profile.indexed_after_minutes)
+
+    def _publish_to_internetdb(self, ip: str, profile: Profile, after_minutes: float = 0.0) -> None:
+        """InternetDB is weekly: it shows what Shodan has on ``ip`` only when the scenario says its
+        refresh comes (``internetdb_after_minutes`` after Shodan had the IP); until then it answers
+        what it had (404 for an IP it never had; a recycled IP's previous holder's document)."""
+        if profile.internetdb_after_minutes is not None:
+            delay = (after_minutes + profile.internetdb_after_minutes) * 60 * self.time_scale
+            self.shodan.publish_to_internetdb(ip, delay)
 
     def advance_clock(self, to: datetime) -> None:
         """Move the simulated wall clock forward to ``to`` (a scenario's next step); call it between

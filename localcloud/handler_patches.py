@@ -16,6 +16,11 @@
   client built while the block runs calls the local Shodan instead (its ``base_url``, set after
   the client's own ``__init__``). A canary test (tests/localcloud/test_moto_patch_canaries.py)
   checks the client still keeps its endpoint there.
+- ``routing_internetdb_to``: the InternetDB client asks https://internetdb.shodan.io/{ip} with
+  ``requests``; every request to that origin goes to the local InternetDB instead, rewritten
+  where ``requests`` hands it to its transport (``HTTPAdapter.send``, as a resolver would send
+  the name elsewhere): the client's URL, TLS setting and redirect policy are the production ones.
+  A canary test checks that ``requests`` still sends through there.
 """
 
 from __future__ import annotations
@@ -125,4 +130,24 @@ def routing_shodan_to(url: str | Callable[[], str]) -> Iterator[None]:
         self.base_url = url() if callable(url) else url
 
     with mock.patch.object(shodan.Shodan, "__init__", init):
+        yield
+
+
+INTERNETDB_ORIGIN = "https://internetdb.shodan.io"
+
+
+@contextlib.contextmanager
+def routing_internetdb_to(url: str | Callable[[], str]) -> Iterator[None]:
+    """Every request to InternetDB in the block goes to ``url`` (or what ``url()`` says then)."""
+    from requests.adapters import HTTPAdapter
+
+    original = HTTPAdapter.send
+
+    def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(request.url, str) and request.url.startswith(INTERNETDB_ORIGIN + "/"):
+            target = url() if callable(url) else url
+            request.url = target.rstrip("/") + request.url.removeprefix(INTERNETDB_ORIGIN)
+        return original(self, request, *args, **kwargs)
+
+    with mock.patch.object(HTTPAdapter, "send", send):
         yield

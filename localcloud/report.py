@@ -289,6 +289,7 @@ class SweepReport:
     # the local Shodan's answers by HTTP status (None: not known).
     running: int | None = None
     shodan_answers: dict[int, int] | None = None
+    internetdb_answers: dict[int, int] | None = None  # the local InternetDB's, by HTTP status
     # Experiment mode: each IP's arm (from the sweep record) and the scan requests' outcomes.
     arms: dict[str, str] | None = None
     scans: list[dict[str, Any]] = field(default_factory=list)
@@ -312,6 +313,8 @@ class SweepReport:
             document["running"] = self.running
         if self.shodan_answers is not None:
             document["shodanAnswers"] = {str(k): v for k, v in sorted(self.shodan_answers.items())}
+        if self.internetdb_answers is not None:
+            document["internetDbAnswers"] = {str(k): v for k, v in sorted(self.internetdb_answers.items())}
         if self.arms is not None:
             document["experiment"] = {"arms": self.arms, "scans": self.scans}
         if self.error:
@@ -330,6 +333,9 @@ class SweepReport:
             answers = ", ".join(f"{n} x {status}" for status, n in sorted(self.shodan_answers.items()))
             retried = " (429: rate limited, retried)" if 429 in self.shodan_answers else ""
             yield f"Shodan requests ({sum(self.shodan_answers.values())}): {answers or 'none'}{retried}"
+        if self.internetdb_answers is not None:
+            answers = ", ".join(f"{n} x {status}" for status, n in sorted(self.internetdb_answers.items()))
+            yield f"InternetDB requests ({sum(self.internetdb_answers.values())}): {answers or 'none'} (404: not in it)"
         yield f"S3 objects written ({len(self.s3_keys)}):"
         yield from (f"  {key}" for key in self.s3_keys)
         yield f"Emails sent ({len(self.emails)}):"

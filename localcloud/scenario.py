@@ -41,6 +41,9 @@ class Profile:
     # Shodan indexes the IP this many minutes after the task started (None: as ``kind`` says from
     # the start); then Shodan Monitor pushes each banner to the alerts watching the IP.
     indexed_after_minutes: float | None = None
+    # Shodan InternetDB (weekly data) shows what Shodan has on the IP this many minutes after
+    # Shodan had it (None: not during the run, InternetDB's refresh has not come yet).
+    internetdb_after_minutes: float | None = None
     # make report (a scenario over simulated hours): when Shodan indexes / fingerprints the IP,
     # in hours after the task started (None: never), and the attacks the honeypot draws.
     indexed_after_hours: float | None = None
@@ -151,6 +154,12 @@ PROFILE_FIELDS: dict[str, Field] = {
         "number",
         "indexed or fingerprinted only this many minutes after the task started (scaled like waits; "
         "banners stamped then), and pushed to the Shodan Monitor alerts watching the IP",
+        low=0,
+    ),
+    "internetdb_after_minutes": Field(
+        "number",
+        "Shodan InternetDB (weekly data) shows what Shodan has on the IP this many minutes after Shodan "
+        "had it (0: at once; scaled like waits); default: not during the run (its 404)",
         low=0,
     ),
     "indexed_after_hours": Field(
@@ -326,6 +335,7 @@ def _profile(raw: Any, where: str) -> Profile:
         banner_age_hours=age,
         name=values.get("name"),
         indexed_after_minutes=values.get("indexed_after_minutes"),
+        internetdb_after_minutes=values.get("internetdb_after_minutes"),
         indexed_after_hours=indexed,
         fingerprinted_after_hours=fingerprinted,
         attacks_per_hour=values.get("attacks_per_hour", Profile.attacks_per_hour),

@@ -30,6 +30,14 @@ Shodan Monitor (network alerts; the ``shodan`` client's ``create_alert``, ``edit
   ``deliver`` (the local cloud routes a function URL to its function: localcloud/function_urls.py).
   Every push is recorded (``pushes()``).
 
+Shodan InternetDB (``internetdb_url``, its own listener as it is its own host,
+https://internetdb.shodan.io): ``GET /{ip}`` answers ``{cpes, hostnames, ip, ports, tags, vulns}``
+derived from the index (``internetdb_document``) as it was when InternetDB's weekly refresh last
+reached the IP (``publish_to_internetdb``; a scenario's ``internetdb_after_minutes``), else 404
+``{"detail": "No information available"}``. No key; faults of its own (``set_internetdb_fault``:
+``rate_limit`` (429), ``500``, ``502``, ``503``, ``timeout``, ``garbage``, ``missing_fields``,
+``wrong_ip``); its requests are recorded apart (``internetdb_requests``).
+
 It enforces the key (401 ``{"error": "Invalid API key"}``), optionally the rate limit per key
 (429 with Shodan's message), and injects faults per IP or globally, optionally a number of
 times: ``403``, ``500``, ``502``, ``503``, ``timeout`` (holds the answer), ``garbage`` (200 with
@@ -83,6 +91,8 @@ FAULTS = (
     "rate_limit",
 )
 ENDPOINTS = ("host", "honeyscore", "scan", "alert")
+INTERNETDB_NOT_FOUND = "No information available"
+INTERNETDB_FAULTS = ("rate_limit", "500", "502", "503", "timeout", "garbage", "missing_fields", "wrong_ip")
 TRIGGERS = (
     "any", "industrial_control_system", "malware", "new_service", "open_database", "iot", "internet_scanner",
     "ssl_expired", "uncommon", "uncommon_plus", "vulnerable", "vulnerable_unverified",
@@ -150,6 +160,7 @@ class ShodanApiServer:
         self._notifiers: dict[str, dict[str, Any]] = {}
         self._pushes: list[Push] = []
         self._timers: list[threading.Timer] = []
+        self._internetdb_timers: list[threading.Timer] = []
         # Where a webhook notifier's POST goes: (url, headers, body) -> HTTP status. The local
         # cloud routes function URLs; None: nothing is delivered (each push recorded undelivered).
         self.deliver: Deliver | None = None
@@ -169,10 +180,16 @@ class ShodanApiServer:
         self._last_request_at: dict[str, float] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._internetdb: dict[str, dict[str, Any]] = {}
+        self._internetdb_faults: dict[str | None, _Fault] = {}
+        self._internetdb_records: list[RequestRecord] = []
         self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
         self._httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        self._internetdb_httpd = ThreadingHTTPServer((host, 0), self._internetdb_handler_class())
+        self._internetdb_httpd.daemon_threads = True
+        self._threads: list[threading.Thread] = []
         self.url = f"http://{host}:{self._httpd.server_address[1]}"
+        self.internetdb_url = f"http://{host}:{self._internetdb_httpd.server_address[1]}"
 
     # -- configuration ---------------------------------------------------------------------------
     def set_host(self, ip: str, host: dict[str, Any] | None) -> None:
@@ -212,6 +229,49 @@ class ShodanApiServer:
                 self._faults.pop(ip, None)
             else:
                 self._faults[ip] = _Fault(fault, times, endpoint)
+
+    def set_internetdb(self, ip: str, document: dict[str, Any] | None) -> None:
+        """What InternetDB answers for ``ip`` (None: its 404)."""
+        with self._lock:
+            if document is None:
+                self._internetdb.pop(ip, None)
+            else:
+                self._internetdb[ip] = document
+
+    def publish_to_internetdb(self, ip: str, delay_s: float = 0.0) -> None:
+        """InternetDB's weekly refresh reaches ``ip`` in ``delay_s`` (real seconds; 0: now): from
+        then on it answers what the index held at that moment (nothing: its 404)."""
+
+        def refresh() -> None:
+            if self._stop.is_set():
+                return
+            with self._lock:
+                host = self._hosts.get(ip)
+            self.set_internetdb(ip, internetdb_document(host) if host is not None else None)
+
+        if delay_s <= 0:
+            refresh()
+            return
+        timer = threading.Timer(delay_s, refresh)
+        timer.daemon = True
+        with self._lock:
+            self._internetdb_timers.append(timer)
+        timer.start()
+
+    def set_internetdb_fault(self, fault: str | None, ip: str | None = None, times: int | None = None) -> None:
+        """Inject ``fault`` into InternetDB's answers for ``ip`` (or every IP when None), ``times``
+        times or until cleared."""
+        if fault is not None and fault not in INTERNETDB_FAULTS:
+            raise ValueError(f"unknown InternetDB fault {fault!r}; choose from {', '.join(INTERNETDB_FAULTS)}")
+        with self._lock:
+            if fault is None:
+                self._internetdb_faults.pop(ip, None)
+            else:
+                self._internetdb_faults[ip] = _Fault(fault, times)
+
+    def internetdb_requests(self, ip: str | None = None) -> list[RequestRecord]:
+        with self._lock:
+            return [r for r in self._internetdb_records if ip is None or r.ip == ip]
 
     def requests(self, ip: str | None = None) -> list[RequestRecord]:
         with self._lock:
@@ -293,16 +353,19 @@ class ShodanApiServer:
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> ShodanApiServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="local-shodan", daemon=True)
-        self._thread.start()
+        for name, httpd in (("local-shodan", self._httpd), ("local-internetdb", self._internetdb_httpd)):
+            thread = threading.Thread(target=httpd.serve_forever, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
         return self
 
     def stop(self) -> None:
         self._stop.set()
-        for timer in self._timers:
+        for timer in (*self._timers, *self._internetdb_timers):
             timer.cancel()
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        for httpd in (self._httpd, self._internetdb_httpd):
+            httpd.shutdown()
+            httpd.server_close()
 
     def __enter__(self) -> ShodanApiServer:
         return self.start()
@@ -311,16 +374,19 @@ class ShodanApiServer:
         self.stop()
 
     # -- behaviour -------------------------------------------------------------------------------
-    def _take_fault(self, ip: str | None, endpoint: str | None) -> str | None:
+    def _take_fault(
+        self, ip: str | None, endpoint: str | None, faults: dict[str | None, _Fault] | None = None
+    ) -> str | None:
+        faults = self._faults if faults is None else faults
         with self._lock:
             for scope in (ip, None):
-                fault = self._faults.get(scope)
+                fault = faults.get(scope)
                 if fault is None or fault.endpoint not in (None, endpoint):
                     continue
                 if fault.remaining is not None:
                     fault.remaining -= 1
                     if fault.remaining <= 0:
-                        del self._faults[scope]
+                        del faults[scope]
                 return fault.kind
         return None
 
@@ -446,6 +512,37 @@ class ShodanApiServer:
             return 200, "application/json", json.dumps(score)
         return 404, "application/json", json.dumps({"error": "No such API endpoint."})
 
+    def respond_internetdb(self, path: str) -> tuple[int, str, str]:
+        """InternetDB's (status, content type, body) for ``GET path``."""
+        parts = [p for p in path.split("/") if p]
+        ip = parts[0] if len(parts) == 1 else None
+        fault = self._take_fault(ip, None, self._internetdb_faults)
+        if fault == "rate_limit":
+            return 429, "application/json", json.dumps({"detail": "Rate limit exceeded"})
+        if fault == "timeout":
+            self._stop.wait(self.timeout_hold_seconds)
+        elif fault in ("500", "503"):
+            return int(fault), "application/json", json.dumps({"detail": "Internal Server Error"})
+        elif fault == "502":
+            return 502, "text/html", "<html><body><h1>502 Bad Gateway</h1></body></html>"
+        elif fault == "garbage":
+            return 200, "text/html", "<html>maintenance</html>"
+        if ip is None:
+            return 404, "application/json", json.dumps({"detail": "Not Found"})
+        try:
+            ipaddress.ip_address(ip)
+        except ValueError:
+            return 422, "application/json", json.dumps({"detail": [{"msg": "value is not a valid IP address"}]})
+        with self._lock:
+            document = self._internetdb.get(ip)
+        if document is None:
+            return 404, "application/json", json.dumps({"detail": INTERNETDB_NOT_FOUND})
+        if fault == "missing_fields":
+            return 200, "application/json", json.dumps({"ip": ip, "hostnames": []})
+        if fault == "wrong_ip":
+            return 200, "application/json", json.dumps({**document, "ip": "192.0.2.1"})
+        return 200, "application/json", json.dumps(document)
+
     # -- Shodan Monitor ---------------------------------------------------------------------------
     def _monitor(
         self, method: str, parts: list[str], query: dict[str, list[str]], document: Any
@@ -529,12 +626,25 @@ class ShodanApiServer:
         with self._lock:
             self._records.append(RequestRecord(path=path, ip=ip, status=status, at=time.monotonic()))
 
+    def _internetdb_handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(_JsonAnswers):
+            def do_GET(self) -> None:
+                path = urlparse(self.path).path
+                status, content_type, body = server.respond_internetdb(path)
+                parts = [p for p in path.split("/") if p]
+                with server._lock:
+                    record = RequestRecord(path, parts[0] if len(parts) == 1 else None, status, time.monotonic())
+                    server._internetdb_records.append(record)
+                self._answer(status, content_type, body)
+
+        return Handler
+
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class Handler(_JsonAnswers):
             def do_GET(self) -> None:
                 url = urlparse(self.path)
                 status, content_type, body = server.respond(url.path, parse_qs(url.query))
@@ -572,21 +682,40 @@ class ShodanApiServer:
                 server._record(url.path, status)
                 self._answer(status, content_type, body)
 
-            def _answer(self, status: int, content_type: str, body: str) -> None:
-                payload = body.encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", content_type)
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (a timeout fault)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass  # request lines carry the key; keep them out of any log
-
         return Handler
+
+
+class _JsonAnswers(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def _answer(self, status: int, content_type: str, body: str) -> None:
+        payload = body.encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a timeout fault)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # request lines carry the key; keep them out of any log
+
+
+def internetdb_document(host: dict[str, Any]) -> dict[str, Any]:
+    """InternetDB's summary of a host the index holds: its ports and tags (Shodan's own), its
+    hostnames, the CPEs of its banners, no vulnerability (a Conpot banner names no CVE)."""
+    banners = [b for b in host.get("data") or [] if isinstance(b, dict)]
+    cpes = sorted({c for b in banners for c in (b.get("cpe23") or b.get("cpe") or []) if isinstance(c, str)})
+    return {
+        "cpes": cpes,
+        "hostnames": list(host.get("hostnames") or []),
+        "ip": host.get("ip_str"),
+        "ports": sorted({int(p) for p in host.get("ports") or [b.get("port") for b in banners] if p is not None}),
+        "tags": sorted(host.get("tags") or []),
+        "vulns": sorted(host.get("vulns") or []),
+    }
 
 
 def _watches(alert: dict[str, Any], ip: str) -> bool:

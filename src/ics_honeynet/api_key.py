@@ -22,7 +22,8 @@ def read_api_key(get: Callable[[str], object], name: str, region: str) -> str:
     """The key from ``get(name)`` (SSM, decrypted), or ShodanKeyUnavailableError naming what to fix."""
     fix = (
         f"store the key as a SecureString in SSM parameter {name} in region {region} "
-        f"(aws ssm put-parameter --region {region} --type SecureString --name {name} --value ...)"
+        f"(aws ssm put-parameter --region {region} --type SecureString --name {name} --value ...), "
+        "or, to sweep without a Shodan key, deploy with ShodanEngine=internetdb (Shodan InternetDB alone)"
     )
     try:
         value = get(name)

@@ -46,6 +46,16 @@ class ExperimentMode(StrEnum):
     ON = "on"
 
 
+class ShodanEngine(StrEnum):
+    """The stack's ``ShodanEngine`` parameter, and the engine a check's verdict comes from
+    (``engine`` of a CheckResult). ``api``: Shodan's API with the stack's key (host lookup,
+    honeyscore), Shodan InternetDB asked as a second opinion. ``internetdb``: no key, Shodan
+    InternetDB alone (weekly data, no banner dates, no honeyscore, no Monitor push)."""
+
+    API = "api"
+    INTERNETDB = "internetdb"
+
+
 class Arm(StrEnum):
     """A tenure's arm in the experiment, drawn once when the tenure starts (experiment.draw_arm)."""
 
@@ -75,6 +85,7 @@ class ChangeKind(StrEnum):
 
     NEWLY_FINGERPRINTED = "NEWLY_FINGERPRINTED"
     NEWLY_INDEXED = "NEWLY_INDEXED"
+    NEWLY_IN_INTERNETDB = "NEWLY_IN_INTERNETDB"  # the second opinion: InternetDB lists the IP (weekly, keyless)
     ROTATED = "ROTATED"
     ROTATION_FAILED = "ROTATION_FAILED"
     CHECK_FAILING = "CHECK_FAILING"
@@ -223,10 +234,23 @@ class PriorOwner(TypedDict):
     lastSeen: str | None
 
 
+class EngineOpinion(TypedDict):
+    """One engine's verdict on one IP, beside the check's own: Shodan InternetDB's second opinion
+    (the ASL's AskInternetDb; ``ERROR`` and the error's name when it could not be asked, which
+    never changes the check's verdict)."""
+
+    verdict: Verdict
+    ports: NotRequired[list[int]]
+    tags: NotRequired[list[str]]
+    error: NotRequired[str]
+
+
 class CheckResult(TypedDict):
     """One IP's check: the lookup's reply, the state the Map iteration shows, and the evidence
     object the state machine stores (``evidence_key``) when Shodan has the IP. ``ip`` and
-    ``verdict`` come first: the console shows them at a glance."""
+    ``verdict`` come first: the console shows them at a glance. ``engine`` says whose verdict it
+    is; ``internetDb`` is InternetDB's opinion: null in Shodan's API reply (the state machine
+    asks InternetDB next and puts it there), InternetDB's own when it is the engine."""
 
     ip: str
     verdict: Verdict  # NOT_INDEXED / INDEXED / FINGERPRINTED
@@ -243,7 +267,9 @@ class CheckResult(TypedDict):
     lastUpdate: str | None
     org: str | None
     priorOwner: PriorOwner | None
-    host: dict[str, Any] | None  # a bounded excerpt of Shodan's host document
+    host: dict[str, Any] | None  # a bounded excerpt of Shodan's host document (or InternetDB's)
+    engine: ShodanEngine
+    internetDb: EngineOpinion | None
 
 
 class MapEntry(TypedDict):
@@ -251,6 +277,7 @@ class MapEntry(TypedDict):
 
     ip: str
     verdict: Verdict
+    internetDb: NotRequired[Verdict]  # InternetDB's verdict only (the evidence holds its whole opinion)
     taskArn: NotRequired[str | None]
     evidenceKey: NotRequired[str]
     evidenceStored: NotRequired[bool]  # False: the whole check is in the entry (S3 refused it)
@@ -383,6 +410,7 @@ class SummaryInput(TypedDict):
     sweepStartedAt: NotRequired[str]
     rotateOn: RotateOn
     experimentMode: NotRequired[ExperimentMode]
+    shodanEngine: NotRequired[ShodanEngine]
     evidenceBucket: str
     recordKey: str
     rotation: NotRequired[SweepRotation]
@@ -478,6 +506,7 @@ class AlertSyncStatus(StrEnum):
     UNCHANGED = "UNCHANGED"  # already the honeynet's IPs: no Shodan request
     DELETED = "DELETED"  # no honeypot IP left: the alert removed (the next sweep with IPs re-creates it)
     NOT_SYNCED = "NOT_SYNCED"  # failed after retries: the sweep goes on, the next sweep tries again
+    OFF = "OFF"  # ShodanEngine=internetdb: no key, no Shodan Monitor alert (the ASL's ShodanMonitorOff)
 
 
 class AlertSync(TypedDict):

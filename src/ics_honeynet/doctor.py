@@ -178,6 +178,10 @@ def shodan_key_finding(stack: Deployment, described: Sequence[Api]) -> Finding:
     name = stack.parameters.get("ShodanApiKeyParameter", "")
     put = f'aws ssm put-parameter --type SecureString --name {name} --value "$SHODAN_API_KEY" --region {stack.region}'
     match = [p for p in described if p.get("Name") == name]
+    if not match and stack.parameters.get("ShodanEngine") == "internetdb":
+        return Finding(
+            "shodan-key", "OK", f"ShodanEngine=internetdb: the sweep needs no Shodan key ({name} not found, not read)"
+        )
     if not match:
         return Finding(
             "shodan-key",

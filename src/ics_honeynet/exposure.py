@@ -43,6 +43,7 @@ from ics_honeynet.contracts import (
     CheckResult,
     HoneyscoreStatus,
     PriorOwner,
+    ShodanEngine,
     TagSource,
     Verdict,
     format_utc,
@@ -167,25 +168,25 @@ def clip(value: Any, limit: int = MAX_TEXT_BYTES) -> str | None:
     return "".join(kept) + CLIPPED
 
 
-def _capped_sorted(values: Iterable[Any], count: int) -> list[Any]:
+def capped_sorted(values: Iterable[Any], count: int) -> list[Any]:
     return sorted(values)[:count]
 
 
-def _tags_out(tags: Iterable[str]) -> list[str]:
-    return _capped_sorted({clip(t, MAX_TAG_BYTES) or "" for t in tags}, MAX_TAGS)
+def tags_out(tags: Iterable[str]) -> list[str]:
+    return capped_sorted({clip(t, MAX_TAG_BYTES) or "" for t in tags}, MAX_TAGS)
 
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _port(value: Any) -> int | None:
+def read_port(value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
         return None
     return value
 
 
-def _tags(value: Any) -> frozenset[str]:
+def read_tags(value: Any) -> frozenset[str]:
     """Shodan's tags, normalised for comparison (stripped, lower case); non-strings ignored."""
     if not isinstance(value, list):
         return frozenset()
@@ -267,9 +268,9 @@ def parse_banner(raw: Any) -> Banner | None:
             seen = parse_utc(raw["timestamp"])
         except ValueError:
             seen = None
-    tags = _tags(raw.get("tags"))
+    tags = read_tags(raw.get("tags"))
     return Banner(
-        port=_port(raw.get("port")),
+        port=read_port(raw.get("port")),
         seen=seen,
         timestamp=clip(raw.get("timestamp"), MAX_TIMESTAMP_BYTES),
         tags=tags,
@@ -290,7 +291,7 @@ def validate_host(host: Any, ip: str) -> HostDocument:
     banners = tuple(b for b in (parse_banner(raw) for raw in host["data"]) if b is not None)
     return HostDocument(
         banners=banners,
-        tags=_tags(host.get("tags")),
+        tags=read_tags(host.get("tags")),
         org=clip(host.get("org")),
         last_update=clip(host.get("last_update"), MAX_TIMESTAMP_BYTES),
         excerpt=evidence_excerpt(host),
@@ -330,11 +331,11 @@ def honeyscore_failed(error: Exception) -> Honeyscore:
 def _excerpt_banner(raw: Mapping[str, Any]) -> dict[str, Any]:
     shodan_meta = raw.get("_shodan")
     kept: dict[str, Any] = {
-        "port": _port(raw.get("port")),
+        "port": read_port(raw.get("port")),
         "timestamp": clip(raw.get("timestamp"), MAX_TIMESTAMP_BYTES),
         "module": clip(shodan_meta.get("module"), MAX_TAG_BYTES) if isinstance(shodan_meta, Mapping) else None,
         **{name: clip(raw.get(name)) for name in EXCERPT_BANNER_FIELDS},
-        "tags": _tags_out(_tags(raw.get("tags")))[:MAX_EXCERPT_BANNER_TAGS],
+        "tags": tags_out(read_tags(raw.get("tags")))[:MAX_EXCERPT_BANNER_TAGS],
         "data": clip(raw.get("data"), MAX_EXCERPT_DATA_BYTES),
     }
     return {k: v for k, v in kept.items() if v is not None and v != []}
@@ -349,8 +350,8 @@ def evidence_excerpt(host: Mapping[str, Any]) -> dict[str, Any]:
     hostnames = _list(host.get("hostnames"))
     excerpt["hostnames"] = [clip(h) for h in hostnames if isinstance(h, str)][:MAX_HOSTNAMES]
     host_ports = _list(host.get("ports"))
-    excerpt["ports"] = _capped_sorted({p for p in map(_port, host_ports) if p is not None}, MAX_PORTS)
-    excerpt["tags"] = _tags_out(_tags(host.get("tags")))
+    excerpt["ports"] = capped_sorted({p for p in map(read_port, host_ports) if p is not None}, MAX_PORTS)
+    excerpt["tags"] = tags_out(read_tags(host.get("tags")))
     excerpt["banners"] = len(host.get("data") or [])
     excerpt["data"] = [_excerpt_banner(b) for b in newest]
     if len(raw_banners) > MAX_EXCERPT_BANNERS:
@@ -384,7 +385,7 @@ def attribute_tags(
 
 
 def _ports(banners: list[Banner]) -> list[int]:
-    return _capped_sorted({b.port for b in banners if b.port is not None}, MAX_PORTS)
+    return capped_sorted({b.port for b in banners if b.port is not None}, MAX_PORTS)
 
 
 def _last_seen(banners: list[Banner]) -> str | None:
@@ -393,7 +394,7 @@ def _last_seen(banners: list[Banner]) -> str | None:
 
 
 def prior_owner_summary(prior: list[Banner], tags: frozenset[str]) -> PriorOwner:
-    return {"banners": len(prior), "ports": _ports(prior), "tags": _tags_out(tags), "lastSeen": _last_seen(prior)}
+    return {"banners": len(prior), "ports": _ports(prior), "tags": tags_out(tags), "lastSeen": _last_seen(prior)}
 
 
 def has_our_banners(host: HostDocument, started_at: datetime | None) -> bool:
@@ -434,7 +435,7 @@ def assess(
         startedAt=format_utc(target.started_at) if target.started_at else None,
         checkedAt=format_utc(checked_at),
         ports=_ports(ours),
-        tags=_tags_out(our_tags),
+        tags=tags_out(our_tags),
         tagSource=source if ours else None,
         honeyscore=honeyscore.value if ours else None,
         honeyscoreStatus=honeyscore.status if ours else HoneyscoreStatus.NOT_ASKED,
@@ -443,4 +444,6 @@ def assess(
         org=host.org if ours and host is not None else None,
         priorOwner=prior_owner_summary(prior, prior_tags) if prior else None,
         host=host.excerpt if host is not None else None,
+        engine=ShodanEngine.API,
+        internetDb=None,  # asked next, by the state machine (AskInternetDb)
     )

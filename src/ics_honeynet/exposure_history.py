@@ -8,6 +8,10 @@ What counts as a change, and so as a reason to email:
 
 - ``NEWLY_INDEXED`` / ``NEWLY_FINGERPRINTED``: the first sweep of this tenure with that verdict
   (FINGERPRINTED implies indexed; an IP can go straight to it);
+- ``NEWLY_IN_INTERNETDB``: the first sweep of this tenure in which Shodan InternetDB, the second
+  opinion, lists the IP (indexed or fingerprinted by its own reading; weekly, so usually days after
+  Shodan's API): the free, keyless index many tools read. Not with ``ShodanEngine=internetdb``,
+  where InternetDB's verdict is the check's own (NEWLY_INDEXED says it);
 - ``CHECK_FAILING``: the IP could not be checked, and the previous check had worked;
 - ``ROTATED`` / ``ROTATION_FAILED``: from the sweep's rotation (see track_rotation).
 
@@ -35,7 +39,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from ics_honeynet.contracts import EXPOSED_VERDICTS, Arm, ChainStatus, ChangeKind, PersonaTag, Verdict, parse_utc
+from ics_honeynet.contracts import (
+    EXPOSED_VERDICTS,
+    Arm,
+    ChainStatus,
+    ChangeKind,
+    PersonaTag,
+    ShodanEngine,
+    Verdict,
+    parse_utc,
+)
 from ics_honeynet.persona import PersonaLabel
 
 CHANGE_KINDS = tuple(ChangeKind)  # the email's order
@@ -65,6 +78,8 @@ ATTRIBUTES = {
     "last_verdict": "lastVerdict",
     "last_error": "lastError",
     "last_honeyscore_status": "lastHoneyscoreStatus",
+    "last_internetdb_verdict": "lastInternetDbVerdict",
+    "internetdb_first_indexed": "internetDbFirstIndexed",
     "rotations": "rotations",
     "last_rotated_at": "lastRotatedAt",
     "replaced_by": "replacedBy",
@@ -160,6 +175,10 @@ class IpHistory(ExperimentFields, PersonaFields):
     last_error: str | None = None
     # SCORED, NO_SCORE, UNAVAILABLE (Shodan did not answer: unknown), NOT_ASKED
     last_honeyscore_status: str | None = None
+    # Shodan InternetDB's last verdict (ERROR: it could not be asked), and when this tenure first
+    # appeared in it (the weekly index's lag behind Shodan's API, measured).
+    last_internetdb_verdict: str | None = None
+    internetdb_first_indexed: str | None = None
     rotations: int = 0
     last_rotated_at: str | None = None
     replaced_by: str | None = None
@@ -297,6 +316,7 @@ def record_check(
     verdict = str(result.get("verdict") or Verdict.ERROR)
     changes: list[Change] = []
     common = {"lastChecked": checked_at, "taskArn": task}
+    previous = _fold_internetdb(previous, result, checked_at, changes, common)
     if verdict == Verdict.ERROR:
         error = str(result.get("error") or "error")
         if previous.last_error is None:
@@ -320,6 +340,24 @@ def record_check(
         history = replace(history, first_fingerprinted=checked_at)
         changes.append(Change(ChangeKind.NEWLY_FINGERPRINTED, ip, {**common, "verdict": verdict}))
     return history, changes
+
+
+def _fold_internetdb(
+    history: IpHistory, result: Mapping[str, Any], checked_at: str, changes: list[Change], common: dict[str, Any]
+) -> IpHistory:
+    """InternetDB's opinion, when the sweep has one for the IP: its last verdict, and the first
+    time this tenure is in it (NEWLY_IN_INTERNETDB, unless InternetDB made the check itself)."""
+    said = result.get("internetDb")
+    if not isinstance(said, Mapping) or not said.get("verdict"):
+        return history
+    verdict = str(said["verdict"])
+    history = replace(history, last_internetdb_verdict=verdict)
+    if verdict in EXPOSED_VERDICTS and history.internetdb_first_indexed is None:
+        history = replace(history, internetdb_first_indexed=checked_at)
+        if result.get("engine") != ShodanEngine.INTERNETDB:
+            detail = {**common, "internetDb": verdict, "verdict": result.get("verdict")}
+            changes.append(Change(ChangeKind.NEWLY_IN_INTERNETDB, str(result["ip"]), detail))
+    return history
 
 
 def record_rotation(

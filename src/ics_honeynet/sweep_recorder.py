@@ -22,7 +22,15 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ics_honeynet.contracts import ExperimentMode, RotateOn, SummaryInput, SummaryOutput, sweep_record_key, utc_now
+from ics_honeynet.contracts import (
+    ExperimentMode,
+    RotateOn,
+    ShodanEngine,
+    SummaryInput,
+    SummaryOutput,
+    sweep_record_key,
+    utc_now,
+)
 from ics_honeynet.experiment import draw_arm
 from ics_honeynet.history_store import HistoryNotSaved, read_histories, write_histories
 from ics_honeynet.persona import tenure_persona
@@ -75,6 +83,7 @@ class SweepRecorder:
             draw=draw_arm if experiment == ExperimentMode.ON else None,
             shodan_alert=event.get("shodanAlert"),
             name_persona=partial(tenure_persona, pinned=self.persona_seed),
+            shodan_engine=event.get("shodanEngine") or ShodanEngine.API,
         )  # fmt: skip
         record = dict(summary.record)  # too big for the state machine at scale: it goes to S3 from here
         if read_error is not None:

@@ -19,6 +19,7 @@ from ics_honeynet.contracts import (
     HoneyscoreStatus,
     RotateOn,
     ScanTarget,
+    ShodanEngine,
     SummaryOutput,
     Verdict,
 )
@@ -64,6 +65,8 @@ class Finding:
     cause: str | None = None
     error_key: str | None = None
     error_stored: bool = False
+    engine: str | None = None  # whose verdict (contracts.ShodanEngine); None: not checked
+    internetdb: Mapping[str, Any] | None = None  # InternetDB's opinion (contracts.EngineOpinion)
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ class SweepSummary:
     first_sweep: bool = False  # no IP of this sweep was checked before (and the table was readable)
     scans: list[ScanTarget] = field(default_factory=list)  # experiment mode: scans to request
     shodan_alert: Mapping[str, Any] | None = None  # what SyncShodanAlert did (contracts.AlertSync)
+    shodan_engine: str = ShodanEngine.API  # the stack's ShodanEngine
 
     @property
     def unwatched(self) -> list[str]:
@@ -151,6 +155,8 @@ def parse_finding(result: Mapping[str, Any]) -> Finding:
         cause=result.get("cause"),
         error_key=result.get("errorKey"),
         error_stored=isinstance(result.get("failure"), Mapping) and result["failure"].get("stored") is True,
+        engine=result.get("engine"),
+        internetdb=result["internetDb"] if isinstance(result.get("internetDb"), Mapping) else None,
     )
 
 
@@ -171,6 +177,7 @@ def summarize(
     draw: ArmDraw | None = None,
     shodan_alert: Mapping[str, Any] | None = None,
     name_persona: PersonaNamer | None = None,
+    shodan_engine: str = ShodanEngine.API,
 ) -> SweepSummary:
     """``histories``: the table's items for this sweep's IPs (and the rotation's new IPs), or
     None when the table could not be read - then every finding counts as new (better a repeated
@@ -181,6 +188,8 @@ def summarize(
     tenure with one says it (``persona``, in the sweep record)."""
     if rotate_on not in tuple(RotateOn):
         raise InvalidSweepInput(f"rotateOn must be one of {', '.join(RotateOn)}, not {rotate_on!r}")
+    if shodan_engine not in tuple(ShodanEngine):
+        raise InvalidSweepInput(f"shodanEngine must be one of {', '.join(ShodanEngine)}, not {shodan_engine!r}")
     results = list(results)
     draw = draw if histories is not None else None
     findings = [parse_finding(r) for r in results]
@@ -225,12 +234,14 @@ def summarize(
         # Items the ASL's CountRotation created this sweep hold no check: they are not a last sweep.
         first_sweep=histories is not None and not any(h.last_checked for h in known.values()),
         shodan_alert=dict(shodan_alert) if shodan_alert else None,
+        shodan_engine=ShodanEngine(shodan_engine),
     )
     record = {
         "execution": execution,
         "sweepStartedAt": sweep_started_at,
         "checkedAt": checked_at,
         "rotateOn": rotate_on,
+        "shodanEngine": summary.shodan_engine,
         "checked": len(findings),
         "changes": [c.to_json() for c in changes],
         "historyError": history_error,
@@ -258,6 +269,7 @@ def _experiment_record(histories: Iterable[IpHistory]) -> dict[str, Any]:
 _SUBJECT_PARTS = {
     ChangeKind.NEWLY_FINGERPRINTED: "{n} newly fingerprinted",
     ChangeKind.NEWLY_INDEXED: "{n} newly on Shodan",
+    ChangeKind.NEWLY_IN_INTERNETDB: "{n} newly in InternetDB",
     ChangeKind.ROTATED: "{n} rotated",
     ChangeKind.ROTATION_FAILED: "{n} rotation(s) failed",
     ChangeKind.CHECK_FAILING: "{n} not checked",
@@ -275,6 +287,10 @@ def compose_subject(summary: SweepSummary) -> str:
 
 
 SHODAN_HOST_PAGE = "https://www.shodan.io/host/{ip}"
+INTERNETDB_ONLY = (
+    "Verdicts by Shodan InternetDB alone (ShodanEngine=internetdb: no Shodan API key): weekly data without "
+    "banner dates (a recycled IP's previous holder counts as us), no honeyscore, no Shodan Monitor push."
+)
 EXTRA_IP_LABEL = "extra IP (ExtraHoneypotIps: outside this stack, never rotated)"
 
 
@@ -291,7 +307,19 @@ def _honeyscore_text(f: Finding) -> str:
         return f"UNKNOWN - Shodan did not answer ({f.honeyscore_error or 'unavailable'}); asked again next sweep"
     if f.honeyscore_status == HoneyscoreStatus.NO_SCORE:
         return "none (Shodan gives no honeyscore for this IP)"
+    if f.engine == ShodanEngine.INTERNETDB:
+        return "not asked (InternetDB gives none)"
     return "unknown"
+
+
+def _internetdb_text(said: Mapping[str, Any]) -> str:
+    """InternetDB's opinion on one line: its verdict and what it lists, or why it could not be asked."""
+    verdict = str(said.get("verdict") or Verdict.ERROR)
+    if verdict == Verdict.ERROR:
+        return f"ERROR ({said.get('error') or 'not asked'}; asked again next sweep)"
+    listed = [f"ports {', '.join(map(str, said['ports']))}"] if said.get("ports") else []
+    listed += [f"tags {', '.join(said['tags'])}"] if said.get("tags") else []
+    return verdict + (f" ({'; '.join(listed)})" if listed else "")
 
 
 def _finding_lines(f: Finding, evidence_bucket: str) -> list[str]:
@@ -301,6 +329,8 @@ def _finding_lines(f: Finding, evidence_bucket: str) -> list[str]:
     lines.append(f"    ports:      {', '.join(map(str, f.ports)) or '-'}")
     lines.append(f"    tags:       {', '.join(f.tags) or '-'}")
     lines.append(f"    honeyscore: {_honeyscore_text(f)}")
+    if f.internetdb is not None and f.engine != ShodanEngine.INTERNETDB:
+        lines.append(f"    InternetDB: {_internetdb_text(f.internetdb)}")
     if f.org:
         lines.append(f"    org:        {f.org}")
     if f.last_update:
@@ -316,7 +346,12 @@ def _unchanged_line(f: Finding) -> str:
     unknown = (
         "  (honeyscore UNKNOWN: Shodan did not answer)" if f.honeyscore_status == HoneyscoreStatus.UNAVAILABLE else ""
     )
-    return f"- {f.ip}  {f.verdict}{_label(f)}{unknown}  {SHODAN_HOST_PAGE.format(ip=f.ip)}"
+    second = (
+        f"  (InternetDB: {f.internetdb.get('verdict')})"
+        if f.internetdb is not None and f.engine != ShodanEngine.INTERNETDB
+        else ""
+    )
+    return f"- {f.ip}  {f.verdict}{_label(f)}{unknown}{second}  {SHODAN_HOST_PAGE.format(ip=f.ip)}"
 
 
 def _error_line(f: Finding, evidence_bucket: str) -> str:
@@ -364,6 +399,8 @@ def compose_message(summary: SweepSummary, *, execution: str, evidence_bucket: s
     by_ip = {f.ip: f for f in summary.findings}
     changed = {kind: [c for c in summary.changes if c.kind == kind] for kind in CHANGE_KINDS}
     lines = [f"Shodan sweep {execution}: {_headline(summary)}.", ""]
+    if summary.shodan_engine == ShodanEngine.INTERNETDB:
+        lines += [INTERNETDB_ONLY, ""]
     if summary.history_error:
         lines += [f"Exposure history unavailable ({summary.history_error}): every finding is reported as new.", ""]
     for kind, title in (
@@ -376,6 +413,14 @@ def compose_message(summary: SweepSummary, *, execution: str, evidence_bucket: s
             for change in shown:
                 lines.extend(_finding_lines(by_ip[change.ip], evidence_bucket))
             lines += [*more, ""]
+    if changed[ChangeKind.NEWLY_IN_INTERNETDB]:
+        lines.append("Newly in Shodan InternetDB (the free, keyless index; weekly), beside Shodan's API verdict:")
+        shown, more = _capped(changed[ChangeKind.NEWLY_IN_INTERNETDB])
+        for change in shown:
+            finding = by_ip[change.ip]
+            said = _internetdb_text(finding.internetdb or {"verdict": change.detail.get("internetDb")})
+            lines.append(f"- {change.ip}{_label(finding)}  InternetDB: {said}  (Shodan's API: {finding.verdict})")
+        lines += [*more, ""]
     if changed[ChangeKind.ROTATED]:
         lines.append(f"Rotated to a fresh IP (RotateOn={rotate_on}), the new IP checked on Shodan:")
         shown, more = _capped(changed[ChangeKind.ROTATED])

@@ -70,7 +70,8 @@ def _result(target: Mapping[str, Any], entry: Mapping[str, Any], read: Callable[
         try:
             check = dict(read(str(entry["evidenceKey"])))
         except Exception as error:  # the verdict stands; the record says why the details are missing
-            return {**base, **entry, "evidence": {"stored": True, "readError": type(error).__name__}}
+            unread = {**base, **entry, **_entry_opinion(entry)}
+            return {**unread, "evidence": {"stored": True, "readError": type(error).__name__}}
         # Filed where the Map's entry says it is, whatever the object says.
         return {**base, **check, "evidenceKey": entry["evidenceKey"], "evidence": {"stored": True}}
     if entry.get("evidenceStored") is False:
@@ -81,7 +82,13 @@ def _result(target: Mapping[str, Any], entry: Mapping[str, Any], read: Callable[
             **check,
             "evidence": {"stored": False, "Error": failure.get("Error"), "Cause": failure.get("Cause")},
         }
-    return {**base, "verdict": verdict, "priorOwner": None}
+    return {**base, "verdict": verdict, "priorOwner": None, **_entry_opinion(entry)}
+
+
+def _entry_opinion(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """The entry keeps InternetDB's verdict only (the evidence its whole opinion): as an opinion."""
+    said = entry.get("internetDb")
+    return {"internetDb": {"verdict": said}} if isinstance(said, str) and said else {}
 
 
 def gather_results(

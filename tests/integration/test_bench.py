@@ -24,12 +24,15 @@ def test_a_small_bench_sweep_measures_what_the_issue_asks():
     # notifier attached (a sync retried after a 429 asks api-info again).
     assert 5 <= figures.alert_requests <= 5 + figures.rate_limited
     assert figures.shodan_requests == 6 + 2 + figures.alert_requests + figures.rate_limited
-    # One check per IP, list, list the IPs to monitor, sync the alert, summarize; a 429 is invoked again.
-    assert 6 + 4 <= figures.invocations <= 6 + 4 + figures.rate_limited
-    floor = (6 + figures.alert_requests) / 50
+    # Two checks per IP (Shodan's API, InternetDB), list, list the IPs to monitor, sync the alert,
+    # summarize; a 429 is invoked again.
+    assert 2 * 6 + 4 <= figures.invocations <= 2 * 6 + 4 + figures.rate_limited
+    # The slower engine sets the floor: InternetDB's second opinion at its own 1 request/s, here.
+    assert figures.internetdb_requests == 6
+    floor = max((6 + figures.alert_requests) / 50, 6 / 1)
     assert figures.floor_s == round(floor, 2) and figures.target_s == round(1.10 * floor, 2)
-    assert figures.wall_s >= figures.floor_s  # the local Shodan enforces 50 requests/s
-    assert figures.transitions <= 4 * 6 + 16  # at most 4 states per IP's iteration, and the sweep's own
+    assert figures.wall_s >= 5 * 1.03  # six InternetDB requests, started a paced interval apart
+    assert figures.transitions <= 6 * 6 + 16  # at most 6 states per IP's iteration, and the sweep's own
     assert figures.history_events > figures.transitions
     # The largest state holds at least the Map's six items ({ip, taskArn, startedAt}: ~200 bytes).
     assert 6 * 150 < figures.largest_state_bytes < 6 * 1024
@@ -45,6 +48,7 @@ def test_a_small_bench_sweep_measures_what_the_issue_asks():
     assert set(cold["handlers"]) == {
         "list_honeypot_ips",
         "shodan_lookup",
+        "internetdb_lookup",
         "summarize_sweep",
         "track_rotation",
         "request_shodan_scan",

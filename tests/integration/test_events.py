@@ -25,6 +25,7 @@ FUNCTION_EVENTS = {
     "list_replacements.json": ("list_honeypot_ips", "ListReplacements"),
     "shodan_lookup.json": ("shodan_lookup", "CheckIp"),
     "shodan_lookup_replacement.json": ("shodan_lookup", "LookupReplacement"),
+    "internetdb_lookup.json": ("internetdb_lookup", "AskInternetDb"),
     "track_rotation.json": ("track_rotation", "JudgeReplacements"),
     "summarize_sweep.json": ("summarize_sweep", "SummarizeSweep"),
     "request_shodan_scan.json": ("request_shodan_scan", "RequestScan"),
@@ -144,6 +145,8 @@ def test_each_event_runs_through_its_handler_with_what_the_readme_says_it_needs(
     # The lookup needs the key in SSM, the pace table and Shodan (here the local one, with nothing on these IPs).
     assert invoke("shodan_lookup.json")["verdict"] == "NOT_INDEXED"
     assert invoke("shodan_lookup_replacement.json")["verdict"] == "NOT_INDEXED"
+    # InternetDB's lookup needs only the pace table (no key) and InternetDB (the local one: its 404).
+    assert invoke("internetdb_lookup.json")["internetDb"] == {"verdict": "NOT_INDEXED", "ports": [], "tags": []}
     # The replacement IP carries a prior owner's honeypot tag: dirty, so the tracker stops it too.
     judged = invoke("track_rotation.json")
     assert (judged["next"], [t["ip"] for t in judged["toStop"]]) == ("stop", ["203.0.113.150"])

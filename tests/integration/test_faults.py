@@ -117,7 +117,7 @@ def test_a_missing_shodan_key_parameter_fails_the_sweep_and_alerts_naming_it(qui
     fix = (
         "store the key as a SecureString in SSM parameter /ics-honeynet/shodan-api-key in region us-east-1 "
         "(aws ssm put-parameter --region us-east-1 --type SecureString --name /ics-honeynet/shodan-api-key "
-        "--value ...)"
+        "--value ...), or, to sweep without a Shodan key, deploy with ShodanEngine=internetdb (Shodan InternetDB alone)"
     )
     assert run.status == "FAILED" and run.error == "ShodanKeyUnavailableError"
     assert run.cause.startswith("the Shodan API key could not be read (")

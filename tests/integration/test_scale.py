@@ -91,14 +91,15 @@ def test_a_1000_ip_sweep_stays_within_step_functions_limits(tmp_path):
     assert iterations == 1000  # one iteration per IP
     assert events < HISTORY_EVENTS_LIMIT
     assert largest < PAYLOAD_LIMIT_BYTES
-    # What the Map keeps per IP is small: the Map's whole result is a fraction of the limit.
+    # What the Map keeps per IP is small (its verdict and InternetDB's: ~75 bytes): the Map's whole
+    # result is a fraction of the limit, and of its items (~200 bytes per IP).
     map_exit = next(
         e
         for e in run.history
         if e["type"] == "MapStateExited" and e["stateExitedEventDetails"]["name"] == "CheckEachIp"
     )
     entries = json.loads(map_exit["stateExitedEventDetails"]["output"])["sweep"]["ips"]
-    assert len(json.dumps(entries).encode()) < 64 * 1024
+    assert len(json.dumps(entries).encode()) < 96 * 1024
 
 
 def test_concurrent_checks_in_several_containers_keep_the_keys_rate(tmp_path):

@@ -620,6 +620,29 @@ def test_the_shodan_client_keeps_its_endpoint_in_base_url_which_the_local_cloud_
     assert shodan.Shodan("k").base_url == "https://api.shodan.io"  # routed only inside the block
 
 
+def test_requests_hands_every_request_to_its_adapters_send_which_the_local_cloud_routes():
+    # handler_patches.routing_internetdb_to rewrites InternetDB's URL in HTTPAdapter.send; a
+    # requests release that sent through elsewhere would send the local cloud's lookups to the
+    # internet (here: fail to resolve), and every other URL must pass through untouched.
+    import importlib.metadata
+
+    import requests
+
+    from localcloud.handler_patches import INTERNETDB_ORIGIN, routing_internetdb_to
+    from localcloud.shodan_api import ShodanApiServer
+
+    assert importlib.metadata.version("requests") == "2.34.2"
+    assert INTERNETDB_ORIGIN == "https://internetdb.shodan.io"
+    with ShodanApiServer(api_key="k") as server, routing_internetdb_to(server.internetdb_url):
+        session = requests.Session()
+        assert type(session.get_adapter(INTERNETDB_ORIGIN + "/")) is requests.adapters.HTTPAdapter
+        answer = session.get(f"{INTERNETDB_ORIGIN}/192.0.2.1", timeout=5)
+        assert (answer.status_code, answer.json()) == (404, {"detail": "No information available"})
+        assert session.get(f"{server.url}/shodan/host/192.0.2.1?key=k", timeout=5).status_code == 404
+    assert [r.path for r in server.internetdb_requests()] == ["/192.0.2.1"]
+    assert [r.path for r in server.requests()] == ["/shodan/host/192.0.2.1"]
+
+
 # -- the attack-event pipeline (moto_patches/firehose.py, logs.py, glue.py, ec2.py, s3.py) ---------
 def test_moto_cloudformation_lacks_the_pipelines_types_and_resolves_types_where_we_add_ours():
     from moto.cloudformation import parsing

@@ -37,11 +37,13 @@ def profile(**fields: object) -> dict:
         (profile(shodan="indexd"), "f.yaml: honeypots[0] (plc).shodan: expected one of not_indexed, indexed, "
          "fingerprinted, stale, got 'indexd'"),
         (profile(color="red"), "f.yaml: honeypots[0] (plc): unknown field(s) color; known: name, shodan, ports, tags, "
-         "honeyscore, org, banner_age_hours, indexed_after_minutes, indexed_after_hours, fingerprinted_after_hours, "
-         "attacks_per_hour"),
+         "honeyscore, org, banner_age_hours, indexed_after_minutes, internetdb_after_minutes, indexed_after_hours, "
+         "fingerprinted_after_hours, attacks_per_hour"),
         (profile(shodan="stale", banner_age_hours=3), "f.yaml: honeypots[0] (plc).banner_age_hours: a stale "
          "profile's banners predate the task (negative hours)"),
         ({"honeypots": "indexed"}, "f.yaml: honeypots: expected a list of profiles, got 'indexed'"),
+        (profile(internetdb_after_minutes=-1), "f.yaml: honeypots[0] (plc).internetdb_after_minutes: expected a "
+         "number of at least 0, got -1"),
         ({"replacements": [7]}, "f.yaml: replacements[0]: expected a profile (a mapping, or one of not_indexed, "
          "indexed, fingerprinted, stale), got 7"),
         ({"shodan": {"rate_limit_per_s": -1}}, "f.yaml.shodan.rate_limit_per_s: expected a number of at least 0, "

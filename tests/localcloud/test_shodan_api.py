@@ -236,3 +236,43 @@ def test_a_scanned_ip_lands_in_the_index_after_the_delay_with_banners_of_the_sca
     assert {s.at.replace(tzinfo=None).isoformat(timespec="microseconds") for s in server.scans()} == {
         stamp.isoformat(timespec="microseconds") for stamp in stamps
     }
+
+
+# -- Shodan InternetDB (its own listener; the same index, weekly) ----------------------------------
+def internetdb_get(server, ip):
+    import json
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{server.internetdb_url}/{ip}", timeout=5) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_internetdb_answers_its_404_until_its_refresh_reaches_what_shodan_indexed(server):
+    server.set_host(IP, render_host(IP, Profile(kind="fingerprinted", tags=("honeypot",), ports=(502, 102)),
+                                    STARTED, STARTED))  # fmt: skip
+    assert internetdb_get(server, IP) == (404, {"detail": "No information available"})
+    server.publish_to_internetdb(IP, delay_s=0.3)
+    assert internetdb_get(server, IP)[0] == 404  # not yet: weekly data
+    time.sleep(0.6)
+    status, document = internetdb_get(server, IP)
+    expected = {"cpes": [], "hostnames": [], "ip": IP, "ports": [102, 502], "tags": ["honeypot", "ics"], "vulns": []}
+    assert (status, document) == (200, expected)
+    # What it had stays until the next refresh, whatever the index holds meanwhile.
+    server.set_host(IP, None)
+    assert internetdb_get(server, IP)[0] == 200
+    server.publish_to_internetdb(IP)
+    assert internetdb_get(server, IP)[0] == 404
+    assert [r.status for r in server.internetdb_requests(IP)] == [404, 404, 200, 200, 404]
+    assert server.requests() == []  # InternetDB's requests are its own, not the key's
+
+
+def test_internetdb_faults_are_its_own(server):
+    server.set_internetdb_fault("503", ip=IP, times=1)
+    assert internetdb_get(server, IP)[0] == 503
+    assert internetdb_get(server, IP)[0] == 404
+    with pytest.raises(ValueError, match="unknown InternetDB fault"):
+        server.set_internetdb_fault("403")

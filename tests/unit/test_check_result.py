@@ -96,7 +96,7 @@ def test_our_banners_make_the_verdict_and_the_prior_owners_are_summarised():
         "tags": ["ics"], "tagSource": "banners", "honeyscore": 0.3, "honeyscoreStatus": "SCORED",
         "honeyscoreError": "x" * 194 + CLIPPED, "lastUpdate": "2026-11-25T07:00:00.000000", "org": "Amazon",
         "priorOwner": {"banners": 1, "ports": [], "tags": ["honeypot"], "lastSeen": "2026-10-01T00:00:00.000000"},
-        "host": EXCERPT,
+        "host": EXCERPT, "engine": "api", "internetDb": None,
     }  # fmt: skip
     at_threshold = assess(target, validate_host(HOST, IP), Honeyscore("SCORED", 0.5), threshold=0.5, checked_at=CHECKED)
     assert at_threshold["verdict"] == "FINGERPRINTED"
@@ -111,14 +111,14 @@ def test_a_prior_owners_banners_alone_are_not_indexed_and_no_honeyscore_is_repor
         "checkedAt": "2026-11-25T12:00:00+00:00", "ports": [], "tags": [], "tagSource": None, "honeyscore": None,
         "honeyscoreStatus": "NOT_ASKED", "honeyscoreError": None, "lastUpdate": None, "org": None,
         "priorOwner": {"banners": 1, "ports": [], "tags": ["honeypot"], "lastSeen": "2026-10-01T00:00:00.000000"},
-        "host": evidence_excerpt(HOST | {"data": [PRIOR]}),
+        "host": evidence_excerpt(HOST | {"data": [PRIOR]}), "engine": "api", "internetDb": None,
     }  # fmt: skip
     nothing = assess(Target(IP), None, HONEYSCORE_NOT_ASKED, threshold=0.5, checked_at=CHECKED)
     assert nothing == {
         "ip": IP, "verdict": "NOT_INDEXED", "found": False, "taskArn": None, "startedAt": None,
         "checkedAt": "2026-11-25T12:00:00+00:00", "ports": [], "tags": [], "tagSource": None, "honeyscore": None,
         "honeyscoreStatus": "NOT_ASKED", "honeyscoreError": None, "lastUpdate": None, "org": None,
-        "priorOwner": None, "host": None,
+        "priorOwner": None, "host": None, "engine": "api", "internetDb": None,
     }  # fmt: skip
 
 

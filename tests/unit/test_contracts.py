@@ -15,12 +15,14 @@ from hypothesis import strategies as st
 
 from ics_honeynet import contracts
 from ics_honeynet.contracts import (
+    AlertSyncStatus,
     Arm,
     ChainStatus,
     ChangeKind,
     RotateOn,
     RotationStep,
     ScanOutcome,
+    ShodanEngine,
     Verdict,
     error_key,
     evidence_key,
@@ -59,12 +61,17 @@ def test_every_verdict_and_step_the_asl_compares_is_a_contract_value():
                 walk(value)
 
     walk(asl)
-    known = {*Verdict, *RotateOn, *RotationStep}
+    known = {*Verdict, *RotateOn, *RotationStep, *ShodanEngine}
     assert compared, "the ASL compares no literal: this test reads the wrong definition"
     assert compared <= known, compared - known
     # The Choices that route a check and a rotation use the contract's values.
     assert {Verdict.INDEXED, Verdict.FINGERPRINTED, Verdict.ERROR, RotateOn.NEVER} <= compared
     assert {RotationStep.STOP, RotationStep.WAIT, RotationStep.CHECK} <= compared
+    assert ShodanEngine.INTERNETDB in compared  # WatchWithShodanMonitor: no key, no alert
+    # The alert's status the ASL writes itself (no key: OFF; the sync failing: NOT_SYNCED).
+    states = json.loads(asl_text())["States"]
+    assert states["ShodanMonitorOff"]["Parameters"]["alert"]["status"] == AlertSyncStatus.OFF
+    assert states["AlertNotSynced"]["Parameters"]["alert"]["status"] == AlertSyncStatus.NOT_SYNCED
 
 
 def test_the_asl_builds_the_same_s3_keys_as_the_key_builders():
@@ -104,6 +111,11 @@ def test_rotate_on_is_the_templates_allowed_values():
     assert template["Parameters"]["RotateOn"]["AllowedValues"] == [*RotateOn]
 
 
+def test_shodan_engine_is_the_templates_allowed_values_and_api_by_default():
+    parameter = load_template(ROOT / "template.yaml")["Parameters"]["ShodanEngine"]
+    assert parameter["AllowedValues"] == [*ShodanEngine] and parameter["Default"] == ShodanEngine.API
+
+
 def test_enums_are_their_json_strings():
     payload = json.dumps({"verdict": Verdict.FINGERPRINTED, ChangeKind.ROTATED: 1, "rotateOn": RotateOn.INDEXED})
     assert payload == '{"verdict": "FINGERPRINTED", "ROTATED": 1, "rotateOn": "indexed"}'
@@ -113,7 +125,8 @@ def test_enums_are_their_json_strings():
 def test_each_concept_is_defined_in_contracts_only():
     """No module of the sweep defines a verdict, RotateOn value, rotation step or status again
     (doctor.py, the CLI, is not part of the sweep: its findings have a "check" field)."""
-    literals = {f'"{v}"' for v in (*Verdict, *RotateOn, *RotationStep, *ChainStatus, *ChangeKind, *Arm, *ScanOutcome)}
+    enums = (Verdict, RotateOn, RotationStep, ChainStatus, ChangeKind, Arm, ScanOutcome, ShodanEngine)
+    literals = {f'"{v}"' for enum in enums for v in enum}
     package = Path(contracts.__file__).parent
     offenders = [
         f"{path.relative_to(package)}:{n}: {line.strip()}"

@@ -133,6 +133,17 @@ def test_a_missing_key_parameter_fails_naming_it_and_the_region():
     assert finding.fix == PUT
 
 
+def test_without_a_key_the_internetdb_engine_needs_none():
+    import dataclasses
+
+    keyless = dataclasses.replace(STACK, parameters={**STACK.parameters, "ShodanEngine": "internetdb"})
+    finding = doctor.shodan_key_finding(keyless, [])
+    assert (finding.status, finding.fix) == ("OK", None)
+    assert finding.message.startswith("ShodanEngine=internetdb: the sweep needs no Shodan key")
+    # A key stored in clear is still reported, whatever the engine.
+    assert doctor.shodan_key_finding(keyless, described(Type="String")).status == "FAIL"
+
+
 def test_the_key_parameter_must_be_a_secure_string_under_the_managed_key():
     assert doctor.shodan_key_finding(STACK, described()) == Finding(
         "shodan-key", "OK", "SSM parameter /ics-honeynet/shodan-api-key is a SecureString in eu-west-1 (value not read)"

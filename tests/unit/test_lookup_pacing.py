@@ -220,7 +220,8 @@ def test_a_429_slows_the_pacer_down_within_a_bound_and_retries_within_a_second()
 # -- the key ---------------------------------------------------------------------------------
 FIX = (
     "store the key as a SecureString in SSM parameter /ics/key in region eu-central-1 "
-    "(aws ssm put-parameter --region eu-central-1 --type SecureString --name /ics/key --value ...)"
+    "(aws ssm put-parameter --region eu-central-1 --type SecureString --name /ics/key --value ...), "
+    "or, to sweep without a Shodan key, deploy with ShodanEngine=internetdb (Shodan InternetDB alone)"
 )
 
 

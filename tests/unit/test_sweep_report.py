@@ -66,6 +66,46 @@ def test_a_new_task_on_a_known_ip_starts_a_new_tenure():
     assert history.first_seen_running == T0
 
 
+def test_internetdbs_opinion_is_kept_shown_and_news_once_per_tenure_without_changing_the_verdict():
+    quiet, listed = {"verdict": "NOT_INDEXED"}, {"verdict": "INDEXED", "ports": [102, 502], "tags": ["ics"]}
+    first = sweep(
+        [result("192.0.2.1", "INDEXED", internetDb=quiet), result("192.0.2.2", "NOT_INDEXED", internetDb=listed)]
+    )
+    # Shodan's API says one thing, InternetDB (weekly, no dates) another: both kept, neither changed.
+    assert [f.verdict for f in first.findings] == ["INDEXED", "NOT_INDEXED"]
+    assert [c.kind for c in first.changes] == ["NEWLY_INDEXED", "NEWLY_IN_INTERNETDB"]
+    assert first.subject == "ICS honeynet: 1 newly on Shodan, 1 newly in InternetDB"
+    assert "    InternetDB: NOT_INDEXED\n" in first.message
+    assert "- 192.0.2.2  InternetDB: INDEXED (ports 102, 502; tags ics)  (Shodan's API: NOT_INDEXED)" in first.message
+    assert first.record["results"][1]["internetDb"] == listed and first.record["shodanEngine"] == "api"
+    history = first.histories["192.0.2.2"]
+    assert (history.last_verdict, history.last_internetdb_verdict, history.internetdb_first_indexed) == (
+        "NOT_INDEXED", "INDEXED", T1)  # fmt: skip
+    assert history.to_item()["internetDbFirstIndexed"] == T1
+    again = sweep([result("192.0.2.2", "NOT_INDEXED", internetDb=listed)], first.histories)
+    assert again.changes == [] and again.notify is False
+    # Its error is the engine's, no change; the last verdict says it.
+    error = {"verdict": "ERROR", "error": "InternetDbUnavailableError"}
+    failed = sweep([result("192.0.2.2", "NOT_INDEXED", internetDb=error)], first.histories)
+    assert failed.changes == [] and failed.histories["192.0.2.2"].last_internetdb_verdict == "ERROR"
+    assert failed.histories["192.0.2.2"].internetdb_first_indexed == T1
+
+
+def test_with_internetdb_as_the_engine_its_verdict_is_the_checks_and_said_once():
+    listed = {"verdict": "FINGERPRINTED", "ports": [502], "tags": ["honeypot"]}
+    summary = sweep(
+        [result("192.0.2.3", "FINGERPRINTED", engine="internetdb", internetDb=listed, ports=[502], tags=["honeypot"])],
+        shodan_engine="internetdb",
+    )
+    assert [c.kind for c in summary.changes] == ["NEWLY_FINGERPRINTED"]  # not "newly in InternetDB" again
+    assert summary.record["shodanEngine"] == "internetdb"
+    assert "Verdicts by Shodan InternetDB alone (ShodanEngine=internetdb: no Shodan API key)" in summary.message
+    assert "    InternetDB:" not in summary.message  # no second opinion beside its own verdict
+    assert "    honeyscore: not asked (InternetDB gives none)" in summary.message
+    with pytest.raises(InvalidSweepInput, match="shodanEngine"):
+        sweep([], shodan_engine="censys")
+
+
 def test_a_failing_check_is_news_once_and_keeps_the_last_verdict():
     failing = result("192.0.2.6", "ERROR", error="ShodanUnavailableError", cause="timed out")
     first = sweep([failing], {"192.0.2.6": seen("192.0.2.6", "INDEXED")})
@@ -346,6 +386,8 @@ def test_a_check_without_an_entry_or_a_readable_object_still_accounts_for_its_ip
     assert [(r["verdict"], r.get("error")) for r in results] == [
         ("NOT_INDEXED", None), ("FINGERPRINTED", None), ("ERROR", "NoResult")]  # fmt: skip
     assert results[1]["evidence"] == {"stored": True, "readError": "NoSuchKey"}
+    # InternetDB's verdict, kept in the entry, is still an opinion (the evidence had the rest).
+    assert [r.get("internetDb") for r in results] == [{"verdict": "NOT_INDEXED"}] * 2 + [None]
     assert out["errorCount"] == 1 and out["changes"]["CHECK_FAILING"] == 1
 
 

@@ -212,12 +212,14 @@ def test_function_permissions_are_scoped(cfn):
     shodan = roles["ShodanLookupFunctionRole"]
     assert "ssm:GetParameter" in shodan and "parameter${ShodanApiKeyParameter}" in shodan
     assert "ecs:" not in shodan and "ssm:" not in roles["SummarizeSweepFunctionRole"]
+    assert "ssm:" not in roles["InternetDbLookupFunctionRole"]  # InternetDB needs no key: it cannot read it
     assert "task/${HoneypotCluster}/*" in roles["SweepStateMachineRole"]
     # Each S3 grant names one prefix of the evidence bucket, for the one function that needs it.
     grants = {lid: s3_grants(r) for lid, r in of_type(cfn, "AWS::IAM::Role").items()}
     assert grants == {
         "ListHoneypotIpsFunctionRole": {("s3:PutObject", "targets/*")},
         "ShodanLookupFunctionRole": set(),  # the check writes nothing: the state machine stores it
+        "InternetDbLookupFunctionRole": set(),  # neither does InternetDB's
         "RequestShodanScanFunctionRole": set(),  # neither does the scan request
         "ShodanWebhookFunctionRole": set(),  # nor the webhook: it starts a sweep, which does
         "SyncShodanAlertFunctionRole": set(),  # nor the alert sync (its record is in the push table)
@@ -253,7 +255,7 @@ def test_function_permissions_are_scoped(cfn):
 
 def test_functions_run_python313_on_arm64(cfn):
     functions = of_type(cfn, "AWS::Lambda::Function")
-    assert len(functions) == 8
+    assert len(functions) == 9
     for function in functions.values():
         assert function["Properties"]["Runtime"] == "python3.13"
         assert function["Properties"]["Architectures"] == ["arm64"]
@@ -266,7 +268,7 @@ def test_the_functions_share_one_package_each_with_its_handler():
     assert template["Globals"]["Function"]["CodeUri"] == "src/"
     functions = {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::Serverless::Function"}
     handlers = {r["Properties"]["Handler"] for r in functions.values()}
-    assert len(handlers) == len(functions) == 8
+    assert len(handlers) == len(functions) == 9
     for logical_id, function in functions.items():
         assert "CodeUri" not in function["Properties"], logical_id
         module, _, attribute = function["Properties"]["Handler"].rpartition(".")
@@ -384,6 +386,7 @@ def test_only_the_summarizer_and_the_rotation_counter_write_the_exposure_table(c
     # webhook keeps to the push table.
     tables = {
         "ShodanLookupFunctionRole": "ShodanPaceTable",
+        "InternetDbLookupFunctionRole": "ShodanPaceTable",  # InternetDB's own pace, beside the key's
         "RequestShodanScanFunctionRole": "ShodanPaceTable",
         "ShodanWebhookFunctionRole": "ShodanPushTable",
         "SyncShodanAlertFunctionRole": ("ShodanPaceTable", "ShodanPushTable"),  # the client's pace, its record
@@ -403,6 +406,7 @@ def test_only_the_summarizer_and_the_rotation_counter_write_the_exposure_table(c
         "SummarizeSweepFunctionRole": ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"],
         "SweepStateMachineRole": ["dynamodb:UpdateItem"],
         "ShodanLookupFunctionRole": ["dynamodb:UpdateItem"],
+        "InternetDbLookupFunctionRole": ["dynamodb:UpdateItem"],
         "RequestShodanScanFunctionRole": ["dynamodb:UpdateItem"],
         "ShodanWebhookFunctionRole": [
             "dynamodb:DeleteItem",
@@ -443,6 +447,16 @@ def test_one_check_finishes_within_the_lookups_timeout_at_the_largest_map_concur
     assert lookup["Environment"]["Variables"]["SHODAN_TIMEOUT_SECONDS"] == "10"
     assert slot_wait + honeyscore_backoff + requests < lookup["Timeout"] == 180
     assert "SHODAN_PACE_TABLE" in lookup["Environment"]["Variables"]
+
+
+def test_an_internetdb_lookup_finishes_within_its_timeout_at_the_largest_map_concurrency(cfn):
+    # Its slot behind at most MapConcurrency others (each up to 50% slower after 429s), one request.
+    function = cfn["Resources"]["InternetDbLookupFunction"]["Properties"]
+    env = function["Environment"]["Variables"]
+    rate = float(env["INTERNETDB_REQUESTS_PER_SECOND"])
+    slot_wait = cfn["Parameters"]["MapConcurrency"]["MaxValue"] * 1.03 / rate * 1.5
+    assert slot_wait + float(env["INTERNETDB_TIMEOUT_SECONDS"]) < function["Timeout"] == 90
+    assert env["SHODAN_PACE_TABLE"] == {"Ref": "ShodanPaceTable"}
 
 
 def test_the_longest_rotation_the_parameters_allow_fits_in_the_execution_timeout(cfn):
@@ -500,7 +514,7 @@ def test_every_lambda_task_retries_the_errors_aws_recommends():
         return found
 
     lambda_tasks = tasks(json.loads(ASL.read_text())["States"])
-    assert len(lambda_tasks) == 11
+    assert len(lambda_tasks) == 12
     for name, state in lambda_tasks:
         retried = {error for retry in state["Retry"] for error in retry["ErrorEquals"]}
         if name == "RequestScan":
@@ -617,5 +631,5 @@ def test_the_deployed_definition_is_the_rendering_of_the_yaml_source():
     source = asl.SOURCE.read_text()
     # The Lambda retry block every Lambda task uses is written once, and reused by alias.
     assert source.count("Lambda.ServiceException") == 1
-    assert source.count("*lambda_service_errors") == 9  # ten Lambda tasks
-    assert asl.render().count('"Lambda.ServiceException"') == 10
+    assert source.count("*lambda_service_errors") == 10  # eleven Lambda tasks
+    assert asl.render().count('"Lambda.ServiceException"') == 11
