@@ -376,7 +376,7 @@ def deploy(
     }
 
     progress("resolving DefinitionSubstitutions and storing the rendered ASL")
-    values = {k: str(clean_json(v, moto_stack.resource_map)) for k, v in substitutions.items()}
+    values = {k: str(clean_json(v, moto_stack.resource_map)) for k, v in _resolve_if(substitutions, truth).items()}
     rendered = render_definition(json.dumps(asl), values)
     machine_arn = physical[machine_id]
     boto3.client("stepfunctions", region_name=region).update_state_machine(
