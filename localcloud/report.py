@@ -263,7 +263,9 @@ def rotation_outcome(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if event["type"].endswith("StateExited") and details.get("name") in ROTATION_STEPS:
             state = (json.loads(details.get("output") or "{}").get("rotation") or {}).get("state") or {}
             outcome = state.get("outcome") or []
-    return [{k: chain.get(k) for k in ("from", "to", "via", "attempts", "status", "reason")} for chain in outcome]
+    keys = ("from", "to", "via", "attempts", "status", "reason")
+    # The service it rotated in, when the tracker knew it (ECS's group of the stopped task).
+    return [{k: chain.get(k) for k in keys} | {k: chain[k] for k in ("service",) if k in chain} for chain in outcome]
 
 
 def scan_outcomes(history: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -173,10 +173,12 @@ class SweepTarget(TypedDict):
 
 class ListedIp(SweepTarget):
     """A honeypot IP as listed (the targets document, a rotation's replacements). ``template``: the
-    Conpot template its task serves (its service's); absent for extra IPs."""
+    Conpot template its task serves, ``service``: the ECS service that runs it; both absent for
+    extra IPs."""
 
     eni: str | None
     template: NotRequired[str]
+    service: NotRequired[str]
 
 
 class PersonaTag(TypedDict):
@@ -307,6 +309,7 @@ RotationOutcome = TypedDict(
         "toStartedAt": str | None,
         "toVerdict": str | None,
         "toTemplate": NotRequired[str],  # the Conpot template the replacement's service serves
+        "service": NotRequired[str],  # the ECS service it rotated in (its replacements are that service's)
         "via": list[str],
         "attempts": int,
         "status": ChainStatus,
@@ -339,17 +342,26 @@ class RotationHop(TypedDict):
 
 RotationChain = TypedDict(
     "RotationChain",
-    {"from": ChainOrigin, "hops": list[RotationHop], "status": ChainStatus, "reason": NotRequired[str]},
+    {
+        "from": ChainOrigin,
+        "hops": list[RotationHop],
+        "status": ChainStatus,
+        "reason": NotRequired[str],
+        "service": NotRequired[str],
+    },
 )
-"""One exposed honeypot's way to a clean IP: its origin, the replacements so far, its status."""
+"""One exposed honeypot's way to a clean IP: its origin, the replacements so far, its status,
+and the ECS service whose replacements it takes (from the stopped task's group)."""
 
 
 class StopResult(TypedDict):
-    """What the ASL's StopExposedTasks reports for one stop order."""
+    """What the ASL's StopExposedTasks reports for one stop order. ``group``: the stopped task's
+    ECS group, ``service:<name>`` for a service's task (ecs:StopTask's Task.Group)."""
 
     taskArn: str
     ip: str
     stopped: bool
+    group: NotRequired[str | None]
     error: NotRequired[str]
 
 

@@ -31,11 +31,14 @@ class HoneypotIp:
     started_at: str | None
     eni: str | None
     template: str | None = None  # the Conpot template its task serves
+    service: str | None = None  # the ECS service that runs it (a rotation pairs within it)
 
     def to_json(self) -> ListedIp:
         listed = ListedIp(ip=self.ip, taskArn=self.task_arn, startedAt=self.started_at, eni=self.eni)
         if self.template:
             listed["template"] = self.template
+        if self.service:
+            listed["service"] = self.service
         return listed
 
     def sweep_target(self) -> SweepTarget:
@@ -153,7 +156,7 @@ def assemble(
         if started is None:
             listing.skipped.append(Skipped(arn, "task has no startedAt yet"))
             continue
-        listing.ips.append(HoneypotIp(ip=ip, task_arn=arn, started_at=started, eni=eni, template=template))
+        listing.ips.append(HoneypotIp(ip, arn, started, eni, template, service))
     listing.ips.sort(key=lambda item: (item.started_at or "", item.ip))
     # One IP is checked once: a second task reporting the same IP (a stale ENI association)
     # is kept in `skipped`, so nothing is dropped silently.

@@ -209,9 +209,14 @@ def _state(event: Mapping[str, Any]) -> RotationState:
 
 
 def _apply_stop_results(state: RotationState, stop_results: Iterable[StopResult]) -> None:
-    failed = {r.get("taskArn"): r for r in stop_results if isinstance(r, Mapping) and not r.get("stopped")}
+    results = [r for r in stop_results if isinstance(r, Mapping)]
+    failed = {r.get("taskArn"): r for r in results if not r.get("stopped")}
+    # ECS replaces a service's task within that service: the chain takes that service's tasks only.
+    services = {r.get("taskArn"): str(r["group"]).removeprefix("service:") for r in results if r.get("group")}
     for chain in state["chains"]:
         current = _current(chain)
+        if current["taskArn"] in services:
+            chain["service"] = services[current["taskArn"]]
         if chain["status"] == WAITING and current["taskArn"] in failed:
             error = failed[current["taskArn"]]
             chain["status"] = FAILED
@@ -240,8 +245,11 @@ def observe(event: Mapping[str, Any], *, now: datetime | None = None) -> Rotatio
     ]
     fresh.sort(key=lambda t: str(t.get("startedAt")))
     for chain in state["chains"]:
-        if chain["status"] == WAITING and fresh:
-            task = fresh.pop(0)
+        if chain["status"] != WAITING:
+            continue
+        task = next((t for t in fresh if _replaces(chain, t)), None)
+        if task is not None:
+            fresh.remove(task)
             hop: RotationHop = {"ip": task["ip"], "taskArn": task["taskArn"], "startedAt": task.get("startedAt")}
             if task.get("template"):
                 hop["template"] = str(task["template"])
@@ -256,6 +264,12 @@ def observe(event: Mapping[str, Any], *, now: datetime | None = None) -> Rotatio
                 chain["reason"] = f"no replacement task with a public IP within {waited} s"
     # While some chains still wait, the ones that got a replacement are checked later, together.
     return _plan_next(state, state["execution"], now)
+
+
+def _replaces(chain: RotationChain, task: Mapping[str, Any]) -> bool:
+    """Whether ``task`` can be ``chain``'s replacement: started by the same ECS service, when both
+    say which (ECS does not say which task replaces which, only which service started it)."""
+    return not chain.get("service") or not task.get("service") or chain.get("service") == task["service"]
 
 
 def judge(event: Mapping[str, Any], *, now: datetime | None = None) -> RotationState:
@@ -328,4 +342,6 @@ def _outcome(c: RotationChain) -> RotationOutcome:
     }
     if last is not None and last.get("template"):
         found["toTemplate"] = last["template"]
+    if c.get("service"):
+        found["service"] = c["service"]
     return found

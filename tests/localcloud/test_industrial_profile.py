@@ -58,7 +58,7 @@ def test_the_industrial_profile_runs_five_services_each_with_exactly_its_ports_a
         assert rotation["status"] == "ROTATED"
         moved = next(t for t in tasks if t.ip == rotation["from"])
         [replacement] = [t for t in cloud.scheduler.running_tasks() if t.ip == rotation["to"]]
-        assert replacement.service == moved.service
+        assert replacement.service == moved.service == rotation["service"]  # ECS's group, through the ASL
 
         items = boto3.client("dynamodb", region_name=REGION).scan(TableName=cloud.stack.output("ExposureTableName"))
         deserialize = TypeDeserializer().deserialize

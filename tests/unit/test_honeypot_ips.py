@@ -205,8 +205,20 @@ def test_a_listing_in_whole_with_every_reason_to_skip():
         "cluster": "c",
         "service": "s",
         "ips": [
-            {"ip": "198.51.100.2", "taskArn": f"{arn}5", "startedAt": "2026-11-24T10:04:00+00:00", "eni": "eni-5"},
-            {"ip": "198.51.100.9", "taskArn": f"{arn}4", "startedAt": "2026-11-24T10:04:00+00:00", "eni": "eni-4"},
+            {
+                "ip": "198.51.100.2",
+                "taskArn": f"{arn}5",
+                "startedAt": "2026-11-24T10:04:00+00:00",
+                "eni": "eni-5",
+                "service": "s",
+            },
+            {
+                "ip": "198.51.100.9",
+                "taskArn": f"{arn}4",
+                "startedAt": "2026-11-24T10:04:00+00:00",
+                "eni": "eni-4",
+                "service": "s",
+            },
         ],
         "skipped": [
             {"taskArn": f"{arn}1", "reason": "task is PROVISIONING, not RUNNING"},

@@ -198,3 +198,38 @@ def test_a_replacement_keeps_the_template_its_service_serves_for_the_history():
     state = advance({"action": "observe", "rotation": stopped_all(planned()) | {"observed": [task("9", 1)]}}, now=NOW)
     state = advance({"action": "judge", "rotation": state | {"lookups": lookups}}, now=NOW)
     assert "toTemplate" not in state["outcome"][0]
+
+
+def test_each_chain_takes_a_replacement_its_own_service_started_whatever_the_start_order():
+    # Two services rotate in one sweep: ECS says which service started each new task (its group),
+    # never which task replaces which. The ipmi service's replacement starts first.
+    state = planned("indexed")
+    groups = {"arn:task/a": "service:honeynet-default", "arn:task/b": "service:honeynet-ipmi"}
+    stopped = state | {"stopResults": [o | {"stopped": True, "group": groups[o["taskArn"]]} for o in state["toStop"]]}
+    observed = [
+        task("8", 1) | {"service": "honeynet-ipmi", "template": "ipmi"},
+        task("9", 2) | {"service": "honeynet-default", "template": "default"},
+    ]
+    state = advance({"action": "observe", "rotation": stopped | {"observed": observed}}, now=NOW)
+    assert [(c["from"]["taskArn"], c["service"], [h["taskArn"] for h in c["hops"]]) for c in state["chains"]] == [
+        ("arn:task/a", "honeynet-default", ["arn:task/9"]),
+        ("arn:task/b", "honeynet-ipmi", ["arn:task/8"]),
+    ]
+    lookups = [{"ip": f"203.0.113.{n}", "verdict": "NOT_INDEXED", "priorOwner": None} for n in "89"]
+    state = advance({"action": "judge", "rotation": state | {"lookups": lookups}}, now=NOW)
+    assert [(o["from"], o["to"], o["toTemplate"]) for o in state["outcome"]] == [
+        ("192.0.2.1", "203.0.113.9", "default"),
+        ("192.0.2.2", "203.0.113.8", "ipmi"),
+    ]
+
+
+def test_a_chain_waits_while_only_another_services_task_has_started():
+    state = planned()
+    group = "service:honeynet-default"
+    stopped = state | {"stopResults": [o | {"stopped": True, "group": group} for o in state["toStop"]]}
+    other = task("8", 1) | {"service": "honeynet-ipmi"}
+    state = advance({"action": "observe", "rotation": stopped | {"observed": [other]}}, now=NOW)
+    assert state["next"] == "wait" and state["chains"][0]["hops"] == []
+    # A task listed without its service (an older ListHoneypotIps) may still be taken.
+    state = advance({"action": "observe", "rotation": stopped | {"observed": [task("9", 1)]}}, now=NOW)
+    assert [h["taskArn"] for h in state["chains"][0]["hops"]] == ["arn:task/9"]
