@@ -54,6 +54,7 @@ def test_a_clean_replacement_ends_the_chain_as_rotated():
     assert state["next"] == "done"
     [outcome] = state["outcome"]
     assert outcome["reason"] is None
+    assert "service" not in outcome  # the stop's answer named no group: any replacement would do
     assert (outcome["from"], outcome["to"], outcome["status"], outcome["attempts"]) == (
         "192.0.2.1",
         "203.0.113.9",
@@ -217,9 +218,9 @@ def test_each_chain_takes_a_replacement_its_own_service_started_whatever_the_sta
     ]
     lookups = [{"ip": f"203.0.113.{n}", "verdict": "NOT_INDEXED", "priorOwner": None} for n in "89"]
     state = advance({"action": "judge", "rotation": state | {"lookups": lookups}}, now=NOW)
-    assert [(o["from"], o["to"], o["toTemplate"]) for o in state["outcome"]] == [
-        ("192.0.2.1", "203.0.113.9", "default"),
-        ("192.0.2.2", "203.0.113.8", "ipmi"),
+    assert [(o["from"], o["to"], o["toTemplate"], o["service"]) for o in state["outcome"]] == [
+        ("192.0.2.1", "203.0.113.9", "default", "honeynet-default"),
+        ("192.0.2.2", "203.0.113.8", "ipmi", "honeynet-ipmi"),
     ]
 
 
