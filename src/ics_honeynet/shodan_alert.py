@@ -60,6 +60,9 @@ class AlertApi(Protocol):
 
     def create_alert(self, name: str, ips: Sequence[str]) -> str: ...
 
+    def find_alert(self, name: str) -> str | None:
+        """The id of an alert named ``name`` (``GET /shodan/alert/info``), None when there is none."""
+
     def edit_alert(self, alert_id: str, ips: Sequence[str]) -> bool:
         """False: Shodan has no such alert (deleted by hand): it is created again."""
 
@@ -77,6 +80,16 @@ def parse_monitored_ip_limit(info: Any) -> int:
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
         raise ShodanResponseError("Shodan's api-info has no usage_limits.monitored_ips")
     return limit
+
+
+def alert_named(answer: Any, name: str) -> str | None:
+    """``GET /shodan/alert/info``'s list of alerts: the id of the first one named ``name``."""
+    if not isinstance(answer, list) or not all(isinstance(alert, dict) for alert in answer):
+        raise ShodanResponseError("Shodan's list of alerts is not a list of alerts")
+    for alert in answer:
+        if alert.get("name") == name:
+            return answer_id(alert, "alert")
+    return None
 
 
 def answer_id(answer: Any, what: str) -> str:
@@ -141,8 +154,12 @@ class AlertSyncer:
         if edit and record.alert_id is not None and not self.api.edit_alert(record.alert_id, monitored):
             record = self._step(record, alert_id=None, ips=(), triggers=(), notifier_attached=False)
         if record.alert_id is None:
-            new_alert = self.api.create_alert(self.name, monitored)
-            record = self._step(record, alert_id=new_alert, triggers=(), notifier_attached=False)
+            # A sync that died after Shodan created the alert but before the record was saved left
+            # it under the stack's name: adopt it (its IPs set anew) rather than make a second one.
+            found = self.api.find_alert(self.name)
+            if found is None or not self.api.edit_alert(found, monitored):
+                found = self.api.create_alert(self.name, monitored)
+            record = self._step(record, alert_id=found, triggers=(), notifier_attached=False)
         record = self._step(record, ips=monitored)
         alert, notifier = record.alert_id, record.notifier_id
         assert alert is not None and notifier is not None

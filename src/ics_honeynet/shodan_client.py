@@ -39,7 +39,7 @@ from ics_honeynet.exposure import (
 )
 from ics_honeynet.pacing import DynamoSlotStore, PacerUnavailableError, SharedPacer
 from ics_honeynet.retries import RetryPolicy, lookup_with_retries
-from ics_honeynet.shodan_alert import answer_id, parse_monitored_ip_limit
+from ics_honeynet.shodan_alert import alert_named, answer_id, parse_monitored_ip_limit
 
 
 class HttpObserver(HTTPAdapter):
@@ -149,6 +149,9 @@ class ShodanClient:
 
     def create_alert(self, name: str, ips: Sequence[str]) -> str:
         return answer_id(self._monitor(self._api.create_alert, name, list(ips)), "alert")
+
+    def find_alert(self, name: str) -> str | None:
+        return alert_named(self._monitor(self._api.alerts), name)
 
     def edit_alert(self, alert_id: str, ips: Sequence[str]) -> bool:
         try:

@@ -9,7 +9,14 @@ import pytest
 
 from ics_honeynet.contracts import AlertSyncStatus
 from ics_honeynet.exposure import ShodanRateLimitError, ShodanResponseError
-from ics_honeynet.shodan_alert import TRIGGERS, AlertRecord, AlertSyncer, answer_id, parse_monitored_ip_limit
+from ics_honeynet.shodan_alert import (
+    TRIGGERS,
+    AlertRecord,
+    AlertSyncer,
+    alert_named,
+    answer_id,
+    parse_monitored_ip_limit,
+)
 
 URL = "https://abc.lambda-url.us-east-1.on.aws/"
 IPS = ["198.51.100.1", "198.51.100.2", "198.51.100.3"]
@@ -19,6 +26,7 @@ IPS = ["198.51.100.1", "198.51.100.2", "198.51.100.3"]
 class FakeShodan:
     limit: int = 16
     alerts: dict[str, list[str]] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
     triggers: dict[str, tuple[str, ...]] = field(default_factory=dict)
     attached: dict[str, str] = field(default_factory=dict)
     notifiers: dict[str, str] = field(default_factory=dict)
@@ -44,8 +52,12 @@ class FakeShodan:
     def create_alert(self, name, ips):
         self._call("create")
         aid = f"A{self.calls.count('create')}"
-        self.alerts[aid] = list(ips)
+        self.alerts[aid], self.names[aid] = list(ips), name
         return aid
+
+    def find_alert(self, name):
+        self._call("find")
+        return next((aid for aid in self.alerts if self.names[aid] == name), None)
 
     def edit_alert(self, alert_id, ips):
         self._call("edit")
@@ -86,7 +98,7 @@ def syncer(shodan: FakeShodan, saved: Saved, url: str = URL) -> AlertSyncer:
 def test_the_first_sync_creates_a_notifier_an_alert_with_its_triggers_and_attaches_them():
     shodan, saved = FakeShodan(), Saved()
     record, result = syncer(shodan, saved).sync(AlertRecord(), IPS)
-    assert shodan.calls == ["info", "notifier", "create", "triggers", "attach"]
+    assert shodan.calls == ["info", "notifier", "find", "create", "triggers", "attach"]
     assert shodan.alerts == {"A1": IPS} and shodan.triggers == {"A1": TRIGGERS} and shodan.attached == {"A1": "n1"}
     assert shodan.notifiers == {"n1": URL}
     assert result == {"status": AlertSyncStatus.CREATED, "alertId": "A1", "monitored": 3, "unmonitored": [],
@@ -117,7 +129,7 @@ def test_an_alert_removed_by_hand_is_created_again():
     record, _ = syncer(shodan, saved).sync(AlertRecord(), IPS)
     shodan.alerts.clear()
     record, result = syncer(shodan, saved).sync(record, IPS[:2])
-    assert shodan.calls[-4:] == ["edit", "create", "triggers", "attach"]
+    assert shodan.calls[-5:] == ["edit", "find", "create", "triggers", "attach"]
     assert result["status"] == AlertSyncStatus.CREATED and record.alert_id == "A2" and shodan.alerts == {"A2": IPS[:2]}
 
 
@@ -143,8 +155,29 @@ def test_a_sync_failing_half_way_goes_on_from_what_shodan_did_without_a_second_a
         syncer(shodan, saved).sync(AlertRecord(), IPS)
     assert saved.last.alert_id == "A1" and saved.last.triggers == ()  # saved as soon as Shodan made it
     record, result = syncer(shodan, saved).sync(saved.last, IPS)  # the state machine's retry
-    assert shodan.calls == ["info", "notifier", "create", "triggers", "triggers", "attach"]
+    assert shodan.calls == ["info", "notifier", "find", "create", "triggers", "triggers", "attach"]
     assert len(shodan.alerts) == 1 and result["status"] == AlertSyncStatus.UPDATED and record.notifier_attached
+
+
+def test_an_alert_made_by_a_sync_that_died_before_saving_it_is_adopted_not_made_twice():
+    shodan, saved = FakeShodan(), Saved()
+    shodan.alerts["X9"], shodan.names["X9"] = ["192.0.2.9"], "someone else's alert"
+
+    def dies_once_the_alert_exists(record: AlertRecord) -> None:
+        if record.alert_id is not None:
+            raise TimeoutError("Task timed out")  # Lambda stopped between Shodan's answer and the save
+        saved(record)
+
+    with pytest.raises(TimeoutError):
+        AlertSyncer(api=shodan, save=dies_once_the_alert_exists, name="stack honeynet", webhook_url=URL).sync(
+            AlertRecord(), IPS
+        )
+    assert saved.last.alert_id is None and shodan.alerts["A1"] == IPS
+    shodan.calls.clear()
+    record, result = syncer(shodan, saved).sync(saved.last, IPS[:2])  # the next try knows no alert
+    assert shodan.calls == ["info", "find", "edit", "triggers", "attach"]
+    assert shodan.alerts == {"X9": ["192.0.2.9"], "A1": IPS[:2]} and record.alert_id == "A1"
+    assert result["status"] == AlertSyncStatus.CREATED and shodan.triggers == {"A1": TRIGGERS}
 
 
 def test_a_new_webhook_url_gets_its_own_notifier_attached():
@@ -170,6 +203,11 @@ def test_no_honeypot_left_removes_the_alert():
 
 def test_shodans_answers_are_read_strictly():
     assert parse_monitored_ip_limit({"usage_limits": {"monitored_ips": 16}}) == 16
+    listed = [{"id": "A1", "name": "other"}, {"id": "A2", "name": "ours"}, {"id": "A3", "name": "ours"}]
+    assert (alert_named(listed, "ours"), alert_named(listed, "none"), alert_named([], "ours")) == ("A2", None, None)
+    for bad in ({"id": "A1"}, [["A1", "ours"]], None, [{"name": "ours"}], [{"id": 7, "name": "ours"}]):
+        with pytest.raises(ShodanResponseError):
+            alert_named(bad, "ours")
     for bad in ({}, {"usage_limits": {"monitored_ips": "16"}}, {"usage_limits": {"monitored_ips": -1}}, None):
         with pytest.raises(ShodanResponseError):
             parse_monitored_ip_limit(bad)
