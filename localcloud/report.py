@@ -264,8 +264,10 @@ def rotation_outcome(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
             state = (json.loads(details.get("output") or "{}").get("rotation") or {}).get("state") or {}
             outcome = state.get("outcome") or []
     keys = ("from", "to", "via", "attempts", "status", "reason")
-    # The service it rotated in, when the tracker knew it (ECS's group of the stopped task).
-    return [{k: chain.get(k) for k in keys} | {k: chain[k] for k in ("service",) if k in chain} for chain in outcome]
+    # The service it rotated in (ECS's group of the stopped task) and stops the lifetime count
+    # missed, when there are.
+    optional = ("service", "uncounted")
+    return [{k: chain.get(k) for k in keys} | {k: chain[k] for k in optional if k in chain} for chain in outcome]
 
 
 def scan_outcomes(history: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -310,6 +310,7 @@ RotationOutcome = TypedDict(
         "toVerdict": str | None,
         "toTemplate": NotRequired[str],  # the Conpot template the replacement's service serves
         "service": NotRequired[str],  # the ECS service it rotated in (its replacements are that service's)
+        "uncounted": NotRequired[int],  # stops the IP's lifetime rotation count missed (CountRotation refused)
         "via": list[str],
         "attempts": int,
         "status": ChainStatus,
@@ -348,6 +349,7 @@ RotationChain = TypedDict(
         "status": ChainStatus,
         "reason": NotRequired[str],
         "service": NotRequired[str],
+        "uncounted": NotRequired[int],
     },
 )
 """One exposed honeypot's way to a clean IP: its origin, the replacements so far, its status,
@@ -363,6 +365,7 @@ class StopResult(TypedDict):
     stopped: bool
     group: NotRequired[str | None]
     error: NotRequired[str]
+    countError: NotRequired[str]  # stopped, but the exposure table did not count the rotation
 
 
 class ReplacementLookup(TypedDict):

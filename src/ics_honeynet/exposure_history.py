@@ -374,6 +374,8 @@ def record_rotation(
     old_ip = str(chain["from"])
     old = histories.get(old_ip) or IpHistory(ip=old_ip, task_arn=chain.get("fromTask"))
     detail = {k: chain.get(k) for k in ("from", "to", "via", "attempts", "reason", "verdict")}
+    if chain.get("uncounted"):  # stops CountRotation could not add to the lifetime count
+        detail["uncounted"] = chain["uncounted"]
     if chain.get("status") != ChainStatus.ROTATED or not chain.get("to"):
         return Change(ChangeKind.ROTATION_FAILED, old_ip, detail)
     histories[old_ip] = replace(old, replaced_by=chain["to"], updated_by=execution)

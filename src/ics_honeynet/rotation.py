@@ -213,10 +213,13 @@ def _apply_stop_results(state: RotationState, stop_results: Iterable[StopResult]
     failed = {r.get("taskArn"): r for r in results if not r.get("stopped")}
     # ECS replaces a service's task within that service: the chain takes that service's tasks only.
     services = {r.get("taskArn"): str(r["group"]).removeprefix("service:") for r in results if r.get("group")}
+    uncounted = {r.get("taskArn") for r in results if r.get("stopped") and r.get("countError")}
     for chain in state["chains"]:
         current = _current(chain)
         if current["taskArn"] in services:
             chain["service"] = services[current["taskArn"]]
+        if current["taskArn"] in uncounted:
+            chain["uncounted"] = chain.get("uncounted", 0) + 1
         if chain["status"] == WAITING and current["taskArn"] in failed:
             error = failed[current["taskArn"]]
             chain["status"] = FAILED
@@ -344,4 +347,6 @@ def _outcome(c: RotationChain) -> RotationOutcome:
         found["toTemplate"] = last["template"]
     if c.get("service"):
         found["service"] = c["service"]
+    if c.get("uncounted"):
+        found["uncounted"] = c["uncounted"]
     return found

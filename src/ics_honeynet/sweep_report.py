@@ -370,6 +370,8 @@ def _rotation_line(chain: Mapping[str, Any]) -> str:
         line += f"  ({attempts} attempts; skipped dirty IP(s) {', '.join(chain.get('via') or [])})"
     if chain.get("reason"):
         line += f"  [{chain['reason']}]"
+    if chain.get("uncounted"):
+        line += f"  (the exposure table's lifetime rotation count missed {chain['uncounted']} of these stops)"
     return line
 
 

@@ -443,6 +443,12 @@ def test_a_rotation_count_the_table_refuses_is_retried_and_the_rotation_goes_on(
     assert backoff(cloud, run, "CountRotation") == [("ResourceNotFoundException", s) for s in (2, 4, 8)]
     assert rotation["status"] == "ROTATED" and rotation["to"]
     assert item["rotations"] == {"N": "0"} and item["replacedBy"] == {"S": rotation["to"]}  # only the count missed it
+    # ... and the record and the email say so.
+    assert rotation["uncounted"] == 1
+    [email] = report.emails
+    missed = "(the exposure table's lifetime rotation count missed 1 of these stops)"
+    line = f"- {rotation['from']} -> {rotation['to']}  {missed}"
+    assert line in email["body"].splitlines()
 
 
 # -- ECS/EC2 listing ----------------------------------------------------------------------------------

@@ -234,3 +234,14 @@ def test_a_chain_waits_while_only_another_services_task_has_started():
     # A task listed without its service (an older ListHoneypotIps) may still be taken.
     state = advance({"action": "observe", "rotation": stopped | {"observed": [task("9", 1)]}}, now=NOW)
     assert [h["taskArn"] for h in state["chains"][0]["hops"]] == ["arn:task/9"]
+
+
+def test_a_stop_the_exposure_table_did_not_count_is_said_in_the_outcome():
+    state = planned()
+    results = [o | {"stopped": True, "countError": "DynamoDB.ResourceNotFoundException"} for o in state["toStop"]]
+    state = advance({"action": "observe", "rotation": state | {"stopResults": results, "observed": [task("9", 1)]}},
+                    now=NOW)  # fmt: skip
+    lookups = [{"ip": "203.0.113.9", "verdict": "NOT_INDEXED", "priorOwner": None}]
+    state = advance({"action": "judge", "rotation": state | {"lookups": lookups}}, now=NOW)
+    [outcome] = state["outcome"]
+    assert (outcome["status"], outcome["to"], outcome["uncounted"]) == ("ROTATED", "203.0.113.9", 1)

@@ -175,6 +175,14 @@ def test_a_rotation_moves_the_history_to_the_new_ip():
     assert "Still on Shodan, unchanged" not in summary.message
 
 
+def test_a_rotation_the_lifetime_count_missed_says_so_in_the_email():
+    rotated = chain("ROTATED", to="203.0.113.5", toTask="arn:t/new", toStartedAt=T1, toVerdict="NOT_INDEXED",
+                    via=[], attempts=1, uncounted=1)  # fmt: skip
+    summary = sweep([result("192.0.2.9", "FINGERPRINTED")], {}, rotation=[rotated], rotate_on="fingerprinted")
+    line = "- 192.0.2.9 -> 203.0.113.5  (the exposure table's lifetime rotation count missed 1 of these stops)"
+    assert line in summary.message.splitlines()
+
+
 def test_a_failed_rotation_is_alerted_with_its_reason():
     failed = chain("FAILED", reason="no replacement task with a public IP within 300 s", attempts=1)
     summary = sweep(
