@@ -64,3 +64,73 @@ def test_without_a_token_nothing_asks_censys_and_each_ip_says_off():
     assert all("lastCensysVerdict" not in h for h in histories.values())
     [email] = report.emails
     assert "Censys" not in email["body"]
+
+
+def test_censys_down_is_its_error_only_and_shodans_verdict_stands():
+    with LocalCloud(scenario_path=CENSYS) as cloud:
+        ip = slots(cloud)
+        cloud.censys.set_fault("503")
+        run, report = cloud.sweep()
+        results = record(cloud, run)
+        asked = [len(cloud.censys.requests(address)) for address in ip.values()]
+        evidence = cloud.evidence(f"evidence/{ip['indexed-and-in-censys']}/{run.name}.json")
+    assert run.status == "SUCCEEDED"
+    assert {n: results[a]["verdict"] for n, a in ip.items()} == {
+        "quiet": "NOT_INDEXED",
+        "indexed-and-in-censys": "INDEXED",
+        "censys-calls-it-a-honeypot": "NOT_INDEXED",
+    }
+    assert {r["censys"]["verdict"] for r in results.values()} == {"ERROR"}
+    assert evidence["censys"] == {"verdict": "ERROR", "error": "CensysUnavailableError"}
+    assert asked == [1 + 2] * 3  # retried (MaxAttempts 2), then recorded as Censys's ERROR
+    assert censys_errors(run) == ["CensysUnavailableError"] * 9
+    [email] = report.emails  # Shodan's finding, as without Censys
+    assert email["subject"] == "ICS honeynet: 1 newly on Shodan"
+    assert "    Censys:     ERROR (CensysUnavailableError; asked again next sweep)\n" in email["body"]
+
+
+def test_a_rate_limited_censys_is_retried_until_it_answers():
+    with LocalCloud(scenario_path=CENSYS) as cloud:
+        ip = slots(cloud)["indexed-and-in-censys"]
+        cloud.censys.set_fault("rate_limit", ip=ip, times=2)
+        run, _ = cloud.sweep()
+        result = record(cloud, run)[ip]
+        statuses = [r.status for r in cloud.censys.requests(ip)]
+    assert run.status == "SUCCEEDED"
+    assert result["censys"]["verdict"] == "INDEXED"
+    assert statuses == [429, 429, 200]
+    assert censys_errors(run) == ["CensysRateLimitError"] * 2
+
+
+def test_a_rejected_token_is_censys_error_for_each_ip_and_said_in_the_email():
+    with LocalCloud(scenario_path=CENSYS, stored_censys_token="not-the-token") as cloud:
+        ip = slots(cloud)
+        run, report = cloud.sweep()
+        results = record(cloud, run)
+        statuses = [r.status for r in cloud.censys.requests()]
+    assert run.status == "SUCCEEDED"
+    assert {r["censys"]["verdict"] for r in results.values()} == {"ERROR"}
+    assert results[ip["indexed-and-in-censys"]]["verdict"] == "INDEXED"  # Shodan's verdict stands
+    assert statuses == [401] * 3  # asked once each: no retry helps a rejected token
+    assert censys_errors(run) == ["CensysAuthError"] * 3
+    [email] = report.emails
+    assert "Censys rejected the token (CensysAuthError, HTTP 401/403)" in email["body"]
+
+
+def test_a_spent_budget_skips_censys_without_a_request():
+    with LocalCloud(scenario_path=CENSYS, parameters={"CensysMonthlyLookups": "2"}) as cloud:
+        ip = slots(cloud)
+        run, report = cloud.sweep()
+        results = record(cloud, run)
+        asked = sorted(len(cloud.censys.requests(address)) for address in ip.values())
+        second, _ = cloud.sweep()
+        again = record(cloud, second)
+        total = len(cloud.censys.requests())
+    assert run.status == "SUCCEEDED" and second.status == "SUCCEEDED"
+    verdicts = sorted(r["censys"]["verdict"] for r in results.values())
+    assert verdicts.count("SKIPPED_BUDGET") == 1 and asked == [0, 1, 1]  # no request for the skipped IP
+    assert {r["censys"]["verdict"] for r in again.values()} == {"SKIPPED_BUDGET"}
+    assert total == 2  # the month's two lookups, and no more
+    assert censys_errors(run) == []  # never an error
+    [email] = report.emails
+    assert "Censys: 1 IP(s) not asked, this month's CensysMonthlyLookups are spent (SKIPPED_BUDGET)." in email["body"]
