@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from localcloud.cloud import LocalCloud
 from tests.integration.test_internetdb_sweep import history, record, slots
+from tests.mutants import asl_changed, mutant, state
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 CENSYS = SCENARIOS / "censys.yaml"
@@ -134,3 +137,50 @@ def test_a_spent_budget_skips_censys_without_a_request():
     assert censys_errors(run) == []  # never an error
     [email] = report.emails
     assert "Censys: 1 IP(s) not asked, this month's CensysMonthlyLookups are spent (SKIPPED_BUDGET)." in email["body"]
+
+
+# -- mutants: the defect put back, the promise lost ------------------------------------------------
+READ_CENSYS_TOKEN = (
+    "            - Sid: ReadCensysToken\n"
+    "              Effect: Allow\n"
+    "              Action: ssm:GetParameter\n"
+    '              Resource: !Sub "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}'
+    ':parameter${CensysTokenParameter}"\n'
+)
+
+
+def check_censys_down_keeps_every_verdict(cloud, run, results) -> None:
+    """What test_censys_down_is_its_error_only_and_shodans_verdict_stands promises."""
+    assert run.status == "SUCCEEDED"
+    assert sorted(r["verdict"] for r in results.values()) == ["INDEXED", "NOT_INDEXED", "NOT_INDEXED"]
+    assert {r["censys"]["verdict"] for r in results.values()} == {"ERROR"}
+
+
+def test_without_askcensys_catch_a_censys_failure_fails_the_sweep_and_loses_every_verdict(tmp_path):
+    def without_catch(definition: dict) -> None:
+        del state(definition, "AskCensys")["Catch"]
+
+    with LocalCloud(scenario_path=CENSYS, template_path=asl_changed(tmp_path, without_catch)) as cloud:
+        slots(cloud)
+        cloud.censys.set_fault("503")
+        run, report = cloud.sweep()
+        assert run.status == "FAILED" and not [k for k in report.s3_keys if k.startswith("sweeps/")]
+        with pytest.raises(AssertionError):
+            check_censys_down_keeps_every_verdict(cloud, run, {})
+
+
+def test_without_ssm_get_parameter_on_the_token_censys_cannot_be_asked(tmp_path):
+    # The local cloud evaluates the function's role as IAM would: no ssm:GetParameter on the
+    # token's parameter, no token (CensysTokenUnavailableError), whatever Censys would answer.
+    template = mutant(tmp_path, READ_CENSYS_TOKEN, "")
+    with LocalCloud(scenario_path=CENSYS, template_path=template) as cloud:
+        ip = slots(cloud)
+        run, report = cloud.sweep()
+        results = record(cloud, run)
+        requests = cloud.censys.requests()
+    assert run.status == "SUCCEEDED"  # Censys is secondary
+    assert {r["censys"]["verdict"] for r in results.values()} == {"ERROR"} and requests == []
+    assert censys_errors(run) == ["CensysTokenUnavailableError"] * 3
+    assert results[ip["indexed-and-in-censys"]]["censys"]["error"] == "CensysTokenUnavailableError"
+    [email] = report.emails
+    assert "Censys's token could not be read (CensysTokenUnavailableError)" in email["body"]
