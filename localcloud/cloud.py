@@ -187,9 +187,11 @@ class LocalCloud:
     simulated_wall_clock: bool = False
     # Where the handlers' InternetDB requests go (the local InternetDB; a test may point it elsewhere).
     internetdb_endpoint: str = ""
-    # The Censys token stored in SSM when the scenario has a censys section; None stores the one
-    # the local Censys accepts.
+    # The Censys token stored in SSM when the scenario has a censys section (or ``censys_token``
+    # is set); None stores the one the local Censys accepts.
     stored_censys_token: str | None = None
+    # Censys on, accepting this token, whatever the scenario says (None: as the scenario says).
+    censys_token: str | None = None
     progress: Progress = lambda _msg: None
 
     scenario: Scenario = field(init=False)
@@ -286,14 +288,13 @@ class LocalCloud:
         )
         # Censys, the optional second index: its own listener; the stack has a token (SSM,
         # CensysTokenParameter) only when the scenario has a censys section.
-        self.censys = es.enter_context(CensysApiServer(self.scenario.censys.token or LOCAL_CENSYS_TOKEN))
+        censys_token = self.censys_token or self.scenario.censys.token
+        self.censys = es.enter_context(CensysApiServer(censys_token or LOCAL_CENSYS_TOKEN))
         censys_parameters = {}
-        if self.scenario.censys.token is not None:
+        if censys_token is not None:
             censys_parameters["CensysTokenParameter"] = CENSYS_TOKEN_PARAMETER
             boto3.client("ssm", region_name=REGION).put_parameter(
-                Name=CENSYS_TOKEN_PARAMETER,
-                Type="SecureString",
-                Value=self.stored_censys_token or self.scenario.censys.token,
+                Name=CENSYS_TOKEN_PARAMETER, Type="SecureString", Value=self.stored_censys_token or censys_token
             )
         count = self.tasks if self.tasks is not None else len(self.scenario.honeypots)
         parameters = {
