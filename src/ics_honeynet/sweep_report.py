@@ -379,6 +379,22 @@ def _censys_notes(findings: Iterable[Finding]) -> list[str]:
     return [*notes, ""] if notes else []
 
 
+def _newly_in(
+    changes: list[Change], by_ip: Mapping[str, Finding], title: str, engine: str, key: str, shodan: str
+) -> list[str]:
+    """The email's section for another engine newly listing IPs: each with that engine's opinion
+    (the finding's, else the verdict the change kept) beside Shodan's verdict."""
+    if not changes:
+        return []
+    lines = [title]
+    shown, more = _capped(changes)
+    for change in shown:
+        finding = by_ip[change.ip]
+        said = (finding.internetdb if key == "internetDb" else finding.censys) or {"verdict": change.detail.get(key)}
+        lines.append(f"- {change.ip}{_label(finding)}  {engine}: {_opinion_text(said)}  ({shodan}: {finding.verdict})")
+    return [*lines, *more, ""]
+
+
 def _unchanged_line(f: Finding) -> str:
     unknown = (
         "  (honeyscore UNKNOWN: Shodan did not answer)" if f.honeyscore_status == HoneyscoreStatus.UNAVAILABLE else ""
@@ -451,22 +467,22 @@ def compose_message(summary: SweepSummary, *, execution: str, evidence_bucket: s
             for change in shown:
                 lines.extend(_finding_lines(by_ip[change.ip], evidence_bucket))
             lines += [*more, ""]
-    if changed[ChangeKind.NEWLY_IN_INTERNETDB]:
-        lines.append("Newly in Shodan InternetDB (the free, keyless index; weekly), beside Shodan's API verdict:")
-        shown, more = _capped(changed[ChangeKind.NEWLY_IN_INTERNETDB])
-        for change in shown:
-            finding = by_ip[change.ip]
-            said = _opinion_text(finding.internetdb or {"verdict": change.detail.get("internetDb")})
-            lines.append(f"- {change.ip}{_label(finding)}  InternetDB: {said}  (Shodan's API: {finding.verdict})")
-        lines += [*more, ""]
-    if changed[ChangeKind.NEWLY_IN_CENSYS]:
-        lines.append("Newly in Censys (the second index), beside Shodan's verdict:")
-        shown, more = _capped(changed[ChangeKind.NEWLY_IN_CENSYS])
-        for change in shown:
-            finding = by_ip[change.ip]
-            said = _opinion_text(finding.censys or {"verdict": change.detail.get("censys")})
-            lines.append(f"- {change.ip}{_label(finding)}  Censys: {said}  (Shodan: {finding.verdict})")
-        lines += [*more, ""]
+    lines += _newly_in(
+        changed[ChangeKind.NEWLY_IN_INTERNETDB],
+        by_ip,
+        "Newly in Shodan InternetDB (the free, keyless index; weekly), beside Shodan's API verdict:",
+        "InternetDB",
+        "internetDb",
+        "Shodan's API",
+    )
+    lines += _newly_in(
+        changed[ChangeKind.NEWLY_IN_CENSYS],
+        by_ip,
+        "Newly in Censys (the second index), beside Shodan's verdict:",
+        "Censys",
+        "censys",
+        "Shodan",
+    )
     lines += _censys_notes(summary.findings)
     if changed[ChangeKind.ROTATED]:
         lines.append(f"Rotated to a fresh IP (RotateOn={rotate_on}), the new IP checked on Shodan:")
