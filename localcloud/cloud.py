@@ -38,6 +38,7 @@ from localcloud.authorizer import (
     lambda_invoke_denial,
     log_group_key_denial,
 )
+from localcloud.censys_api import CensysApiServer, censys_record
 from localcloud.constants import ACCOUNT_ID, DEFAULT_SCENARIO, REGION, TEMPLATE
 from localcloud.ecs_scheduler import HoneynetScheduler, HoneypotTask
 from localcloud.function_urls import FunctionUrls, HttpResponse
@@ -50,7 +51,13 @@ from localcloud.functions import (
     load_container,
     stdout_routed_to_function_logs,
 )
-from localcloud.handler_patches import ClockPatches, ScaledClock, routing_internetdb_to, routing_shodan_to
+from localcloud.handler_patches import (
+    ClockPatches,
+    ScaledClock,
+    routing_censys_to,
+    routing_internetdb_to,
+    routing_shodan_to,
+)
 from localcloud.iam import acting_as, role_principal
 from localcloud.lambda_imports import import_error, missing_imports
 from localcloud.lambda_runtime import InProcessLambda
@@ -66,6 +73,8 @@ from localcloud.stack import DeployedStack, DeployError, Progress, deploy
 # sleep is multiplied by this factor so a sweep with retries takes seconds.
 DEFAULT_TIME_SCALE = 0.01
 SHODAN_KEY_PARAMETER = "/ics-honeynet/shodan-api-key"
+CENSYS_TOKEN_PARAMETER = "/ics-honeynet/censys-token"  # noqa: S105 - a parameter name
+LOCAL_CENSYS_TOKEN = "local-censys-token"  # noqa: S105 - what the local Censys accepts when the scenario has none
 
 
 class SweepTimeout(RuntimeError):
@@ -178,11 +187,17 @@ class LocalCloud:
     simulated_wall_clock: bool = False
     # Where the handlers' InternetDB requests go (the local InternetDB; a test may point it elsewhere).
     internetdb_endpoint: str = ""
+    # The Censys token stored in SSM when the scenario has a censys section (or ``censys_token``
+    # is set); None stores the one the local Censys accepts.
+    stored_censys_token: str | None = None
+    # Censys on, accepting this token, whatever the scenario says (None: as the scenario says).
+    censys_token: str | None = None
     progress: Progress = lambda _msg: None
 
     scenario: Scenario = field(init=False)
     stack: DeployedStack = field(init=False)
     shodan: ShodanApiServer = field(init=False)
+    censys: CensysApiServer = field(init=False)
     scheduler: HoneynetScheduler = field(init=False)
     runtime: InProcessLambda = field(init=False)
     function_urls: FunctionUrls = field(init=False)
@@ -271,6 +286,16 @@ class LocalCloud:
             Type="SecureString",
             Value=self.stored_shodan_key or self.scenario.shodan.api_key,
         )
+        # Censys, the optional second index: its own listener; the stack has a token (SSM,
+        # CensysTokenParameter) only when the scenario has a censys section.
+        censys_token = self.censys_token or self.scenario.censys.token
+        self.censys = es.enter_context(CensysApiServer(censys_token or LOCAL_CENSYS_TOKEN))
+        censys_parameters = {}
+        if censys_token is not None:
+            censys_parameters["CensysTokenParameter"] = CENSYS_TOKEN_PARAMETER
+            boto3.client("ssm", region_name=REGION).put_parameter(
+                Name=CENSYS_TOKEN_PARAMETER, Type="SecureString", Value=self.stored_censys_token or censys_token
+            )
         count = self.tasks if self.tasks is not None else len(self.scenario.honeypots)
         parameters = {
             "AlertEmail": "researcher@example.org",
@@ -281,6 +306,7 @@ class LocalCloud:
             "ShodanRequestsPerSecond": f"{rate or 1.0:g}",
             "ExtraHoneypotIps": ",".join(extra.ip for extra in self.scenario.extra_ips),
             **({"ExperimentMode": "on"} if self.scenario.experiment else {}),
+            **censys_parameters,
             **self.parameters,
         }
         # From here on every call a principal of the stack makes is authorised as on AWS (while
@@ -308,6 +334,7 @@ class LocalCloud:
         clocks = ClockPatches(self.clock, wall=self.simulated_wall_clock)
         self.internetdb_endpoint = self.shodan.internetdb_url
         es.enter_context(routing_internetdb_to(lambda: self.internetdb_endpoint))
+        es.enter_context(routing_censys_to(self.censys.url))
         es.callback(clocks.restore)
         if self.simulated_wall_clock:
             es.enter_context(clock.reading(self.clock))
@@ -414,6 +441,10 @@ class LocalCloud:
             return
         profile = self.scenario.profile_for_slot(task.slot)
         self.shodan.set_honeyscore(task.ip, profile.honeyscore)
+        self.censys.set_host(task.ip, None)  # a recycled IP: what Censys had was the previous holder's
+        if profile.censys_after_minutes is not None:
+            record = censys_record(task.ip, profile.ports, profile.censys_labels)
+            self.censys.publish_later(task.ip, profile.censys_after_minutes * 60 * self.time_scale, record)
         if profile.indexed_after_minutes is None:
             self.shodan.set_host(task.ip, render_host(task.ip, profile, task.started_at, clock.now()))
             self._publish_to_internetdb(task.ip, profile)

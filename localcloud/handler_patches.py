@@ -134,20 +134,31 @@ def routing_shodan_to(url: str | Callable[[], str]) -> Iterator[None]:
 
 
 INTERNETDB_ORIGIN = "https://internetdb.shodan.io"
+CENSYS_ORIGIN = "https://api.platform.censys.io"
 
 
 @contextlib.contextmanager
-def routing_internetdb_to(url: str | Callable[[], str]) -> Iterator[None]:
-    """Every request to InternetDB in the block goes to ``url`` (or what ``url()`` says then)."""
+def routing_origin_to(origin: str, url: str | Callable[[], str]) -> Iterator[None]:
+    """Every request to ``origin`` in the block goes to ``url`` (or what ``url()`` says then)."""
     from requests.adapters import HTTPAdapter
 
     original = HTTPAdapter.send
 
     def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
-        if isinstance(request.url, str) and request.url.startswith(INTERNETDB_ORIGIN + "/"):
+        if isinstance(request.url, str) and request.url.startswith(origin + "/"):
             target = url() if callable(url) else url
-            request.url = target.rstrip("/") + request.url.removeprefix(INTERNETDB_ORIGIN)
+            request.url = target.rstrip("/") + request.url.removeprefix(origin)
         return original(self, request, *args, **kwargs)
 
     with mock.patch.object(HTTPAdapter, "send", send):
         yield
+
+
+def routing_internetdb_to(url: str | Callable[[], str]) -> contextlib.AbstractContextManager[None]:
+    """Every request to InternetDB in the block goes to ``url``."""
+    return routing_origin_to(INTERNETDB_ORIGIN, url)
+
+
+def routing_censys_to(url: str | Callable[[], str]) -> contextlib.AbstractContextManager[None]:
+    """Every request to Censys's Platform API in the block goes to ``url``."""
+    return routing_origin_to(CENSYS_ORIGIN, url)

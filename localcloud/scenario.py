@@ -44,6 +44,10 @@ class Profile:
     # Shodan InternetDB (weekly data) shows what Shodan has on the IP this many minutes after
     # Shodan had it (None: not during the run, InternetDB's refresh has not come yet).
     internetdb_after_minutes: float | None = None
+    # Censys lists the IP's services (the profile's ports) this many minutes after the task
+    # started (None: never during the run, its 404), labelled ``censys_labels``.
+    censys_after_minutes: float | None = None
+    censys_labels: tuple[str, ...] = ()
     # make report (a scenario over simulated hours): when Shodan indexes / fingerprints the IP,
     # in hours after the task started (None: never), and the attacks the honeypot draws.
     indexed_after_hours: float | None = None
@@ -67,6 +71,13 @@ class ShodanSettings:
 
 
 @dataclass(frozen=True)
+class CensysSettings:
+    """The local Censys Platform API; ``token`` None: the stack has no Censys token (Censys off)."""
+
+    token: str | None = None
+
+
+@dataclass(frozen=True)
 class ReportSettings:
     """How ``make report`` plays the scenario: simulated hours, the sweep's schedule, the traffic."""
 
@@ -87,6 +98,7 @@ class ReportSettings:
 class Scenario:
     description: str = ""
     shodan: ShodanSettings = field(default_factory=ShodanSettings)
+    censys: CensysSettings = field(default_factory=CensysSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
     honeypots: list[Profile] = field(default_factory=list)
     replacements: list[Profile] = field(default_factory=list)
@@ -162,6 +174,13 @@ PROFILE_FIELDS: dict[str, Field] = {
         "had it (0: at once; scaled like waits); default: not during the run (its 404)",
         low=0,
     ),
+    "censys_after_minutes": Field(
+        "number",
+        "Censys lists the IP's services (its ports) this many minutes after the task started (0: at once; "
+        "scaled like waits); default: not during the run (its 404). Asked only with a censys token",
+        low=0,
+    ),
+    "censys_labels": Field("list:text", "the labels Censys puts on the host (e.g. [honeypot]; default none)"),
     "indexed_after_hours": Field(
         "number", "make report: Shodan indexes the IP this many hours after the task started (default never)", low=0
     ),
@@ -185,6 +204,17 @@ SCHEMA: dict[str, Field] = {
                 "number", "minutes from a scan request to the IP in the index (default 0; scaled like waits)", low=0
             ),
             "monitored_ips": Field("whole", "IPs the plan's Shodan Monitor alerts may watch (default 16)", low=0),
+        },
+    ),
+    "censys": Field(
+        "mapping",
+        "the local Censys Platform API (the optional second index)",
+        fields={
+            "token": Field(
+                "text",
+                "the personal access token it accepts; the local cloud stores it in SSM and sets "
+                "CensysTokenParameter (no censys section: Censys off)",
+            ),
         },
     ),
     "run": Field(
@@ -336,6 +366,8 @@ def _profile(raw: Any, where: str) -> Profile:
         name=values.get("name"),
         indexed_after_minutes=values.get("indexed_after_minutes"),
         internetdb_after_minutes=values.get("internetdb_after_minutes"),
+        censys_after_minutes=values.get("censys_after_minutes"),
+        censys_labels=values.get("censys_labels", ()),
         indexed_after_hours=indexed,
         fingerprinted_after_hours=fingerprinted,
         attacks_per_hour=values.get("attacks_per_hour", Profile.attacks_per_hour),
@@ -385,6 +417,7 @@ def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
             scan_delay_minutes=shodan.get("scan_delay_minutes", ShodanSettings.scan_delay_minutes),
             monitored_ips=shodan.get("monitored_ips", ShodanSettings.monitored_ips),
         ),
+        censys=CensysSettings(token=values.get("censys", {}).get("token")),
         honeypots=_profiles(data.get("honeypots"), f"{source}: honeypots"),
         replacements=_profiles(data.get("replacements"), f"{source}: replacements"),
         default_replacement=_profile(data.get("default_replacement", "not_indexed"), f"{source}: default_replacement"),

@@ -137,7 +137,7 @@ Deliver = Callable[[str, dict[str, str], bytes], int]
 
 
 @dataclass
-class _Fault:
+class Fault:
     kind: str
     remaining: int | None  # None: every time
     endpoint: str | None = None  # None: every endpoint
@@ -175,13 +175,13 @@ class ShodanApiServer:
         self._hosts: dict[str, dict[str, Any]] = {}
         self._honeyscores: dict[str, float] = {}
         self._raw_answers: dict[str, tuple[int, str, str]] = {}
-        self._faults: dict[str | None, _Fault] = {}
+        self._faults: dict[str | None, Fault] = {}
         self._records: list[RequestRecord] = []
         self._last_request_at: dict[str, float] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._internetdb: dict[str, dict[str, Any]] = {}
-        self._internetdb_faults: dict[str | None, _Fault] = {}
+        self._internetdb_faults: dict[str | None, Fault] = {}
         self._internetdb_records: list[RequestRecord] = []
         self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
         self._httpd.daemon_threads = True
@@ -228,7 +228,7 @@ class ShodanApiServer:
             if fault is None:
                 self._faults.pop(ip, None)
             else:
-                self._faults[ip] = _Fault(fault, times, endpoint)
+                self._faults[ip] = Fault(fault, times, endpoint)
 
     def set_internetdb(self, ip: str, document: dict[str, Any] | None) -> None:
         """What InternetDB answers for ``ip`` (None: its 404)."""
@@ -267,7 +267,7 @@ class ShodanApiServer:
             if fault is None:
                 self._internetdb_faults.pop(ip, None)
             else:
-                self._internetdb_faults[ip] = _Fault(fault, times)
+                self._internetdb_faults[ip] = Fault(fault, times)
 
     def internetdb_requests(self, ip: str | None = None) -> list[RequestRecord]:
         with self._lock:
@@ -375,20 +375,9 @@ class ShodanApiServer:
 
     # -- behaviour -------------------------------------------------------------------------------
     def _take_fault(
-        self, ip: str | None, endpoint: str | None, faults: dict[str | None, _Fault] | None = None
+        self, ip: str | None, endpoint: str | None, faults: dict[str | None, Fault] | None = None
     ) -> str | None:
-        faults = self._faults if faults is None else faults
-        with self._lock:
-            for scope in (ip, None):
-                fault = faults.get(scope)
-                if fault is None or fault.endpoint not in (None, endpoint):
-                    continue
-                if fault.remaining is not None:
-                    fault.remaining -= 1
-                    if fault.remaining <= 0:
-                        del faults[scope]
-                return fault.kind
-        return None
+        return take_fault(self._faults if faults is None else faults, self._lock, ip, endpoint)
 
     def _over_rate_limit(self, key: str) -> bool:
         """Shodan's 1 request/s per key, across every client and thread."""
@@ -449,7 +438,7 @@ class ShodanApiServer:
                 return 401, "application/json", json.dumps({"error": INVALID_KEY})
             # Only a fault set for these endpoints (endpoint="alert"): the lookups' faults stay theirs.
             with self._lock:
-                scoped = (self._faults.get(None) or _Fault("", None)).endpoint == "alert"
+                scoped = (self._faults.get(None) or Fault("", None)).endpoint == "alert"
             fault = self._take_fault(None, "alert") if scoped else None
             if fault == "rate_limit" or self._over_rate_limit(key):
                 return 429, "application/json", json.dumps({"error": RATE_LIMITED})
@@ -629,7 +618,7 @@ class ShodanApiServer:
     def _internetdb_handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
-        class Handler(_JsonAnswers):
+        class Handler(JsonAnswers):
             def do_GET(self) -> None:
                 path = urlparse(self.path).path
                 status, content_type, body = server.respond_internetdb(path)
@@ -644,7 +633,7 @@ class ShodanApiServer:
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
-        class Handler(_JsonAnswers):
+        class Handler(JsonAnswers):
             def do_GET(self) -> None:
                 url = urlparse(self.path)
                 status, content_type, body = server.respond(url.path, parse_qs(url.query))
@@ -685,7 +674,24 @@ class ShodanApiServer:
         return Handler
 
 
-class _JsonAnswers(BaseHTTPRequestHandler):
+def take_fault(
+    faults: dict[str | None, Fault], lock: threading.Lock, ip: str | None, endpoint: str | None
+) -> str | None:
+    """The fault to inject into this answer (the IP's first, then a global one), counted down."""
+    with lock:
+        for scope in (ip, None):
+            fault = faults.get(scope)
+            if fault is None or fault.endpoint not in (None, endpoint):
+                continue
+            if fault.remaining is not None:
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    del faults[scope]
+            return fault.kind
+    return None
+
+
+class JsonAnswers(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def _answer(self, status: int, content_type: str, body: str) -> None:

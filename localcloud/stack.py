@@ -399,6 +399,8 @@ def deploy(
     if not_emulated:
         progress(f"NOT emulated locally: {', '.join(not_emulated)}")
 
+    # A function under a false condition (CensysLookup without a token) is not created, as on AWS.
+    code_dirs = {lid: folder for lid, folder in code_dirs.items() if lid in physical}
     functions = {lid: physical[lid] for lid in code_dirs}
     machine_role = boto3.client("stepfunctions", region_name=region).describe_state_machine(
         stateMachineArn=machine_arn

@@ -30,6 +30,14 @@ class Verdict(StrEnum):
 EXPOSED_VERDICTS = frozenset({Verdict.INDEXED, Verdict.FINGERPRINTED})
 
 
+class NotAsked(StrEnum):
+    """A second engine's verdict when it was, by design, not asked about the IP (Censys's)."""
+
+    OFF = "OFF"  # the engine is not configured (no CensysTokenParameter)
+    SKIPPED_BUDGET = "SKIPPED_BUDGET"  # this month's lookups (CensysMonthlyLookups) are spent
+    PENDING = "PENDING"  # the state machine's mark before it asks (AskCensys replaces it)
+
+
 class RotateOn(StrEnum):
     """The stack's ``RotateOn`` parameter: which verdict moves a honeypot to a fresh IP."""
 
@@ -86,6 +94,7 @@ class ChangeKind(StrEnum):
     NEWLY_FINGERPRINTED = "NEWLY_FINGERPRINTED"
     NEWLY_INDEXED = "NEWLY_INDEXED"
     NEWLY_IN_INTERNETDB = "NEWLY_IN_INTERNETDB"  # the second opinion: InternetDB lists the IP (weekly, keyless)
+    NEWLY_IN_CENSYS = "NEWLY_IN_CENSYS"  # the second index: Censys lists the IP (optional token)
     ROTATED = "ROTATED"
     ROTATION_FAILED = "ROTATION_FAILED"
     CHECK_FAILING = "CHECK_FAILING"
@@ -238,12 +247,13 @@ class PriorOwner(TypedDict):
 
 class EngineOpinion(TypedDict):
     """One engine's verdict on one IP, beside the check's own: Shodan InternetDB's second opinion
-    (the ASL's AskInternetDb; ``ERROR`` and the error's name when it could not be asked, which
-    never changes the check's verdict)."""
+    (the ASL's AskInternetDb), Censys's (AskCensys; or why it was not asked). ``ERROR`` and the
+    error's name when it could not be asked, which never changes the check's verdict."""
 
-    verdict: Verdict
+    verdict: Verdict | NotAsked
     ports: NotRequired[list[int]]
     tags: NotRequired[list[str]]
+    protocols: NotRequired[list[str]]  # Censys's service names (e.g. MODBUS)
     error: NotRequired[str]
 
 
@@ -274,12 +284,22 @@ class CheckResult(TypedDict):
     internetDb: EngineOpinion | None
 
 
+class CheckInMap(CheckResult):
+    """The check as the Map iteration holds it after the state machine's additions, and as
+    StoreEvidence files it: where it goes, and Censys's opinion (AskCensys's; or OFF, or why it
+    was not asked)."""
+
+    evidenceKey: str
+    censys: EngineOpinion
+
+
 class MapEntry(TypedDict):
     """What one iteration of the sweep's Map returns: the verdict, and where the rest is."""
 
     ip: str
     verdict: Verdict
     internetDb: NotRequired[Verdict]  # InternetDB's verdict only (the evidence holds its whole opinion)
+    censys: NotRequired[Verdict | NotAsked]  # Censys's verdict only, likewise
     taskArn: NotRequired[str | None]
     evidenceKey: NotRequired[str]
     evidenceStored: NotRequired[bool]  # False: the whole check is in the entry (S3 refused it)

@@ -12,6 +12,8 @@ What counts as a change, and so as a reason to email:
   opinion, lists the IP (indexed or fingerprinted by its own reading; weekly, so usually days after
   Shodan's API): the free, keyless index many tools read. Not with ``ShodanEngine=internetdb``,
   where InternetDB's verdict is the check's own (NEWLY_INDEXED says it);
+- ``NEWLY_IN_CENSYS``: likewise, the first sweep of this tenure in which Censys (the optional
+  second index) lists the IP;
 - ``CHECK_FAILING``: the IP could not be checked, and the previous check had worked;
 - ``ROTATED`` / ``ROTATION_FAILED``: from the sweep's rotation (see track_rotation).
 
@@ -44,6 +46,7 @@ from ics_honeynet.contracts import (
     Arm,
     ChainStatus,
     ChangeKind,
+    NotAsked,
     PersonaTag,
     ShodanEngine,
     Verdict,
@@ -80,6 +83,8 @@ ATTRIBUTES = {
     "last_honeyscore_status": "lastHoneyscoreStatus",
     "last_internetdb_verdict": "lastInternetDbVerdict",
     "internetdb_first_indexed": "internetDbFirstIndexed",
+    "last_censys_verdict": "lastCensysVerdict",
+    "censys_first_indexed": "censysFirstIndexed",
     "rotations": "rotations",
     "last_rotated_at": "lastRotatedAt",
     "replaced_by": "replacedBy",
@@ -179,6 +184,10 @@ class IpHistory(ExperimentFields, PersonaFields):
     # appeared in it (the weekly index's lag behind Shodan's API, measured).
     last_internetdb_verdict: str | None = None
     internetdb_first_indexed: str | None = None
+    # Censys's likewise (when the stack has a Censys token; OFF and SKIPPED_BUDGET are not
+    # verdicts: the last one Censys gave stays).
+    last_censys_verdict: str | None = None
+    censys_first_indexed: str | None = None
     rotations: int = 0
     last_rotated_at: str | None = None
     replaced_by: str | None = None
@@ -316,7 +325,7 @@ def record_check(
     verdict = str(result.get("verdict") or Verdict.ERROR)
     changes: list[Change] = []
     common = {"lastChecked": checked_at, "taskArn": task}
-    previous = _fold_internetdb(previous, result, checked_at, changes, common)
+    previous = _fold_opinions(previous, result, checked_at, changes, common)
     if verdict == Verdict.ERROR:
         error = str(result.get("error") or "error")
         if previous.last_error is None:
@@ -342,21 +351,48 @@ def record_check(
     return history, changes
 
 
-def _fold_internetdb(
+@dataclass(frozen=True)
+class _OtherEngine:
+    """An engine whose opinion a sweep result may carry beside the check's verdict."""
+
+    key: str  # the result's key (contracts.CheckResult / CheckInMap)
+    last_verdict: str  # the IpHistory fields it keeps
+    first_indexed: str
+    change: ChangeKind
+    checks_as: ShodanEngine | None  # when the check itself is this engine's, its news is NEWLY_INDEXED's
+
+
+OTHER_ENGINES = (
+    _OtherEngine(
+        "internetDb",
+        "last_internetdb_verdict",
+        "internetdb_first_indexed",
+        ChangeKind.NEWLY_IN_INTERNETDB,
+        ShodanEngine.INTERNETDB,
+    ),
+    _OtherEngine("censys", "last_censys_verdict", "censys_first_indexed", ChangeKind.NEWLY_IN_CENSYS, None),
+)
+
+
+def _fold_opinions(
     history: IpHistory, result: Mapping[str, Any], checked_at: str, changes: list[Change], common: dict[str, Any]
 ) -> IpHistory:
-    """InternetDB's opinion, when the sweep has one for the IP: its last verdict, and the first
-    time this tenure is in it (NEWLY_IN_INTERNETDB, unless InternetDB made the check itself)."""
-    said = result.get("internetDb")
-    if not isinstance(said, Mapping) or not said.get("verdict"):
-        return history
-    verdict = str(said["verdict"])
-    history = replace(history, last_internetdb_verdict=verdict)
-    if verdict in EXPOSED_VERDICTS and history.internetdb_first_indexed is None:
-        history = replace(history, internetdb_first_indexed=checked_at)
-        if result.get("engine") != ShodanEngine.INTERNETDB:
-            detail = {**common, "internetDb": verdict, "verdict": result.get("verdict")}
-            changes.append(Change(ChangeKind.NEWLY_IN_INTERNETDB, str(result["ip"]), detail))
+    """Each other engine's opinion, when the sweep has one for the IP: its last verdict (ERROR: it
+    could not be asked; not asked at all, NotAsked, changes nothing), and the first time this
+    tenure is in it (its NEWLY_IN_* change, unless that engine made the check itself)."""
+    for engine in OTHER_ENGINES:
+        said = result.get(engine.key)
+        if not isinstance(said, Mapping) or not said.get("verdict") or said["verdict"] in set(NotAsked):
+            continue
+        verdict = str(said["verdict"])
+        last: dict[str, Any] = {engine.last_verdict: verdict}
+        history = replace(history, **last)
+        if verdict in EXPOSED_VERDICTS and getattr(history, engine.first_indexed) is None:
+            first: dict[str, Any] = {engine.first_indexed: checked_at}
+            history = replace(history, **first)
+            if engine.checks_as is None or result.get("engine") != engine.checks_as:
+                detail = {**common, engine.key: verdict, "verdict": result.get("verdict")}
+                changes.append(Change(engine.change, str(result["ip"]), detail))
     return history
 
 

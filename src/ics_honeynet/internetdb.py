@@ -24,8 +24,6 @@ Everything returned is bounded like exposure.py's check (clipped strings, capped
 
 from __future__ import annotations
 
-import ipaddress
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,6 +39,7 @@ from ics_honeynet.contracts import (
     Verdict,
     format_utc,
 )
+from ics_honeynet.engine_answers import Engine, read_engine_answer, read_texts, same_ip
 from ics_honeynet.exposure import (
     MAX_HOSTNAMES,
     MAX_PORTS,
@@ -75,6 +74,16 @@ class InternetDbResponseError(InternetDbError):
     """InternetDB answered something that is neither its document nor its 404 (no retry helps)."""
 
 
+INTERNETDB = Engine(
+    "InternetDB",
+    unavailable=InternetDbUnavailableError,
+    rate_limited=InternetDbRateLimitError,
+    bad_response=InternetDbResponseError,
+    max_bytes=MAX_BODY_BYTES,
+    not_found="its 'no information' detail",
+)
+
+
 @dataclass(frozen=True)
 class InternetDbHost:
     """InternetDB's document for one IP, read defensively and bounded."""
@@ -104,74 +113,46 @@ class InternetDbHost:
         }
 
 
-def _texts(value: Any, limit: int) -> tuple[str, ...]:
-    """A list's strings, clipped, the first ``limit``; anything else reads as none."""
-    if not isinstance(value, list):
-        return ()
-    return tuple(clip(v) or "" for v in value if isinstance(v, str) and v.strip())[:limit]
-
-
-def _same_ip(value: Any, ip: str) -> bool:
-    try:
-        return isinstance(value, str) and ipaddress.ip_address(value.strip()) == ipaddress.ip_address(ip)
-    except ValueError:
-        return False
-
-
 def parse_document(document: Any, ip: str) -> InternetDbHost:
     """InternetDB's 200 answer: an object about ``ip`` with a list of ``ports``; malformed parts of
     the other lists are ignored. Anything else is an InternetDbResponseError."""
     if not isinstance(document, Mapping):
         raise InternetDbResponseError(f"InternetDB's answer for {ip} is a {type(document).__name__}, not an object")
-    if not _same_ip(document.get("ip"), ip):
+    if not same_ip(document.get("ip"), ip):
         shown = clip(repr(document.get("ip")), 64)
         raise InternetDbResponseError(f"InternetDB answered about {shown} when asked about {ip}")
     if not isinstance(document.get("ports"), list):
         what = "lacks" if "ports" not in document else "has malformed"
         raise InternetDbResponseError(f"InternetDB's answer for {ip} {what} ports")
     ports = capped_sorted({p for p in map(read_port, document["ports"]) if p is not None}, MAX_PORTS)
-    vulns = sorted(set(_texts(document.get("vulns"), 10_000)))
+    vulns = sorted(set(read_texts(document.get("vulns"), 10_000)))
     return InternetDbHost(
         ports=tuple(ports),
         tags=read_tags(document.get("tags")),
-        hostnames=_texts(document.get("hostnames"), MAX_HOSTNAMES),
-        cpes=_texts(document.get("cpes"), MAX_CPES),
+        hostnames=read_texts(document.get("hostnames"), MAX_HOSTNAMES),
+        cpes=read_texts(document.get("cpes"), MAX_CPES),
         vulns=tuple(vulns[:MAX_VULNS]),
         vuln_count=len(vulns),
     )
-
-
-_NOT_JSON = object()
-
-
-def _json(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError):  # UnicodeDecodeError included; absurdly nested JSON
-        return _NOT_JSON
 
 
 def read_answer(ip: str, status: int, body: bytes) -> InternetDbHost | None:
     """InternetDB's HTTP answer for ``ip``: its document, None for its "no information" 404, or a
     typed error. ``body`` is at most MAX_BODY_BYTES (the client reads no more; one byte more
     means the body was larger)."""
-    if status == 429:
-        raise InternetDbRateLimitError(f"InternetDB answered HTTP 429 for {ip}")
-    if status >= 500 or status == 408:
-        raise InternetDbUnavailableError(f"InternetDB answered HTTP {status} for {ip}")
-    if len(body) > MAX_BODY_BYTES:
-        raise InternetDbResponseError(f"InternetDB's answer for {ip} is larger than {MAX_BODY_BYTES} bytes")
-    document = _json(body)
-    if status == 404:
-        detail = document.get("detail") if isinstance(document, Mapping) else None
-        if isinstance(detail, str) and detail.strip().lower() == NOT_FOUND_DETAIL.lower():
-            return None
-        raise InternetDbResponseError(f"InternetDB answered HTTP 404 for {ip} without its 'no information' detail")
-    if status != 200:
-        raise InternetDbResponseError(f"InternetDB answered HTTP {status} for {ip}")
-    if document is _NOT_JSON:
-        raise InternetDbResponseError(f"InternetDB's answer for {ip} was not JSON (HTTP {status})")
-    return parse_document(document, ip)
+    return read_engine_answer(
+        INTERNETDB,
+        ip,
+        status,
+        body,
+        is_not_found=_is_no_information,
+        parse=lambda document: parse_document(document, ip),
+    )
+
+
+def _is_no_information(document: Any) -> bool:
+    detail = document.get("detail") if isinstance(document, Mapping) else None
+    return isinstance(detail, str) and detail.strip().lower() == NOT_FOUND_DETAIL.lower()
 
 
 def opinion(host: InternetDbHost | None) -> EngineOpinion:
@@ -185,10 +166,11 @@ def assess(target: Target, host: InternetDbHost | None, *, checked_at: datetime)
     """The IP's check by InternetDB (the shape of Shodan's API check: the state machine handles
     both alike). No banner dates: every port counts as ours, nothing as a prior owner's."""
     said = opinion(host)
-    found = said["verdict"] != Verdict.NOT_INDEXED
+    verdict = host.verdict if host is not None else Verdict.NOT_INDEXED
+    found = verdict != Verdict.NOT_INDEXED
     return CheckResult(
         ip=target.ip,
-        verdict=said["verdict"],
+        verdict=verdict,
         found=found,
         taskArn=target.task_arn,
         startedAt=format_utc(target.started_at) if target.started_at else None,

@@ -18,17 +18,15 @@ from functools import cache
 
 import boto3
 import requests
-from botocore.exceptions import BotoCoreError, ClientError
 
+from ics_honeynet.engine_http import paced_get
 from ics_honeynet.internetdb import (
+    INTERNETDB,
     INTERNETDB_URL,
-    MAX_BODY_BYTES,
     InternetDbHost,
-    InternetDbRateLimitError,
-    InternetDbUnavailableError,
     read_answer,
 )
-from ics_honeynet.pacing import DynamoSlotStore, PacerUnavailableError, SharedPacer
+from ics_honeynet.pacing import DynamoSlotStore, SharedPacer
 
 PACER_NAME = "internetdb.shodan.io"  # its item in the pace table (the Shodan key's is named by its parameter)
 USER_AGENT = "ics-honeynet-sweep"
@@ -40,40 +38,15 @@ class InternetDbClient:
 
     def host(self, ip: str) -> InternetDbHost | None:
         """InternetDB's document for ``ip`` (None: it has nothing on the IP)."""
-        try:
-            self.pacer.wait()
-        except (ClientError, BotoCoreError) as error:
-            raise PacerUnavailableError(f"the InternetDB pace table did not answer: {error}") from None
-        try:
-            with self._session.get(
-                f"{INTERNETDB_URL}/{ip}",
-                timeout=self.timeout,
-                allow_redirects=False,
-                stream=True,
-                headers={"Accept": "application/json", "User-Agent": USER_AGENT},
-            ) as response:
-                status, body = response.status_code, _bounded_body(response)
-        except requests.Timeout:
-            raise InternetDbUnavailableError(f"InternetDB did not answer within {self.timeout:g} s") from None
-        except (requests.ConnectionError, OSError):
-            raise InternetDbUnavailableError("could not connect to InternetDB") from None
-        except requests.RequestException as error:
-            raise InternetDbUnavailableError(f"InternetDB request failed: {type(error).__name__}") from None
-        try:
-            return read_answer(ip, status, body)
-        except InternetDbRateLimitError:
-            self.pacer.slow_down()
-            raise
-
-
-def _bounded_body(response: requests.Response) -> bytes:
-    """At most MAX_BODY_BYTES + 1 bytes of the body (one more tells read_answer it was larger)."""
-    body = b""
-    for chunk in response.iter_content(chunk_size=16 * 1024):
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            break
-    return body[: MAX_BODY_BYTES + 1]
+        return paced_get(
+            INTERNETDB,
+            self._session,
+            self.pacer,
+            f"{INTERNETDB_URL}/{ip}",
+            headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+            timeout=self.timeout,
+            read=lambda status, body: read_answer(ip, status, body),
+        )
 
 
 @cache

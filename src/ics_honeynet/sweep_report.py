@@ -17,6 +17,7 @@ from ics_honeynet.contracts import (
     ChainStatus,
     ChangeKind,
     HoneyscoreStatus,
+    NotAsked,
     RotateOn,
     ScanTarget,
     ShodanEngine,
@@ -67,6 +68,7 @@ class Finding:
     error_stored: bool = False
     engine: str | None = None  # whose verdict (contracts.ShodanEngine); None: not checked
     internetdb: Mapping[str, Any] | None = None  # InternetDB's opinion (contracts.EngineOpinion)
+    censys: Mapping[str, Any] | None = None  # Censys's (None: the record has none; OFF: no token)
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,7 @@ def parse_finding(result: Mapping[str, Any]) -> Finding:
         error_stored=isinstance(result.get("failure"), Mapping) and result["failure"].get("stored") is True,
         engine=result.get("engine"),
         internetdb=result["internetDb"] if isinstance(result.get("internetDb"), Mapping) else None,
+        censys=result["censys"] if isinstance(result.get("censys"), Mapping) else None,
     )
 
 
@@ -270,6 +273,7 @@ _SUBJECT_PARTS = {
     ChangeKind.NEWLY_FINGERPRINTED: "{n} newly fingerprinted",
     ChangeKind.NEWLY_INDEXED: "{n} newly on Shodan",
     ChangeKind.NEWLY_IN_INTERNETDB: "{n} newly in InternetDB",
+    ChangeKind.NEWLY_IN_CENSYS: "{n} newly in Censys",
     ChangeKind.ROTATED: "{n} rotated",
     ChangeKind.ROTATION_FAILED: "{n} rotation(s) failed",
     ChangeKind.CHECK_FAILING: "{n} not checked",
@@ -312,14 +316,23 @@ def _honeyscore_text(f: Finding) -> str:
     return "unknown"
 
 
-def _internetdb_text(said: Mapping[str, Any]) -> str:
-    """InternetDB's opinion on one line: its verdict and what it lists, or why it could not be asked."""
+def _opinion_text(said: Mapping[str, Any]) -> str:
+    """Another engine's opinion on one line: its verdict and what it lists, or why it could not
+    be asked (InternetDB's, Censys's)."""
     verdict = str(said.get("verdict") or Verdict.ERROR)
     if verdict == Verdict.ERROR:
         return f"ERROR ({said.get('error') or 'not asked'}; asked again next sweep)"
+    if verdict == NotAsked.SKIPPED_BUDGET:
+        return "SKIPPED_BUDGET (this month's CensysMonthlyLookups are spent; not asked)"
     listed = [f"ports {', '.join(map(str, said['ports']))}"] if said.get("ports") else []
+    listed += [f"protocols {', '.join(said['protocols'])}"] if said.get("protocols") else []
     listed += [f"tags {', '.join(said['tags'])}"] if said.get("tags") else []
     return verdict + (f" ({'; '.join(listed)})" if listed else "")
+
+
+def _censys_asked(f: Finding) -> bool:
+    """Whether the finding carries an opinion of Censys's worth a line (not OFF: no token)."""
+    return f.censys is not None and f.censys.get("verdict") != NotAsked.OFF
 
 
 def _finding_lines(f: Finding, evidence_bucket: str) -> list[str]:
@@ -330,7 +343,9 @@ def _finding_lines(f: Finding, evidence_bucket: str) -> list[str]:
     lines.append(f"    tags:       {', '.join(f.tags) or '-'}")
     lines.append(f"    honeyscore: {_honeyscore_text(f)}")
     if f.internetdb is not None and f.engine != ShodanEngine.INTERNETDB:
-        lines.append(f"    InternetDB: {_internetdb_text(f.internetdb)}")
+        lines.append(f"    InternetDB: {_opinion_text(f.internetdb)}")
+    if f.censys is not None and _censys_asked(f):
+        lines.append(f"    Censys:     {_opinion_text(f.censys)}")
     if f.org:
         lines.append(f"    org:        {f.org}")
     if f.last_update:
@@ -342,6 +357,44 @@ def _finding_lines(f: Finding, evidence_bucket: str) -> list[str]:
     return lines
 
 
+CENSYS_REJECTED = (
+    "Censys rejected the token (CensysAuthError, HTTP 401/403): check the SSM parameter named by "
+    "CensysTokenParameter; Shodan's verdicts are unaffected."
+)
+
+
+def _censys_notes(findings: Iterable[Finding]) -> list[str]:
+    """What the email says of Censys as a whole: a rejected or unreadable token, and the IPs the
+    month's budget left unasked (each IP's line says it too)."""
+    said = [f.censys for f in findings if f.censys is not None]
+    errors = {str(s.get("error")) for s in said if s.get("verdict") == Verdict.ERROR}
+    skipped = sum(1 for s in said if s.get("verdict") == NotAsked.SKIPPED_BUDGET)
+    notes = [CENSYS_REJECTED] if "CensysAuthError" in errors else []
+    if "CensysTokenUnavailableError" in errors:
+        notes.append("Censys's token could not be read (CensysTokenUnavailableError): see CensysTokenParameter.")
+    if skipped:
+        notes.append(
+            f"Censys: {skipped} IP(s) not asked, this month's CensysMonthlyLookups are spent (SKIPPED_BUDGET)."
+        )
+    return [*notes, ""] if notes else []
+
+
+def _newly_in(
+    changes: list[Change], by_ip: Mapping[str, Finding], title: str, engine: str, key: str, shodan: str
+) -> list[str]:
+    """The email's section for another engine newly listing IPs: each with that engine's opinion
+    (the finding's, else the verdict the change kept) beside Shodan's verdict."""
+    if not changes:
+        return []
+    lines = [title]
+    shown, more = _capped(changes)
+    for change in shown:
+        finding = by_ip[change.ip]
+        said = (finding.internetdb if key == "internetDb" else finding.censys) or {"verdict": change.detail.get(key)}
+        lines.append(f"- {change.ip}{_label(finding)}  {engine}: {_opinion_text(said)}  ({shodan}: {finding.verdict})")
+    return [*lines, *more, ""]
+
+
 def _unchanged_line(f: Finding) -> str:
     unknown = (
         "  (honeyscore UNKNOWN: Shodan did not answer)" if f.honeyscore_status == HoneyscoreStatus.UNAVAILABLE else ""
@@ -351,7 +404,8 @@ def _unchanged_line(f: Finding) -> str:
         if f.internetdb is not None and f.engine != ShodanEngine.INTERNETDB
         else ""
     )
-    return f"- {f.ip}  {f.verdict}{_label(f)}{unknown}{second}  {SHODAN_HOST_PAGE.format(ip=f.ip)}"
+    third = f"  (Censys: {f.censys.get('verdict')})" if f.censys is not None and _censys_asked(f) else ""
+    return f"- {f.ip}  {f.verdict}{_label(f)}{unknown}{second}{third}  {SHODAN_HOST_PAGE.format(ip=f.ip)}"
 
 
 def _error_line(f: Finding, evidence_bucket: str) -> str:
@@ -415,14 +469,23 @@ def compose_message(summary: SweepSummary, *, execution: str, evidence_bucket: s
             for change in shown:
                 lines.extend(_finding_lines(by_ip[change.ip], evidence_bucket))
             lines += [*more, ""]
-    if changed[ChangeKind.NEWLY_IN_INTERNETDB]:
-        lines.append("Newly in Shodan InternetDB (the free, keyless index; weekly), beside Shodan's API verdict:")
-        shown, more = _capped(changed[ChangeKind.NEWLY_IN_INTERNETDB])
-        for change in shown:
-            finding = by_ip[change.ip]
-            said = _internetdb_text(finding.internetdb or {"verdict": change.detail.get("internetDb")})
-            lines.append(f"- {change.ip}{_label(finding)}  InternetDB: {said}  (Shodan's API: {finding.verdict})")
-        lines += [*more, ""]
+    lines += _newly_in(
+        changed[ChangeKind.NEWLY_IN_INTERNETDB],
+        by_ip,
+        "Newly in Shodan InternetDB (the free, keyless index; weekly), beside Shodan's API verdict:",
+        "InternetDB",
+        "internetDb",
+        "Shodan's API",
+    )
+    lines += _newly_in(
+        changed[ChangeKind.NEWLY_IN_CENSYS],
+        by_ip,
+        "Newly in Censys (the second index), beside Shodan's verdict:",
+        "Censys",
+        "censys",
+        "Shodan",
+    )
+    lines += _censys_notes(summary.findings)
     if changed[ChangeKind.ROTATED]:
         lines.append(f"Rotated to a fresh IP (RotateOn={rotate_on}), the new IP checked on Shodan:")
         shown, more = _capped(changed[ChangeKind.ROTATED])

@@ -86,9 +86,10 @@ def _result(target: Mapping[str, Any], entry: Mapping[str, Any], read: Callable[
 
 
 def _entry_opinion(entry: Mapping[str, Any]) -> dict[str, Any]:
-    """The entry keeps InternetDB's verdict only (the evidence its whole opinion): as an opinion."""
-    said = entry.get("internetDb")
-    return {"internetDb": {"verdict": said}} if isinstance(said, str) and said else {}
+    """The entry keeps the other engines' verdicts only (the evidence their whole opinions): as
+    opinions."""
+    said = {key: entry.get(key) for key in ("internetDb", "censys")}
+    return {key: {"verdict": verdict} for key, verdict in said.items() if isinstance(verdict, str) and verdict}
 
 
 def gather_results(

@@ -26,6 +26,7 @@ FUNCTION_EVENTS = {
     "shodan_lookup.json": ("shodan_lookup", "CheckIp"),
     "shodan_lookup_replacement.json": ("shodan_lookup", "LookupReplacement"),
     "internetdb_lookup.json": ("internetdb_lookup", "AskInternetDb"),
+    "censys_lookup.json": ("censys_lookup", "AskCensys"),
     "track_rotation.json": ("track_rotation", "JudgeReplacements"),
     "summarize_sweep.json": ("summarize_sweep", "SummarizeSweep"),
     "request_shodan_scan.json": ("request_shodan_scan", "RequestScan"),
@@ -56,7 +57,9 @@ def swept():
     every function is invoked, each payload recorded."""
     with (
         pytest.MonkeyPatch.context() as patch,
-        LocalCloud(rotate_on="fingerprinted", parameters={"ExperimentMode": "on"}) as cloud,
+        LocalCloud(
+            rotate_on="fingerprinted", parameters={"ExperimentMode": "on"}, censys_token="local-censys-token"
+        ) as cloud,
     ):
         patch.setattr(secrets, "randbelow", lambda n: 1 % n)  # the arms' coin: treatment
         cloud.wait_for_running(3)
@@ -147,6 +150,9 @@ def test_each_event_runs_through_its_handler_with_what_the_readme_says_it_needs(
     assert invoke("shodan_lookup_replacement.json")["verdict"] == "NOT_INDEXED"
     # InternetDB's lookup needs only the pace table (no key) and InternetDB (the local one: its 404).
     assert invoke("internetdb_lookup.json")["internetDb"] == {"verdict": "NOT_INDEXED", "ports": [], "tags": []}
+    # Censys's lookup needs its token in SSM, the pace table (its pace and the month's budget) and
+    # Censys (the local one: its 404).
+    assert invoke("censys_lookup.json") == {"verdict": "NOT_INDEXED", "ports": [], "protocols": [], "tags": []}
     # The replacement IP carries a prior owner's honeypot tag: dirty, so the tracker stops it too.
     judged = invoke("track_rotation.json")
     assert (judged["next"], [t["ip"] for t in judged["toStop"]]) == ("stop", ["203.0.113.150"])

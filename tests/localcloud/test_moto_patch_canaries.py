@@ -643,6 +643,34 @@ def test_requests_hands_every_request_to_its_adapters_send_which_the_local_cloud
     assert [r.path for r in server.requests()] == ["/shodan/host/192.0.2.1"]
 
 
+def test_both_engines_routes_stack_on_the_adapters_send_and_censys_sees_the_bearer_header():
+    # handler_patches.routing_censys_to patches HTTPAdapter.send again, inside InternetDB's routing
+    # (the local cloud enters both): each must pass the other's requests through, and the request
+    # must still carry the Authorization header the local Censys checks.
+    import requests
+
+    from localcloud.censys_api import CensysApiServer
+    from localcloud.handler_patches import CENSYS_ORIGIN, routing_censys_to, routing_internetdb_to
+    from localcloud.shodan_api import ShodanApiServer
+
+    assert CENSYS_ORIGIN == "https://api.platform.censys.io"
+    with (
+        ShodanApiServer(api_key="k") as shodan,
+        CensysApiServer(token="t") as censys,
+        routing_internetdb_to(shodan.internetdb_url),
+        routing_censys_to(censys.url),
+    ):
+        session = requests.Session()
+        host = f"{CENSYS_ORIGIN}/v3/global/asset/host/192.0.2.1"
+        assert session.get(host, timeout=5).status_code == 401  # no token
+        assert session.get(host, headers={"Authorization": "Bearer x"}, timeout=5).status_code == 401
+        found = session.get(host, headers={"Authorization": "Bearer t"}, timeout=5)
+        assert (found.status_code, found.json()["status"]) == (404, 404)
+        assert session.get("https://internetdb.shodan.io/192.0.2.1", timeout=5).status_code == 404
+    assert [r.status for r in censys.requests()] == [401, 401, 404]
+    assert [r.path for r in shodan.internetdb_requests()] == ["/192.0.2.1"]
+
+
 # -- the attack-event pipeline (moto_patches/firehose.py, logs.py, glue.py, ec2.py, s3.py) ---------
 def test_moto_cloudformation_lacks_the_pipelines_types_and_resolves_types_where_we_add_ours():
     from moto.cloudformation import parsing

@@ -37,13 +37,16 @@ def profile(**fields: object) -> dict:
         (profile(shodan="indexd"), "f.yaml: honeypots[0] (plc).shodan: expected one of not_indexed, indexed, "
          "fingerprinted, stale, got 'indexd'"),
         (profile(color="red"), "f.yaml: honeypots[0] (plc): unknown field(s) color; known: name, shodan, ports, tags, "
-         "honeyscore, org, banner_age_hours, indexed_after_minutes, internetdb_after_minutes, indexed_after_hours, "
-         "fingerprinted_after_hours, attacks_per_hour"),
+         "honeyscore, org, banner_age_hours, indexed_after_minutes, internetdb_after_minutes, censys_after_minutes, "
+         "censys_labels, indexed_after_hours, fingerprinted_after_hours, attacks_per_hour"),
         (profile(shodan="stale", banner_age_hours=3), "f.yaml: honeypots[0] (plc).banner_age_hours: a stale "
          "profile's banners predate the task (negative hours)"),
         ({"honeypots": "indexed"}, "f.yaml: honeypots: expected a list of profiles, got 'indexed'"),
         (profile(internetdb_after_minutes=-1), "f.yaml: honeypots[0] (plc).internetdb_after_minutes: expected a "
          "number of at least 0, got -1"),
+        (profile(censys_after_minutes=-1), "f.yaml: honeypots[0] (plc).censys_after_minutes: expected a "
+         "number of at least 0, got -1"),
+        ({"censys": {"token": 7}}, "f.yaml.censys.token: expected a string, got 7"),
         ({"replacements": [7]}, "f.yaml: replacements[0]: expected a profile (a mapping, or one of not_indexed, "
          "indexed, fingerprinted, stale), got 7"),
         ({"shodan": {"rate_limit_per_s": -1}}, "f.yaml.shodan.rate_limit_per_s: expected a number of at least 0, "
@@ -55,8 +58,8 @@ def profile(**fields: object) -> dict:
         ({"run": {"parameters": {"MapConcurrency": [3]}}}, "f.yaml.run.parameters.MapConcurrency: expected a string "
          "or a number, got [3]"),
         ({"extra_ips": [{"ip": "10.0.0.300"}]}, "f.yaml: extra_ips[0].ip: '10.0.0.300' is not an IP address"),
-        ({"honeypot": []}, "f.yaml: unknown field(s) honeypot; known: description, shodan, run, report, honeypots, "
-         "replacements, default_replacement, extra_ips"),
+        ({"honeypot": []}, "f.yaml: unknown field(s) honeypot; known: description, shodan, censys, run, report, "
+         "honeypots, replacements, default_replacement, extra_ips"),
         (profile(shodan="indexed", indexed_after_hours=6), "f.yaml: honeypots[0] (plc): indexed_after_hours/"
          "fingerprinted_after_hours need shodan: not_indexed first"),
         (profile(indexed_after_hours=12, fingerprinted_after_hours=6), "f.yaml: honeypots[0] (plc)."

@@ -19,6 +19,7 @@ from ics_honeynet.contracts import (
     Arm,
     ChainStatus,
     ChangeKind,
+    NotAsked,
     RotateOn,
     RotationStep,
     ScanOutcome,
@@ -61,13 +62,19 @@ def test_every_verdict_and_step_the_asl_compares_is_a_contract_value():
                 walk(value)
 
     walk(asl)
-    known = {*Verdict, *RotateOn, *RotationStep, *ShodanEngine}
+    known = {*Verdict, *RotateOn, *RotationStep, *ShodanEngine, *NotAsked}
     assert compared, "the ASL compares no literal: this test reads the wrong definition"
     assert compared <= known, compared - known
     # The Choices that route a check and a rotation use the contract's values.
     assert {Verdict.INDEXED, Verdict.FINGERPRINTED, Verdict.ERROR, RotateOn.NEVER} <= compared
     assert {RotationStep.STOP, RotationStep.WAIT, RotationStep.CHECK} <= compared
     assert ShodanEngine.INTERNETDB in compared  # WatchWithShodanMonitor: no key, no alert
+    assert NotAsked.PENDING in compared  # WantCensys: a token set, Censys is asked
+    # CensysSetting's verdict is the template's CensysUntilAsked: PENDING, or OFF (no token).
+    template = load_template(ROOT / "template.yaml")
+    [machine] = [r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::StateMachine"]
+    until_asked = machine["Properties"]["DefinitionSubstitutions"]["CensysUntilAsked"]["Fn::If"]
+    assert until_asked[1:] == [NotAsked.PENDING, NotAsked.OFF]
     # The alert's status the ASL writes itself (no key: OFF; the sync failing: NOT_SYNCED).
     states = json.loads(asl_text())["States"]
     assert states["ShodanMonitorOff"]["Parameters"]["alert"]["status"] == AlertSyncStatus.OFF

@@ -4,6 +4,7 @@ entries, and the key's configuration errors."""
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import boto3
 import pytest
@@ -184,15 +185,21 @@ def test_a_lost_race_tries_again_and_endless_losses_are_an_error():
         SharedPacer(Racing(MAX_RACES), 1.0, clock=lambda: 5.0, sleep=lambda _s: None).reserve()
 
 
+def pace_table() -> Any:
+    """The pace table (as template.yaml's ShodanPaceTable) in moto, named "pace"; inside mock_aws."""
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    client.create_table(
+        TableName="pace",
+        AttributeDefinitions=[{"AttributeName": "pacer", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pacer", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return client
+
+
 def test_the_dynamodb_slot_store_reserves_with_conditional_writes():
     with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="pace",
-            AttributeDefinitions=[{"AttributeName": "pacer", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pacer", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        client = pace_table()
         store = DynamoSlotStore(client, "pace", "/ics-honeynet/shodan-api-key")
         assert store.queue_behind(1000.0, 1.03) is None  # no item: nothing queued
         assert store.start_queue(1000.0, 1000.0, 1.03) is True

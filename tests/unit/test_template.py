@@ -36,6 +36,11 @@ def resolved(parameters: dict[str, str]) -> dict:
     return {**cfn, "Resources": _resolve_if(resources, truth), "Outputs": _resolve_if(cfn["Outputs"], truth)}
 
 
+def with_censys() -> dict:
+    """The stack with a Censys token (CensysOn)."""
+    return resolved({"CensysTokenParameter": "/ics-honeynet/censys-token"})
+
+
 @pytest.fixture(scope="module")
 def cfn() -> dict:
     return resolved({})
@@ -255,7 +260,8 @@ def test_function_permissions_are_scoped(cfn):
 
 def test_functions_run_python313_on_arm64(cfn):
     functions = of_type(cfn, "AWS::Lambda::Function")
-    assert len(functions) == 9
+    assert len(functions) == 9  # CensysLookup only with a Censys token
+    assert len(of_type(with_censys(), "AWS::Lambda::Function")) == 10
     for function in functions.values():
         assert function["Properties"]["Runtime"] == "python3.13"
         assert function["Properties"]["Architectures"] == ["arm64"]
@@ -268,7 +274,7 @@ def test_the_functions_share_one_package_each_with_its_handler():
     assert template["Globals"]["Function"]["CodeUri"] == "src/"
     functions = {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::Serverless::Function"}
     handlers = {r["Properties"]["Handler"] for r in functions.values()}
-    assert len(handlers) == len(functions) == 9
+    assert len(handlers) == len(functions) == 10
     for logical_id, function in functions.items():
         assert "CodeUri" not in function["Properties"], logical_id
         module, _, attribute = function["Properties"]["Handler"].rpartition(".")
@@ -459,6 +465,33 @@ def test_an_internetdb_lookup_finishes_within_its_timeout_at_the_largest_map_con
     assert env["SHODAN_PACE_TABLE"] == {"Ref": "ShodanPaceTable"}
 
 
+def test_a_censys_lookup_finishes_within_its_timeout_at_the_largest_map_concurrency(cfn):
+    # Its slot behind at most MapConcurrency others (each up to 50% slower after 429s), one request.
+    function = with_censys()["Resources"]["CensysLookupFunction"]["Properties"]
+    env = function["Environment"]["Variables"]
+    rate = float(env["CENSYS_REQUESTS_PER_SECOND"])
+    slot_wait = cfn["Parameters"]["MapConcurrency"]["MaxValue"] * 1.03 / rate * 1.5
+    assert slot_wait + float(env["CENSYS_TIMEOUT_SECONDS"]) < function["Timeout"] == 180
+    assert env["SHODAN_PACE_TABLE"] == {"Ref": "ShodanPaceTable"}
+
+
+def test_censys_exists_only_with_a_token_and_only_its_function_reads_the_token(cfn):
+    assert "CensysLookupFunction" not in cfn["Resources"]
+    machine = of_type(cfn, "AWS::StepFunctions::StateMachine")["SweepStateMachine"]["Properties"]
+    assert machine["DefinitionSubstitutions"]["CensysUntilAsked"] == "OFF"  # nothing asks Censys
+    template = load_template(TEMPLATE)
+    assert template["Conditions"]["CensysOn"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "CensysTokenParameter"}, ""]}]}
+    assert template["Parameters"]["CensysTokenParameter"]["Default"] == ""
+    conditional = {k for k, r in template["Resources"].items() if r.get("Condition") == "CensysOn"}
+    assert conditional == {"CensysLookupFunction", "CensysLookupLogGroup"}
+    readers = {
+        logical_id
+        for logical_id, resource in template["Resources"].items()
+        if "CensysTokenParameter" in json.dumps(resource.get("Properties", {}).get("Policies", []))
+    }
+    assert readers == {"CensysLookupFunction"}
+
+
 def test_the_longest_rotation_the_parameters_allow_fits_in_the_execution_timeout(cfn):
     # An execution timeout cannot be caught: the sweep record and history would never be written.
     params = cfn["Parameters"]
@@ -514,7 +547,7 @@ def test_every_lambda_task_retries_the_errors_aws_recommends():
         return found
 
     lambda_tasks = tasks(json.loads(ASL.read_text())["States"])
-    assert len(lambda_tasks) == 12
+    assert len(lambda_tasks) == 13
     for name, state in lambda_tasks:
         retried = {error for retry in state["Retry"] for error in retry["ErrorEquals"]}
         if name == "RequestScan":
@@ -631,5 +664,5 @@ def test_the_deployed_definition_is_the_rendering_of_the_yaml_source():
     source = asl.SOURCE.read_text()
     # The Lambda retry block every Lambda task uses is written once, and reused by alias.
     assert source.count("Lambda.ServiceException") == 1
-    assert source.count("*lambda_service_errors") == 10  # eleven Lambda tasks
-    assert asl.render().count('"Lambda.ServiceException"') == 11
+    assert source.count("*lambda_service_errors") == 11  # twelve Lambda tasks
+    assert asl.render().count('"Lambda.ServiceException"') == 12
