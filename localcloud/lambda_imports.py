@@ -154,8 +154,15 @@ def third_party_imports(handler: str, code_dir: Path) -> dict[str, MissingImport
     return found
 
 
+@cache
+def _packages_distributions() -> dict[str, list[str]]:
+    """Top-level module -> the distributions providing it. Reading it walks every installed
+    distribution's file list (seconds): once per process, as nothing is installed while it runs."""
+    return metadata.packages_distributions()
+
+
 def _distributions_of(module: str) -> set[str]:
-    return {_normalise(d) for d in metadata.packages_distributions().get(module, [])}
+    return {_normalise(d) for d in _packages_distributions().get(module, [])}
 
 
 def missing_imports(handler: str, code_dir: Path, layer_dirs: list[Path]) -> list[MissingImport]:
