@@ -123,6 +123,12 @@ def _imports(tree: ast.Module, module: str, is_package: bool) -> list[tuple[str,
     return found
 
 
+@cache
+def _source_imports(source: str, filename: str, module: str, is_package: bool) -> tuple[tuple[str, bool], ...]:
+    """``_imports`` of a module's source; every deploy reads the same modules for each function."""
+    return tuple(_imports(ast.parse(source, filename), module, is_package))
+
+
 def third_party_imports(handler: str, code_dir: Path) -> dict[str, MissingImport]:
     """Every third-party top-level module the handler's module graph (the modules of ``code_dir``
     it reaches) imports, with who imports it first and whether any import is at module level."""
@@ -138,8 +144,7 @@ def third_party_imports(handler: str, code_dir: Path) -> dict[str, MissingImport
         path = _module_file(code_dir, module)
         if path is None:
             continue
-        tree = ast.parse(path.read_text(), str(path))
-        for name, at_init in _imports(tree, module, path.name == "__init__.py"):
+        for name, at_init in _source_imports(path.read_text(), str(path), module, path.name == "__init__.py"):
             top = name.split(".", 1)[0]
             if top == package:
                 pending.append((name, reached_at_init and at_init))
