@@ -77,6 +77,12 @@ CENSYS_TOKEN_PARAMETER = "/ics-honeynet/censys-token"  # noqa: S105 - a paramete
 LOCAL_CENSYS_TOKEN = "local-censys-token"  # noqa: S105 - what the local Censys accepts when the scenario has none
 
 
+# How long the local cloud waits for its ECS scheduler (a task RUNNING, stopped, its events read).
+# Only a deadline: waits end as soon as the condition holds. Generous, because the scheduler's
+# passes start tasks' programs, which take seconds on a loaded machine (several test workers).
+WAIT_DEADLINE_S = 120.0
+
+
 class SweepTimeout(RuntimeError):
     pass
 
@@ -377,9 +383,11 @@ class LocalCloud:
         # `sam deploy` waits for the services to stabilise (wait_for_running raises DeployError when
         # the deployment circuit breaker trips); a service that never does rolls the stack back.
         try:
-            self.wait_for_running(total, timeout=30.0)
+            self.wait_for_running(total)
         except TimeoutError:
-            raise DeployError(f"stack {self.stack_name}: the honeypot service did not stabilise in 30 s") from None
+            raise DeployError(
+                f"stack {self.stack_name}: the honeypot service did not stabilise in {WAIT_DEADLINE_S:g} s"
+            ) from None
         for extra in self.scenario.extra_ips:
             host = render_host(extra.ip, extra.profile, _extra_ip_online_since(), clock.now())
             self.shodan.set_host(extra.ip, host)
@@ -719,12 +727,14 @@ class LocalCloud:
             raise ValueError(f"task {task.task_arn} runs no Conpot")
         return assess(audit_template(served.directory, served.working_directory or conpot_image.IMAGE / "no-cpppo"))
 
-    def stop_honeypot(self, task: HoneypotTask, reason: str = "stopped by localcloud", timeout: float = 10.0) -> None:
+    def stop_honeypot(
+        self, task: HoneypotTask, reason: str = "stopped by localcloud", timeout: float = WAIT_DEADLINE_S
+    ) -> None:
         """Stop ``task`` (ECS StopTask) and wait until ECS has stopped its containers."""
         self.scheduler.stop_task(task.task_arn, reason)
         self.wait_until_stopped(task, timeout)
 
-    def wait_until_stopped(self, task: HoneypotTask, timeout: float = 10.0) -> None:
+    def wait_until_stopped(self, task: HoneypotTask, timeout: float = WAIT_DEADLINE_S) -> None:
         """Wait until ECS has stopped ``task``'s containers (after a StopTask)."""
         deadline = time.monotonic() + timeout
         while task.running:
@@ -732,7 +742,7 @@ class LocalCloud:
                 raise TimeoutError(f"task {task.task_arn} still running {timeout} s after StopTask")
             time.sleep(0.02)
 
-    def wait_until_shipped(self, timeout: float = 10.0) -> None:
+    def wait_until_shipped(self, timeout: float = WAIT_DEADLINE_S) -> None:
         """Wait until every running task's shippers have read all their lines (and so sent them
         down the pipeline: CloudWatch Logs forwards and Firehose delivers as they arrive)."""
         deadline = time.monotonic() + timeout
@@ -790,7 +800,7 @@ class LocalCloud:
         )["services"]
         return sum(int(service["desiredCount"]) for service in described)
 
-    def wait_for_running(self, count: int, timeout: float = 10.0) -> list[HoneypotTask]:
+    def wait_for_running(self, count: int, timeout: float = WAIT_DEADLINE_S) -> list[HoneypotTask]:
         """Tasks RUNNING with a public IP; DeployError if the tasks cannot start at all (the ECS
         deployment circuit breaker), TimeoutError if fewer than ``count`` run in time."""
         deadline = time.monotonic() + timeout

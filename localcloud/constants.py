@@ -11,3 +11,6 @@ TEMPLATE = PROJECT_ROOT / "template.yaml"
 DEFAULT_SCENARIO = PROJECT_ROOT / "scenarios" / "default.yaml"
 # Where `sam deploy` would upload code and the state machine definition (never read locally).
 ARTIFACT_BUCKET = "localcloud-sam-artifacts"
+# How often the local HTTP servers (Shodan, InternetDB, task metadata) look for a shutdown request:
+# stopping a server waits up to this long, once per server and cloud.
+SHUTDOWN_POLL_S = 0.05

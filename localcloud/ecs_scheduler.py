@@ -45,7 +45,7 @@ from botocore.exceptions import ClientError
 
 from localcloud import clock
 from localcloud.constants import ACCOUNT_ID
-from localcloud.fargate import TaskHost, TaskOutcome, awslogs_stream, start_task
+from localcloud.fargate import PROGRAM_TIMEOUT_S, TaskHost, TaskOutcome, awslogs_stream, start_task
 from localcloud.iam import acting_as, role_principal
 from localcloud.task_metadata import TaskMetadataEndpoint
 
@@ -70,6 +70,9 @@ class HoneypotTask:
     def running(self) -> bool:
         return self.stopped_at is None
 
+
+# A pass ends after at most one more task start once stop() is asked (its programs time out).
+STOP_DEADLINE_S = 3 * PROGRAM_TIMEOUT_S
 
 # Schedulers created and not yet checked once stopped (the tests' check on their errors).
 SCHEDULERS: list[HoneynetScheduler] = []
@@ -173,6 +176,8 @@ class HoneynetScheduler:
                     continue  # the common case, checked without an API call: keeps the loop light
                 service = self._describe_service(name)
                 for _ in range(max(0, int(service["desiredCount"]) - running)):
+                    if self._stop.is_set():
+                        return  # closing: stop() waits for this pass, so start nothing more
                     if self._start_task(service) is None and self.deployment_failed:
                         break
 
@@ -386,9 +391,14 @@ class HoneynetScheduler:
         return self._thread is not None
 
     def stop(self) -> None:
+        """Stop the loop once its pass in progress has ended (a task start runs its programs: seconds
+        on a loaded machine). Going on without it would leave it starting a task in a workspace
+        ``close`` removes, and in whatever moto runs next."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=STOP_DEADLINE_S)
+            if self._thread.is_alive():
+                raise RuntimeError(f"the ECS scheduler's pass did not end {STOP_DEADLINE_S} s after stop")
             self._thread = None
 
     def close(self) -> None:

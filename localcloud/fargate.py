@@ -527,7 +527,7 @@ def report_peak():
 atexit.register(report_peak)
 exec(compile(program, "<string>", "exec"), {{"__name__": "__main__", "__builtins__": builtins}})
 """
-_PROGRAM_TIMEOUT_S = 60
+PROGRAM_TIMEOUT_S = 60
 
 
 def _run_python(
@@ -571,7 +571,7 @@ def _run_python(
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            timeout=_PROGRAM_TIMEOUT_S,
+            timeout=PROGRAM_TIMEOUT_S,
             check=False,
         )
         output, returncode = completed.stdout, completed.returncode

@@ -123,6 +123,12 @@ def _imports(tree: ast.Module, module: str, is_package: bool) -> list[tuple[str,
     return found
 
 
+@cache
+def _source_imports(source: str, filename: str, module: str, is_package: bool) -> tuple[tuple[str, bool], ...]:
+    """``_imports`` of a module's source; every deploy reads the same modules for each function."""
+    return tuple(_imports(ast.parse(source, filename), module, is_package))
+
+
 def third_party_imports(handler: str, code_dir: Path) -> dict[str, MissingImport]:
     """Every third-party top-level module the handler's module graph (the modules of ``code_dir``
     it reaches) imports, with who imports it first and whether any import is at module level."""
@@ -138,8 +144,7 @@ def third_party_imports(handler: str, code_dir: Path) -> dict[str, MissingImport
         path = _module_file(code_dir, module)
         if path is None:
             continue
-        tree = ast.parse(path.read_text(), str(path))
-        for name, at_init in _imports(tree, module, path.name == "__init__.py"):
+        for name, at_init in _source_imports(path.read_text(), str(path), module, path.name == "__init__.py"):
             top = name.split(".", 1)[0]
             if top == package:
                 pending.append((name, reached_at_init and at_init))
@@ -154,8 +159,15 @@ def third_party_imports(handler: str, code_dir: Path) -> dict[str, MissingImport
     return found
 
 
+@cache
+def _packages_distributions() -> dict[str, list[str]]:
+    """Top-level module -> the distributions providing it. Reading it walks every installed
+    distribution's file list (seconds): once per process, as nothing is installed while it runs."""
+    return metadata.packages_distributions()
+
+
 def _distributions_of(module: str) -> set[str]:
-    return {_normalise(d) for d in metadata.packages_distributions().get(module, [])}
+    return {_normalise(d) for d in _packages_distributions().get(module, [])}
 
 
 def missing_imports(handler: str, code_dir: Path, layer_dirs: list[Path]) -> list[MissingImport]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,14 @@ class _NoManagedPolicies:
 
 def load_template(path: Path) -> dict[str, Any]:
     """Parse template.yaml, short-form intrinsics (!Ref, !Sub, !If ...) included."""
-    return yaml_parse(path.read_text())
+    return copy.deepcopy(_parsed(path.read_text()))
+
+
+# Every deploy parses and transforms the same template (a test run: hundreds of times, seconds each);
+# both are pure functions of the text (and parameters), so each process does them once per text.
+@lru_cache(maxsize=16)
+def _parsed(text: str) -> dict[str, Any]:
+    return yaml_parse(text)
 
 
 def code_uri(template: dict[str, Any], logical_id: str) -> str:
@@ -65,7 +73,12 @@ def layer_uris(template: dict[str, Any], logical_id: str) -> list[str]:
 
 def transform_template(path: Path, parameters: dict[str, str], region: str = "us-east-1") -> dict[str, Any]:
     """The CloudFormation that `sam deploy` would create from ``path`` with ``parameters``."""
-    template = copy.deepcopy(load_template(path))
+    return copy.deepcopy(_transformed(path.read_text(), tuple(sorted(parameters.items())), region))
+
+
+@lru_cache(maxsize=32)
+def _transformed(text: str, parameters: tuple[tuple[str, str], ...], region: str) -> dict[str, Any]:
+    template = copy.deepcopy(_parsed(text))
     for logical_id, resource in template.get("Resources", {}).items():
         props = resource.get("Properties", {})
         if resource.get("Type") == "AWS::Serverless::Function":

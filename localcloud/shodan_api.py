@@ -65,6 +65,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from localcloud import clock
+from localcloud.constants import SHUTDOWN_POLL_S
 from localcloud.scenario import Profile, render_host
 
 NOT_FOUND = "No information available for that IP."
@@ -354,7 +355,8 @@ class ShodanApiServer:
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> ShodanApiServer:
         for name, httpd in (("local-shodan", self._httpd), ("local-internetdb", self._internetdb_httpd)):
-            thread = threading.Thread(target=httpd.serve_forever, name=name, daemon=True)
+            # shutdown() waits for the loop's next poll: a short one keeps stopping the cloud quick.
+            thread = threading.Thread(target=httpd.serve_forever, args=(SHUTDOWN_POLL_S,), name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
         return self

@@ -15,6 +15,8 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from localcloud.constants import SHUTDOWN_POLL_S
+
 
 class TaskMetadataEndpoint:
     def __init__(self) -> None:
@@ -41,7 +43,10 @@ class TaskMetadataEndpoint:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="localcloud-task-metadata", daemon=True)
+        # shutdown() waits for the loop's next poll: a short one keeps stopping the cloud quick.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(SHUTDOWN_POLL_S,), name="localcloud-task-metadata", daemon=True
+        )
         self._thread.start()
 
     def uri_for(self, task_arn: str, family: str, revision: int, container: str) -> str:

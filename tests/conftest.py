@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -22,6 +23,12 @@ os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
 os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "IcsHoneynet")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "ics-honeynet-tests")
+
+# Property-based tests check behaviour, not speed (benchmarks measure speed: make bench). Their
+# examples' time varies with the machine's load (make test runs several workers on 2 cores), so
+# no per-example deadline and no health check on slow data generation.
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 
 @dataclass

@@ -51,6 +51,11 @@ def same_shape(event: Any, sent: Any) -> bool:
     return event is None or sent is None or event == sent
 
 
+# The tests share a module-scoped fixture: one worker runs them all, in order, and makes it once
+# (make test runs the suite on several workers with --dist loadgroup).
+pytestmark = pytest.mark.xdist_group(__name__)
+
+
 @pytest.fixture(scope="module")
 def swept():
     """A real sweep with a verified rotation, in experiment mode with every fresh tenure treated:

@@ -48,6 +48,11 @@ def headers(body: bytes, signature: str | None = None) -> dict[str, str]:
     return out
 
 
+# The tests share a module-scoped fixture: one worker runs them all, in order, and makes it once
+# (make test runs the suite on several workers with --dist loadgroup).
+pytestmark = pytest.mark.xdist_group(__name__)
+
+
 @pytest.fixture(scope="module")
 def cloud():
     """The default scenario after its first sweep, which put the Shodan alert on its three IPs."""

@@ -38,6 +38,11 @@ def _link(body: str) -> str:
     return url
 
 
+# The tests share a module-scoped fixture: one worker runs them all, in order, and makes it once
+# (make test runs the suite on several workers with --dist loadgroup).
+pytestmark = pytest.mark.xdist_group(__name__)
+
+
 @pytest.fixture(scope="module")
 def weekly() -> types.SimpleNamespace:
     """The report scenario played (60 simulated hours, a rotation), then the schedule fired."""

@@ -30,6 +30,11 @@ def _run(scenario: Path, out: Path) -> tuple[ReportRun, dict]:
     return done, json.loads((out / "research-report.json").read_text())
 
 
+# The tests share a module-scoped fixture: one worker runs them all, in order, and makes it once
+# (make test runs the suite on several workers with --dist loadgroup).
+pytestmark = pytest.mark.xdist_group(__name__)
+
+
 @pytest.fixture(scope="module")
 def threefold(tmp_path_factory) -> tuple[ReportRun, dict]:
     return _run(REPORT_SCENARIO, tmp_path_factory.mktemp("threefold"))

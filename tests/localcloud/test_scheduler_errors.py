@@ -34,3 +34,32 @@ def test_an_error_of_the_schedulers_loop_is_recorded_and_reported_since_the_mark
     assert errors_since(listed) == ["a second error"]
     assert scheduler not in errors_so_far()  # stopped and checked: no longer listed
     scheduler.errors.clear()  # the errors were this test's point, not the conftest check's
+
+
+def test_closing_the_cloud_waits_for_a_task_start_in_progress(monkeypatch):
+    # On a loaded machine a replacement task's programs take seconds to start; the scheduler's
+    # pass starting it must end before the cloud closes, or it goes on in a removed workspace and
+    # against a moto that is gone (or the next test's).
+    from localcloud import ecs_scheduler
+    from localcloud.cloud import LocalCloud
+
+    original, started, finished = ecs_scheduler.start_task, [], []
+
+    def slow_start(*args, **kwargs):
+        started.append(time.monotonic())
+        if len(started) > 1:
+            time.sleep(6)  # longer than the scheduler once waited for its pass at close (5 s)
+        outcome = original(*args, **kwargs)
+        finished.append(time.monotonic())
+        return outcome
+
+    monkeypatch.setattr(ecs_scheduler, "start_task", slow_start)
+    with LocalCloud(tasks=1) as cloud:
+        [task] = cloud.wait_for_running(1)
+        cloud.stop_honeypot(task)  # the scheduler starts its replacement at once
+        deadline = time.monotonic() + 60
+        while len(started) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        scheduler = cloud.scheduler
+    assert len(started) == len(finished) == 2  # the replacement's start had ended when the cloud closed
+    assert not scheduler.looping and scheduler.errors == []

@@ -16,6 +16,10 @@ from ics_honeynet.research.model import Milestone, Progress
 from ics_honeynet.research.report import CSV_COLUMNS, run_report, write_outputs
 from ics_honeynet.research.stats import Scope, Status
 
+# The tests share a module-scoped fixture: one worker runs them all, in order, and makes it once
+# (make test runs the suite on several workers with --dist loadgroup).
+pytestmark = pytest.mark.xdist_group(__name__)
+
 
 @pytest.fixture(scope="module")
 def synthetic() -> scenario.Scenario:

@@ -36,6 +36,11 @@ def resolved(parameters: dict[str, str]) -> dict:
     return {**cfn, "Resources": _resolve_if(resources, truth), "Outputs": _resolve_if(cfn["Outputs"], truth)}
 
 
+# The tests share a module-scoped fixture: one worker runs them all, in order, and makes it once
+# (make test runs the suite on several workers with --dist loadgroup).
+pytestmark = pytest.mark.xdist_group(__name__)
+
+
 def with_censys() -> dict:
     """The stack with a Censys token (CensysOn)."""
     return resolved({"CensysTokenParameter": "/ics-honeynet/censys-token"})
