@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from localcloud.cloud import LocalCloud
@@ -62,6 +63,7 @@ def short_ipv4(count: int) -> list[str]:
     return [f"{a}.{b}.{c}.{d}" for a in range(1, 10) for b in range(10) for c in range(10) for d in range(10)][:count]
 
 
+@pytest.mark.long_running
 def test_the_largest_honeynet_the_template_allows_stays_within_step_functions_limits(tmp_path):
     parameters = load_template(TEMPLATE)["Parameters"]
     tasks = int(parameters["HoneypotCount"]["MaxValue"])
@@ -79,6 +81,7 @@ def test_the_largest_honeynet_the_template_allows_stays_within_step_functions_li
     assert largest < PAYLOAD_LIMIT_BYTES
 
 
+@pytest.mark.long_running
 def test_a_1000_ip_sweep_stays_within_step_functions_limits(tmp_path):
     swept = sweep_at_scale(tmp_path, 1000, [])
     run, report, record = swept["run"], swept["report"], swept["record"]

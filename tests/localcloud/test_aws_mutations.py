@@ -235,6 +235,7 @@ ITERATION_KEEPS_THE_VERDICT = """            "Parameters": {
 ITERATION_KEEPS_THE_WHOLE_CHECK = """            "End": true"""
 
 
+@pytest.mark.long_running
 def test_a_map_that_keeps_each_whole_check_exceeds_the_payload_quota_at_1000_ips(tmp_path):
     """States.DataLimitExceeded is terminal: the Map's catch-all does not catch it, so the sweep
     fails without its failure email (only the alarm on failed executions tells); moto alone let
