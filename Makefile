@@ -98,20 +98,27 @@ build: $(SAM_VENV)/.installed
 	       PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build; exit 1; }
 	@echo "    built into .aws-sam/build"
 
+# The suite runs on TEST_WORKERS processes (pytest-xdist; each has its own moto and local cloud).
+# More workers than the machine's 2 cores pay: the local cloud's waits sleep. Tests are handed out in
+# collection order (tests/conftest.py puts the long-running ones first); the tests sharing a
+# module-scoped fixture stay together on one worker (xdist_group).
+TEST_WORKERS ?= 4
+PARALLEL := -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+
 unit: $(VENV)/.installed
-	@$(VENV)/bin/pytest tests/unit
+	@$(VENV)/bin/pytest $(PARALLEL) tests/unit
 
 integration: $(VENV)/.installed
-	@$(VENV)/bin/pytest tests/integration
+	@$(VENV)/bin/pytest $(PARALLEL) tests/integration
 
 # After the suite, the tests that read and compare times run again on a machine in another time
 # zone, UTC+05:30 (a POSIX TZ string: no time zone database needed): times are compared as
 # moments, never as local text.
 TZ_TESTS := tests/unit tests/integration/test_exposure_lifecycle.py::test_two_sweeps_without_change_send_one_email_and_the_history_says_when
 test: lint build
-	@$(VENV)/bin/pytest
+	@$(VENV)/bin/pytest $(PARALLEL)
 	@echo "==> again with TZ=IST-5:30 (UTC+05:30): tests/unit and the exposure history's times"
-	@TZ=IST-5:30 $(VENV)/bin/pytest -q $(TZ_TESTS)
+	@TZ=IST-5:30 $(VENV)/bin/pytest -q $(PARALLEL) $(TZ_TESTS)
 
 # Scope and test selection: [tool.mutmut] in pyproject.toml. Results are kept in mutants/: a
 # second run re-tests only what changed.

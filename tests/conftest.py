@@ -31,6 +31,20 @@ settings.register_profile("suite", deadline=None, suppress_health_check=[HealthC
 settings.load_profile("suite")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Longest first: the long-running tests, then the groups of tests sharing a module fixture
+    (one worker runs each group), then the rest, each in collection order. On several workers
+    (make test: --dist loadgroup --no-loadscope-reorder, which hands tests out in this order)
+    the long ones then run beside the others instead of after them."""
+
+    def rank(item: pytest.Item) -> int:
+        if item.get_closest_marker("long_running"):
+            return 0
+        return 1 if item.get_closest_marker("xdist_group") else 2
+
+    items.sort(key=rank)
+
+
 @dataclass
 class FakeLambdaContext:
     function_name: str = "test-function"

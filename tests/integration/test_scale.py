@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from localcloud.cloud import LocalCloud
@@ -62,6 +63,7 @@ def short_ipv4(count: int) -> list[str]:
     return [f"{a}.{b}.{c}.{d}" for a in range(1, 10) for b in range(10) for c in range(10) for d in range(10)][:count]
 
 
+@pytest.mark.long_running
 def test_the_largest_honeynet_the_template_allows_stays_within_step_functions_limits(tmp_path):
     parameters = load_template(TEMPLATE)["Parameters"]
     tasks = int(parameters["HoneypotCount"]["MaxValue"])
@@ -79,6 +81,7 @@ def test_the_largest_honeynet_the_template_allows_stays_within_step_functions_li
     assert largest < PAYLOAD_LIMIT_BYTES
 
 
+@pytest.mark.long_running
 def test_a_1000_ip_sweep_stays_within_step_functions_limits(tmp_path):
     swept = sweep_at_scale(tmp_path, 1000, [])
     run, report, record = swept["run"], swept["report"], swept["record"]
@@ -103,14 +106,16 @@ def test_a_1000_ip_sweep_stays_within_step_functions_limits(tmp_path):
 
 
 def test_concurrent_checks_in_several_containers_keep_the_keys_rate(tmp_path):
-    # Shodan enforces 1 request/s per key; the time scale makes that one request per 250 ms here.
+    # Shodan enforces 1 request/s per key, here in real time: the pace's margin (3%) is then 30 ms
+    # of jitter, which a loaded machine running the suite on several workers stays within (at a
+    # scaled 250 ms it was 7.5 ms: a thread waking a little late made the next request a 429).
     # Four checks at a time, each in its own Lambda container, share one pace (DynamoDB).
     ips = 16
     with LocalCloud(
         scenario_path=quiet_scenario(tmp_path, rate=1),
         tasks=ips,
         parameters={"MapConcurrency": "4"},
-        time_scale=0.25,
+        time_scale=1.0,
     ) as cloud:
         cloud.wait_for_running(ips)
         lookup = cloud.stack.functions["ShodanLookupFunction"]
@@ -131,4 +136,4 @@ def test_concurrent_checks_in_several_containers_keep_the_keys_rate(tmp_path):
     arrivals = [(r.status, round(r.at - requests[0].at, 3)) for r in requests]
     assert [status for status, _at in arrivals].count(429) == 0, arrivals
     assert len(requests) == ips  # one request per not-indexed IP: none refused, none retried
-    assert requests[-1].at - requests[0].at >= (ips - 1) * 0.25  # never faster than the key allows
+    assert requests[-1].at - requests[0].at >= (ips - 1) * 1.0  # never faster than the key allows

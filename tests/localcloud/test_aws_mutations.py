@@ -209,8 +209,10 @@ LOGS_KEY_CONTEXT = (
 def test_every_functions_logs_reach_its_encrypted_log_group():
     with LocalCloud() as cloud:
         deliveries = cloud.function_log_deliveries
-        assert len(deliveries) == 8
-        assert [d.denied for d in deliveries] == [None] * 8
+        resources = load_template(TEMPLATE)["Resources"].values()
+        functions = sum(resource["Type"] == "AWS::Serverless::Function" for resource in resources)
+        assert len(deliveries) == functions == 9
+        assert [d.denied for d in deliveries] == [None] * functions
         assert all(d.log_group == f"/aws/lambda/{d.function}" for d in deliveries)
 
 
@@ -233,6 +235,7 @@ ITERATION_KEEPS_THE_VERDICT = """            "Parameters": {
 ITERATION_KEEPS_THE_WHOLE_CHECK = """            "End": true"""
 
 
+@pytest.mark.long_running
 def test_a_map_that_keeps_each_whole_check_exceeds_the_payload_quota_at_1000_ips(tmp_path):
     """States.DataLimitExceeded is terminal: the Map's catch-all does not catch it, so the sweep
     fails without its failure email (only the alarm on failed executions tells); moto alone let
