@@ -226,12 +226,13 @@ def test_a_key_policy_that_names_only_the_honeynets_log_groups_fails_the_lambda_
         pass
 
 
-# Each iteration hands the Map only the IP and its verdicts (Shodan's, InternetDB's); the whole
-# check (ports, tags, the honeyscore, the banners' org) goes to S3 when Shodan has it.
+# Each iteration hands the Map only the IP and its verdicts (Shodan's, InternetDB's, Censys's); the
+# whole check (ports, tags, the honeyscore, the banners' org) goes to S3 when Shodan has it.
 ITERATION_KEEPS_THE_VERDICT = """            "Parameters": {
               "ip.$": "$.ip",
               "verdict.$": "$.verdict",
-              "internetDb.$": "$.internetDb.verdict"
+              "internetDb.$": "$.internetDb.verdict",
+              "censys.$": "$.censys.verdict"
             },
             "End": true"""
 ITERATION_KEEPS_THE_WHOLE_CHECK = """            "End": true"""
