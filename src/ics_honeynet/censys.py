@@ -32,8 +32,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ics_honeynet.contracts import HONEYPOT_TAG, EngineOpinion, Verdict
-from ics_honeynet.engine_answers import Engine, read_engine_answer, same_ip
+from ics_honeynet.contracts import EngineOpinion, Verdict
+from ics_honeynet.engine_answers import Engine, listing_verdict, read_engine_answer, same_ip
 from ics_honeynet.exposure import MAX_PORTS, MAX_TAGS, capped_sorted, clip, read_port, tags_out
 
 CENSYS_HOST_URL = "https://api.platform.censys.io/v3/global/asset/host"  # TLS only, no redirect followed
@@ -88,9 +88,7 @@ class CensysHost:
 
     @property
     def verdict(self) -> Verdict:
-        if HONEYPOT_TAG in self.labels:
-            return Verdict.FINGERPRINTED
-        return Verdict.INDEXED if self.ports else Verdict.NOT_INDEXED
+        return listing_verdict(self.labels, self.ports)
 
 
 def _labels(value: Any) -> set[str]:

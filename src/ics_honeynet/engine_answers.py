@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, Final
 
+from ics_honeynet.contracts import HONEYPOT_TAG, Verdict
 from ics_honeynet.exposure import clip
 
 
@@ -47,6 +48,14 @@ def read_texts(value: Any, limit: int) -> tuple[str, ...]:
     if not isinstance(value, list):
         return ()
     return tuple(clip(v) or "" for v in value if isinstance(v, str) and v.strip())[:limit]
+
+
+def listing_verdict(tags: Collection[str], ports: Collection[int]) -> Verdict:
+    """An index's verdict from what it lists on the IP: tagged (labelled) ``honeypot``, it is
+    fingerprinted; with ports, indexed; else not indexed."""
+    if HONEYPOT_TAG in tags:
+        return Verdict.FINGERPRINTED
+    return Verdict.INDEXED if ports else Verdict.NOT_INDEXED
 
 
 def same_ip(value: Any, ip: str) -> bool:

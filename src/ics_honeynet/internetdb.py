@@ -30,7 +30,6 @@ from datetime import datetime
 from typing import Any
 
 from ics_honeynet.contracts import (
-    HONEYPOT_TAG,
     CheckResult,
     EngineOpinion,
     HoneyscoreStatus,
@@ -39,7 +38,7 @@ from ics_honeynet.contracts import (
     Verdict,
     format_utc,
 )
-from ics_honeynet.engine_answers import Engine, read_engine_answer, read_texts, same_ip
+from ics_honeynet.engine_answers import Engine, listing_verdict, read_engine_answer, read_texts, same_ip
 from ics_honeynet.exposure import (
     MAX_HOSTNAMES,
     MAX_PORTS,
@@ -97,9 +96,7 @@ class InternetDbHost:
 
     @property
     def verdict(self) -> Verdict:
-        if HONEYPOT_TAG in self.tags:
-            return Verdict.FINGERPRINTED
-        return Verdict.INDEXED if self.ports else Verdict.NOT_INDEXED
+        return listing_verdict(self.tags, self.ports)
 
     def excerpt(self) -> dict[str, Any]:
         return {
