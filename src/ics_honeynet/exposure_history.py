@@ -356,6 +356,7 @@ class _OtherEngine:
     """An engine whose opinion a sweep result may carry beside the check's verdict."""
 
     key: str  # the result's key (contracts.CheckResult / CheckInMap)
+    name: str  # as the email names it
     last_verdict: str  # the IpHistory fields it keeps
     first_indexed: str
     change: ChangeKind
@@ -365,12 +366,13 @@ class _OtherEngine:
 OTHER_ENGINES = (
     _OtherEngine(
         "internetDb",
+        "InternetDB",
         "last_internetdb_verdict",
         "internetdb_first_indexed",
         ChangeKind.NEWLY_IN_INTERNETDB,
         ShodanEngine.INTERNETDB,
     ),
-    _OtherEngine("censys", "last_censys_verdict", "censys_first_indexed", ChangeKind.NEWLY_IN_CENSYS, None),
+    _OtherEngine("censys", "Censys", "last_censys_verdict", "censys_first_indexed", ChangeKind.NEWLY_IN_CENSYS, None),
 )
 
 

@@ -27,6 +27,7 @@ from ics_honeynet.contracts import (
 from ics_honeynet.experiment import scan_targets
 from ics_honeynet.exposure_history import (
     CHANGE_KINDS,
+    OTHER_ENGINES,
     ArmDraw,
     Change,
     IpHistory,
@@ -67,8 +68,9 @@ class Finding:
     error_key: str | None = None
     error_stored: bool = False
     engine: str | None = None  # whose verdict (contracts.ShodanEngine); None: not checked
-    internetdb: Mapping[str, Any] | None = None  # InternetDB's opinion (contracts.EngineOpinion)
-    censys: Mapping[str, Any] | None = None  # Censys's (None: the record has none; OFF: no token)
+    # The other engines' opinions the result carries, by its key (exposure_history.OTHER_ENGINES:
+    # internetDb, censys; contracts.EngineOpinion; Censys's OFF: no token).
+    opinions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -158,8 +160,7 @@ def parse_finding(result: Mapping[str, Any]) -> Finding:
         error_key=result.get("errorKey"),
         error_stored=isinstance(result.get("failure"), Mapping) and result["failure"].get("stored") is True,
         engine=result.get("engine"),
-        internetdb=result["internetDb"] if isinstance(result.get("internetDb"), Mapping) else None,
-        censys=result["censys"] if isinstance(result.get("censys"), Mapping) else None,
+        opinions={e.key: result[e.key] for e in OTHER_ENGINES if isinstance(result.get(e.key), Mapping)},
     )
 
 
@@ -330,9 +331,16 @@ def _opinion_text(said: Mapping[str, Any]) -> str:
     return verdict + (f" ({'; '.join(listed)})" if listed else "")
 
 
-def _censys_asked(f: Finding) -> bool:
-    """Whether the finding carries an opinion of Censys's worth a line (not OFF: no token)."""
-    return f.censys is not None and f.censys.get("verdict") != NotAsked.OFF
+def _shown_opinions(f: Finding) -> list[tuple[str, Mapping[str, Any]]]:
+    """The other engines' opinions worth a line, named: not an engine's that made the check itself
+    (InternetDB under ShodanEngine=internetdb), not one that was off (Censys without a token)."""
+    return [
+        (e.name, said)
+        for e in OTHER_ENGINES
+        if (said := f.opinions.get(e.key)) is not None
+        and said.get("verdict") != NotAsked.OFF
+        and (e.checks_as is None or f.engine != e.checks_as)
+    ]
 
 
 def _finding_lines(f: Finding, evidence_bucket: str) -> list[str]:
@@ -342,10 +350,7 @@ def _finding_lines(f: Finding, evidence_bucket: str) -> list[str]:
     lines.append(f"    ports:      {', '.join(map(str, f.ports)) or '-'}")
     lines.append(f"    tags:       {', '.join(f.tags) or '-'}")
     lines.append(f"    honeyscore: {_honeyscore_text(f)}")
-    if f.internetdb is not None and f.engine != ShodanEngine.INTERNETDB:
-        lines.append(f"    InternetDB: {_opinion_text(f.internetdb)}")
-    if f.censys is not None and _censys_asked(f):
-        lines.append(f"    Censys:     {_opinion_text(f.censys)}")
+    lines += [f"    {name + ':':<11} {_opinion_text(said)}" for name, said in _shown_opinions(f)]
     if f.org:
         lines.append(f"    org:        {f.org}")
     if f.last_update:
@@ -366,7 +371,7 @@ CENSYS_REJECTED = (
 def _censys_notes(findings: Iterable[Finding]) -> list[str]:
     """What the email says of Censys as a whole: a rejected or unreadable token, and the IPs the
     month's budget left unasked (each IP's line says it too)."""
-    said = [f.censys for f in findings if f.censys is not None]
+    said = [f.opinions["censys"] for f in findings if "censys" in f.opinions]
     errors = {str(s.get("error")) for s in said if s.get("verdict") == Verdict.ERROR}
     skipped = sum(1 for s in said if s.get("verdict") == NotAsked.SKIPPED_BUDGET)
     notes = [CENSYS_REJECTED] if "CensysAuthError" in errors else []
@@ -390,7 +395,7 @@ def _newly_in(
     shown, more = _capped(changes)
     for change in shown:
         finding = by_ip[change.ip]
-        said = (finding.internetdb if key == "internetDb" else finding.censys) or {"verdict": change.detail.get(key)}
+        said = finding.opinions.get(key) or {"verdict": change.detail.get(key)}
         lines.append(f"- {change.ip}{_label(finding)}  {engine}: {_opinion_text(said)}  ({shodan}: {finding.verdict})")
     return [*lines, *more, ""]
 
@@ -399,13 +404,8 @@ def _unchanged_line(f: Finding) -> str:
     unknown = (
         "  (honeyscore UNKNOWN: Shodan did not answer)" if f.honeyscore_status == HoneyscoreStatus.UNAVAILABLE else ""
     )
-    second = (
-        f"  (InternetDB: {f.internetdb.get('verdict')})"
-        if f.internetdb is not None and f.engine != ShodanEngine.INTERNETDB
-        else ""
-    )
-    third = f"  (Censys: {f.censys.get('verdict')})" if f.censys is not None and _censys_asked(f) else ""
-    return f"- {f.ip}  {f.verdict}{_label(f)}{unknown}{second}{third}  {SHODAN_HOST_PAGE.format(ip=f.ip)}"
+    others = "".join(f"  ({name}: {said.get('verdict')})" for name, said in _shown_opinions(f))
+    return f"- {f.ip}  {f.verdict}{_label(f)}{unknown}{others}  {SHODAN_HOST_PAGE.format(ip=f.ip)}"
 
 
 def _error_line(f: Finding, evidence_bucket: str) -> str:

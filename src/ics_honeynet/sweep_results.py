@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ics_honeynet.contracts import Verdict
+from ics_honeynet.exposure_history import OTHER_ENGINES
 
 MAX_CAUSE_CHARS = 300
 
@@ -88,7 +89,7 @@ def _result(target: Mapping[str, Any], entry: Mapping[str, Any], read: Callable[
 def _entry_opinion(entry: Mapping[str, Any]) -> dict[str, Any]:
     """The entry keeps the other engines' verdicts only (the evidence their whole opinions): as
     opinions."""
-    said = {key: entry.get(key) for key in ("internetDb", "censys")}
+    said = {engine.key: entry.get(engine.key) for engine in OTHER_ENGINES}
     return {key: {"verdict": verdict} for key, verdict in said.items() if isinstance(verdict, str) and verdict}
 
 
