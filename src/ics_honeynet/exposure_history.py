@@ -352,7 +352,7 @@ def record_check(
 
 
 @dataclass(frozen=True)
-class _OtherEngine:
+class OtherEngine:
     """An engine whose opinion a sweep result may carry beside the check's verdict."""
 
     key: str  # the result's key (contracts.CheckResult / CheckInMap)
@@ -364,7 +364,7 @@ class _OtherEngine:
 
 
 OTHER_ENGINES = (
-    _OtherEngine(
+    OtherEngine(
         "internetDb",
         "InternetDB",
         "last_internetdb_verdict",
@@ -372,7 +372,7 @@ OTHER_ENGINES = (
         ChangeKind.NEWLY_IN_INTERNETDB,
         ShodanEngine.INTERNETDB,
     ),
-    _OtherEngine("censys", "Censys", "last_censys_verdict", "censys_first_indexed", ChangeKind.NEWLY_IN_CENSYS, None),
+    OtherEngine("censys", "Censys", "last_censys_verdict", "censys_first_indexed", ChangeKind.NEWLY_IN_CENSYS, None),
 )
 
 

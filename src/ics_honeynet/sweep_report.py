@@ -31,6 +31,7 @@ from ics_honeynet.exposure_history import (
     ArmDraw,
     Change,
     IpHistory,
+    OtherEngine,
     PersonaNamer,
     record_check,
     record_rotation,
@@ -384,19 +385,27 @@ def _censys_notes(findings: Iterable[Finding]) -> list[str]:
     return [*notes, ""] if notes else []
 
 
-def _newly_in(
-    changes: list[Change], by_ip: Mapping[str, Finding], title: str, engine: str, key: str, shodan: str
-) -> list[str]:
+# Each other engine's "newly in" section: its title, and what Shodan's verdict beside it is called.
+NEWLY_IN_SECTIONS = {
+    "internetDb": ("Newly in Shodan InternetDB (the free, keyless index; weekly), beside Shodan's API verdict:",
+                   "Shodan's API"),
+    "censys": ("Newly in Censys (the second index), beside Shodan's verdict:", "Shodan"),
+}  # fmt: skip
+
+
+def _newly_in(changes: list[Change], by_ip: Mapping[str, Finding], engine: OtherEngine) -> list[str]:
     """The email's section for another engine newly listing IPs: each with that engine's opinion
     (the finding's, else the verdict the change kept) beside Shodan's verdict."""
     if not changes:
         return []
+    title, shodan = NEWLY_IN_SECTIONS[engine.key]
     lines = [title]
     shown, more = _capped(changes)
     for change in shown:
         finding = by_ip[change.ip]
-        said = finding.opinions.get(key) or {"verdict": change.detail.get(key)}
-        lines.append(f"- {change.ip}{_label(finding)}  {engine}: {_opinion_text(said)}  ({shodan}: {finding.verdict})")
+        said = finding.opinions.get(engine.key) or {"verdict": change.detail.get(engine.key)}
+        opinion = _opinion_text(said)
+        lines.append(f"- {change.ip}{_label(finding)}  {engine.name}: {opinion}  ({shodan}: {finding.verdict})")
     return [*lines, *more, ""]
 
 
@@ -469,22 +478,8 @@ def compose_message(summary: SweepSummary, *, execution: str, evidence_bucket: s
             for change in shown:
                 lines.extend(_finding_lines(by_ip[change.ip], evidence_bucket))
             lines += [*more, ""]
-    lines += _newly_in(
-        changed[ChangeKind.NEWLY_IN_INTERNETDB],
-        by_ip,
-        "Newly in Shodan InternetDB (the free, keyless index; weekly), beside Shodan's API verdict:",
-        "InternetDB",
-        "internetDb",
-        "Shodan's API",
-    )
-    lines += _newly_in(
-        changed[ChangeKind.NEWLY_IN_CENSYS],
-        by_ip,
-        "Newly in Censys (the second index), beside Shodan's verdict:",
-        "Censys",
-        "censys",
-        "Shodan",
-    )
+    for engine in OTHER_ENGINES:
+        lines += _newly_in(changed[engine.change], by_ip, engine)
     lines += _censys_notes(summary.findings)
     if changed[ChangeKind.ROTATED]:
         lines.append(f"Rotated to a fresh IP (RotateOn={rotate_on}), the new IP checked on Shodan:")
